@@ -1,0 +1,58 @@
+"""Wire a database, a runtime and a unit-of-work factory from ``Settings``.
+
+Both adapters (the web app and the task workers) build their world through this, so they
+run the same engine against the same database.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
+
+from engine import db
+from engine.runtime import ProcessRuntime
+from engine.services import models as model_service, people
+from engine.settings import Settings
+from engine.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EngineContext:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker
+    runtime: ProcessRuntime
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.session_factory, after_commit=self.after_commit)
+
+
+def build(settings: Settings, migrate: bool = True) -> EngineContext:
+    if settings.embedded:
+        settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    engine = db.make_engine(settings.database_url)
+    if migrate:
+        db.upgrade(engine)
+    return EngineContext(settings=settings, engine=engine,
+                         session_factory=db.make_session_factory(engine),
+                         runtime=ProcessRuntime(script_time_limit=settings.script_time_limit))
+
+
+def deploy_and_seed(ctx: EngineContext) -> None:
+    """Deploy ``workflows/`` and, in demo mode, create the demo users."""
+    with ctx.uow() as uow:
+        if ctx.settings.demo:
+            made = people.seed_demo_users(uow)
+            if made:
+                log.info("seeded %d demo users", made)
+        if ctx.settings.deploy_on_start:
+            for result in model_service.deploy_directory(uow, ctx.settings.workflows_dir):
+                log.info("process model %s v%s%s", result.process_id, result.version,
+                         " (new)" if result.created else "")
+        uow.commit()

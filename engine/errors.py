@@ -1,0 +1,80 @@
+"""Errors a user can cause. Adapters map them to HTTP statuses / incidents.
+
+Each carries a machine-readable ``code``, a human ``message`` and optional per-field
+``errors`` ({field: [message, ...]}).
+"""
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    code = "error"
+    status = 400
+
+    def __init__(self, message: str, errors: dict[str, list[str]] | None = None, **details):
+        super().__init__(message)
+        self.message = message
+        self.errors = errors or {}
+        self.details = details
+
+    def to_dict(self) -> dict:
+        body = {"error": self.code, "message": self.message, "errors": self.errors}
+        body.update(self.details)
+        return body
+
+
+class BadRequest(DomainError):
+    code = "bad_request"
+    status = 400
+
+
+class Unauthorized(DomainError):
+    code = "unauthorized"
+    status = 401
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+    status = 403
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    status = 404
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    status = 409
+
+
+class Invalid(DomainError):
+    """Well-formed input that breaks a rule (form data, a diagram, a business rule)."""
+    code = "invalid"
+    status = 422
+
+
+class SpecInvalid(Invalid):
+    """A BPMN/DMN file that does not validate. Names the file, element and line."""
+    code = "invalid_model"
+
+    def __init__(self, message: str, file: str | None = None, element_id: str | None = None,
+                 line: int | None = None):
+        where = {"file": file, "element_id": element_id, "line": line}
+        errors = {file or "model": [_describe(message, element_id, line)]}
+        super().__init__(message, errors=errors, **where)
+        self.file, self.element_id, self.line = file, element_id, line
+
+
+class ScriptError(DomainError):
+    """A diagram's script or expression failed or was refused by the sandbox."""
+    code = "script_error"
+    status = 422
+
+
+def _describe(message: str, element_id: str | None, line: int | None) -> str:
+    parts = [message]
+    if element_id:
+        parts.append(f"element {element_id}")
+    if line:
+        parts.append(f"line {line}")
+    return " — ".join(parts)

@@ -1,0 +1,11 @@
+"""Every table, importable from one place (Alembic and Flask-SQLAlchemy need them all)."""
+from engine.models.base import Base, UTCDateTime
+from engine.models.people import ROLES, Supervision, User, UserRole
+from engine.models.process import ProcessInstance, ProcessModel, ProcessModelFile
+from engine.models.work import PRIORITY_BY_RISK, AuditEvent, HumanTask, OutboxMessage, Timer
+
+__all__ = [
+    "Base", "UTCDateTime", "ROLES", "User", "UserRole", "Supervision",
+    "ProcessModel", "ProcessModelFile", "ProcessInstance",
+    "HumanTask", "Timer", "OutboxMessage", "AuditEvent", "PRIORITY_BY_RISK",
+]

@@ -1,0 +1,135 @@
+"""Case records (DOMAIN §3), kept in tables; workflow data holds only the case code.
+
+The client's identity lives in ``clients`` and is tied to a case only through
+``case_client_links`` (R05): lists and case files show codes, and the link is read only
+by people who need to know, every read audited.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine import clock
+from engine.models.base import Base, UTCDateTime
+
+CASE_STATUSES = ("O", "IA", "AO", "C")  # open, inactive, aged-out, closed (003 §5.5)
+RISK_LEVELS = ("high", "medium", "low")
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_caseworker_status", "caseworker_id", "status"),
+        Index("ix_cases_status_risk", "status", "risk_level"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    status: Mapped[str] = mapped_column(String(2), default="O")
+    stage: Mapped[str] = mapped_column(String(40), default="screening")
+    risk_level: Mapped[str | None] = mapped_column(String(10))
+    risk_suggested: Mapped[str | None] = mapped_column(String(10))
+    risk_needs_judgement: Mapped[bool] = mapped_column(Boolean, default=False)
+    in_crisis: Mapped[bool] = mapped_column(Boolean, default=False)
+    caseworker_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    supervisor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    primary_concern: Mapped[str] = mapped_column(Text, default="")
+    referral_source: Mapped[str] = mapped_column(String(60), default="")
+    referred_by: Mapped[str | None] = mapped_column(String(200))
+    closure_reason: Mapped[str | None] = mapped_column(String(40))
+    confidential_notes: Mapped[str] = mapped_column(Text, default="")
+    date_identified: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    date_intake: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    date_registered: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    date_last_contact: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    date_next_contact: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    date_last_review: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    date_next_review: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    date_closed: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    date_transferred: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    date_aged_out: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
+
+
+class Client(Base):
+    """Who the person is. Never joined into lists; reached only through the link."""
+    __tablename__ = "clients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    date_of_birth: Mapped[dt.date | None] = mapped_column(Date)
+    sex: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
+
+
+class CaseClientLink(Base):
+    """The name <-> code link (R05), kept apart from the case file."""
+    __tablename__ = "case_client_links"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True)
+
+
+class CaseEvent(Base):
+    """The case's history: status, risk, assignment and stage changes, notes of steps."""
+    __tablename__ = "case_events"
+    __table_args__ = (Index("ix_case_events_case_at", "case_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(40))  # status|risk|assignment|stage|step|note
+    summary: Mapped[str] = mapped_column(Text)
+    detail_json: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class CaseNote(Base):
+    """A contact or a note (R33: carries date, code, status, caseworker, supervisor)."""
+    __tablename__ = "case_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(40), default="contact")
+    contact_method: Mapped[str | None] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text, default="")
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False)
+    case_status: Mapped[str] = mapped_column(String(2))
+    caseworker_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    supervisor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
+
+
+class ServiceReferral(Base):
+    """A referral to another provider (R18): consent to share, outcome tracked."""
+    __tablename__ = "service_referrals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    provider: Mapped[str] = mapped_column(String(200))
+    service: Mapped[str] = mapped_column(String(200))
+    consent_to_share: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|accepted|completed|declined|failed
+    outcome: Mapped[str | None] = mapped_column(Text)
+    referred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    outcome_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Vote(Base):
+    """One recorded vote of one committee member in one conference (R03)."""
+    __tablename__ = "votes"
+    __table_args__ = (UniqueConstraint("instance_id", "conference", "member_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"))
+    conference: Mapped[str] = mapped_column(String(40))  # admission|closure|review|emergency
+    member_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    vote: Mapped[str] = mapped_column(String(10))  # approve|reject
+    comment: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)

@@ -1,0 +1,68 @@
+"""Deployed process models (versioned) and the instances running on them."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from engine import clock
+from engine.models.base import Base, UTCDateTime
+
+
+class ProcessModel(Base):
+    """One version of one executable BPMN process, with the specs it needs.
+
+    ``spec_json`` holds the serialized top-level spec and every subprocess spec, so
+    instances never carry them. A new version is made only when ``content_hash`` changes.
+    """
+    __tablename__ = "process_models"
+    __table_args__ = (UniqueConstraint("process_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(200), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    spec_json: Mapped[str] = mapped_column(Text)
+    deployed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    deployed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    files: Mapped[list["ProcessModelFile"]] = relationship(
+        back_populates="model", cascade="all, delete-orphan", lazy="selectin")
+
+
+class ProcessModelFile(Base):
+    """A source file (BPMN or DMN) that makes up a model version, kept for viewers."""
+    __tablename__ = "process_model_files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("process_models.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(10))  # bpmn | dmn
+    content: Mapped[str] = mapped_column(Text)
+
+    model: Mapped[ProcessModel] = relationship(back_populates="files")
+
+
+class ProcessInstance(Base):
+    """A running (or finished) workflow. ``version`` guards against lost updates."""
+    __tablename__ = "process_instances"
+    __table_args__ = (Index("ix_process_instances_status", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("process_models.id"), index=True)
+    process_id: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running|complete|error|cancelled
+    case_code: Mapped[str | None] = mapped_column(String(40), index=True)
+    parent_instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
+    state_json: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    model: Mapped[ProcessModel] = relationship(lazy="joined")

@@ -1,0 +1,89 @@
+"""Human tasks and timers: the engine's wait states, kept queryable in tables.
+
+Both are rewritten from the instance's task tree by ``engine.tasks_sync`` in the same
+transaction that saves the instance, so they never disagree with it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine import clock
+from engine.models.base import Base, UTCDateTime
+
+PRIORITY_BY_RISK = {"high": 3, "medium": 2, "low": 1}
+
+
+class HumanTask(Base):
+    __tablename__ = "human_tasks"
+    __table_args__ = (
+        Index("ix_human_tasks_assignee_state_due", "assignee_id", "state", "due_at"),
+        Index("ix_human_tasks_role_state_due", "role", "state", "due_at"),
+        Index("ix_human_tasks_instance_state", "instance_id", "state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the Spiff task UUID
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"))
+    case_code: Mapped[str | None] = mapped_column(String(40), index=True)
+    process_id: Mapped[str] = mapped_column(String(200))
+    bpmn_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str | None] = mapped_column(String(40))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    state: Mapped[str] = mapped_column(String(20), default="ready")  # ready|completed|cancelled
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    priority: Mapped[int] = mapped_column(Integer, default=1)
+    risk_level: Mapped[str | None] = mapped_column(String(10))
+    form: Mapped[str | None] = mapped_column(String(200))
+    completed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class Timer(Base):
+    __tablename__ = "timers"
+    __table_args__ = (
+        UniqueConstraint("instance_id", "task_id"),
+        Index("ix_timers_state_due", "state", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"))
+    task_id: Mapped[str] = mapped_column(String(36))
+    bpmn_id: Mapped[str] = mapped_column(String(200))
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    state: Mapped[str] = mapped_column(String(20), default="pending")  # pending|fired|cancelled
+    fired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class OutboxMessage(Base):
+    """A message for the task queue, written in the business transaction and relayed
+    to the broker only after it commits (see tasks/outbox.py)."""
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_sent_at", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    args_json: Mapped[str] = mapped_column(Text, default="[]")
+    eta: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AuditEvent(Base):
+    """Who did what, when. Append-only."""
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_subject", "subject_type", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(80))
+    subject_type: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[str] = mapped_column(String(80))
+    case_code: Mapped[str | None] = mapped_column(String(40), index=True)
+    detail_json: Mapped[str] = mapped_column(Text, default="{}")

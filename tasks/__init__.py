@@ -1,0 +1,1 @@
+"""The Dramatiq adapter: actors that take ids and call one engine service each."""

@@ -1,0 +1,159 @@
+"""Shared fixtures: every database test runs on embedded SQLite and on real PostgreSQL.
+
+PostgreSQL is used when reachable at ``TEST_POSTGRES_URL`` (default: the local server,
+database ``casework_test``). With ``REQUIRE_SERVICES=1`` (set by .ci/run) an unreachable
+PostgreSQL or Redis fails the run instead of skipping.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from engine import bootstrap, clock, db
+from engine.models import Base
+from engine.settings import PROJECT_ROOT, Settings
+
+PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_TEST_DB = os.environ.get("TEST_POSTGRES_DB", "casework_test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+_migrated: dict[str, object] = {}
+WORKFLOWS = PROJECT_ROOT / "workflows"
+
+
+def _unavailable(what: str, why: str):
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{what} is required (REQUIRE_SERVICES=1) but unreachable: {why}")
+    pytest.skip(f"{what} unreachable: {why}")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "postgres_only: runs on PostgreSQL only")
+    config.addinivalue_line("markers", "slow: takes more than a few seconds")
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A fresh database for this test run (named per process, so parallel runs on one
+    machine never share one), dropped at the end."""
+    name = f"{PG_TEST_DB}_{os.getpid()}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as err:
+        admin.dispose()
+        _unavailable("PostgreSQL", str(err).splitlines()[0])
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    yield url
+    engine = _migrated.pop(url, None)
+    if engine is not None:
+        engine.dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    import redis
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError as err:
+        _unavailable("Redis", str(err))
+    finally:
+        client.close()
+    return REDIS_URL
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request, tmp_path_factory):
+    """A migrated, emptied database on each backend."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.getbasetemp() / "casework-test.db"
+        url = f"sqlite:///{path}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    engine = _migrated.get(url)
+    if engine is None:
+        engine = db.make_engine(url)
+        db.upgrade(engine)
+        _migrated[url] = engine
+    _empty(engine)
+    yield url
+
+
+@pytest.fixture
+def backend(database_url) -> str:
+    return "postgres" if database_url.startswith("postgresql") else "sqlite"
+
+
+def _empty(engine) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(text(f'DELETE FROM "{table}"'))
+
+
+@pytest.fixture
+def settings(database_url, tmp_path) -> Settings:
+    return Settings(database_url=database_url, redis_url=None, secret_key="test-secret",
+                    demo=True, workflows_dir=WORKFLOWS, instance_dir=tmp_path / "instance",
+                    in_process_worker=False, testing=True, script_time_limit=2.0)
+
+
+@pytest.fixture
+def ctx(settings):
+    """An engine context with the demo users and the repository's workflows deployed."""
+    context = bootstrap.build(settings)
+    bootstrap.deploy_and_seed(context)
+    yield context
+    context.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _release_clock():
+    yield
+    clock.freeze(None)
+
+
+@pytest.fixture
+def app(settings):
+    from webui.app import create_app
+    application = create_app(settings, start_worker=False)
+    yield application
+    application.extensions["task_queue"].stop()
+    application.extensions["engine_ctx"].engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def token_for(client):
+    """``token_for("caseworker1")`` → Authorization headers for that demo user."""
+    cache: dict[str, dict] = {}
+
+    def get(username: str, password: str = "demo") -> dict:
+        if username not in cache:
+            resp = client.post("/api/auth/token", json={"username": username, "password": password})
+            assert resp.status_code == 200, resp.get_json()
+            cache[username] = {"Authorization": f"Bearer {resp.get_json()['access_token']}"}
+        return cache[username]
+
+    return get
+
+
+def fixture_path(*parts: str) -> Path:
+    return Path(__file__).parent.joinpath(*parts)

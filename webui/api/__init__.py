@@ -1,0 +1,16 @@
+"""JSON API: one blueprint and its schemas per resource."""
+from __future__ import annotations
+
+from flask import Flask
+
+from webui.api import auth, health, process_models, processes, tasks
+from webui.extensions import csrf, smorest_api
+
+API_BLUEPRINTS = (auth.blp, tasks.blp, process_models.blp, processes.blp)
+
+
+def register_api(app: Flask) -> None:
+    app.register_blueprint(health.bp)
+    for blp in API_BLUEPRINTS:
+        csrf.exempt(blp)  # bearer-token calls; session calls are checked in webui.auth
+        smorest_api.register_blueprint(blp)

@@ -1,0 +1,134 @@
+"""Human tasks: inbox scopes, one task with its form, claim, unclaim, complete."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from engine import clock
+from engine.models import User
+
+from engine.services import human_tasks
+from webui.auth import current_user_id
+from webui.extensions import runtime, uow
+
+blp = Blueprint("tasks", __name__, url_prefix="/api/tasks", description="Human tasks")
+
+RISK_BY_PRIORITY = {3: "high", 2: "medium", 1: "low"}
+
+
+class TaskQuerySchema(Schema):
+    scope = fields.String(load_default="mine", validate=validate.OneOf(human_tasks.SCOPES))
+    overdue = fields.Boolean(load_default=False)
+    case_code = fields.String(load_default=None)
+    process_id = fields.String(load_default=None)
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+class TaskSchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    title = fields.String()
+    case_code = fields.String(allow_none=True)
+    process_id = fields.String()
+    instance_id = fields.Integer()
+    role = fields.String(allow_none=True)
+    assignee = fields.String(allow_none=True)
+    state = fields.String()
+    created_at = fields.DateTime()
+    due_at = fields.DateTime(allow_none=True)
+    overdue = fields.Boolean()
+    priority = fields.String()
+    priority_rank = fields.Integer()
+    risk_level = fields.String(allow_none=True)
+
+
+class TaskDetailSchema(TaskSchema):
+    form = fields.Dict(allow_none=True, metadata={"description": "JSON Schema (draft 2020-12) of the data to submit"})
+    form_file = fields.String(allow_none=True)
+
+
+class TaskListSchema(Schema):
+    tasks = fields.List(fields.Nested(TaskSchema))
+    total = fields.Integer()
+    scope = fields.String()
+
+
+class CompleteSchema(Schema):
+    data = fields.Dict(required=True, metadata={"description": "answers, validated against the task's form"})
+
+
+def task_dict(task, assignee: str | None = None, form=None) -> dict:
+    return {
+        "id": task.id, "name": task.name, "title": task.title, "case_code": task.case_code,
+        "process_id": task.process_id, "instance_id": task.instance_id, "role": task.role,
+        "assignee": assignee, "state": task.state, "created_at": task.created_at, "due_at": task.due_at,
+        "overdue": bool(task.state == "ready" and task.due_at and task.due_at < clock.now()),
+        "priority": RISK_BY_PRIORITY.get(task.priority, "low"), "priority_rank": task.priority,
+        "risk_level": task.risk_level, "form": form, "form_file": task.form,
+    }
+
+
+def _usernames(session, ids) -> dict[int, str]:
+    ids = {i for i in ids if i}
+    if not ids:
+        return {}
+    return dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
+
+
+@blp.get("")
+@blp.arguments(TaskQuerySchema, location="query")
+@blp.response(200, TaskListSchema)
+def list_tasks(query):
+    """Ready tasks in one inbox: `mine`, `claimable` (offered to my roles) or `team`."""
+    user_id = current_user_id()
+    with uow() as work:
+        tasks, total = human_tasks.list_tasks(work.session, user_id, **query)
+        names = _usernames(work.session, (t.assignee_id for t in tasks))
+        return {"tasks": [task_dict(t, names.get(t.assignee_id)) for t in tasks],
+                "total": total, "scope": query["scope"]}
+
+
+@blp.get("/<task_id>")
+@blp.response(200, TaskDetailSchema)
+def get_task(task_id):
+    """One task with the JSON Schema of its form."""
+    user_id = current_user_id()
+    with uow() as work:
+        view = human_tasks.get_task(work, user_id, task_id)
+        work.commit()  # the audit row of this read
+        return task_dict(view.task, view.assignee, view.form)
+
+
+@blp.post("/<task_id>/claim")
+@blp.response(200, TaskSchema)
+def claim(task_id):
+    """Take a task offered to one of my roles (409 if someone else holds it)."""
+    user_id = current_user_id()
+    with uow() as work:
+        task = human_tasks.claim_task(work, user_id, task_id)
+        work.commit()
+        return task_dict(task, _usernames(work.session, [task.assignee_id]).get(task.assignee_id))
+
+
+@blp.post("/<task_id>/unclaim")
+@blp.response(200, TaskSchema)
+def unclaim(task_id):
+    """Hand a task I hold back to its role."""
+    user_id = current_user_id()
+    with uow() as work:
+        task = human_tasks.unclaim_task(work, user_id, task_id)
+        work.commit()
+        return task_dict(task)
+
+
+@blp.post("/<task_id>/complete")
+@blp.arguments(CompleteSchema)
+@blp.response(200, TaskSchema)
+def complete(body, task_id):
+    """Submit the form: 422 with per-field errors if invalid, 409 if no longer ready."""
+    user_id = current_user_id()
+    with uow() as work:
+        task = human_tasks.complete_task(work, runtime(), user_id, task_id, body["data"])
+        return task_dict(task, _usernames(work.session, [task.assignee_id]).get(task.assignee_id))
