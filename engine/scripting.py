@@ -49,6 +49,8 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
+from engine import operations
+
 DEFAULT_TIME_LIMIT = 2.0
 MAX_ITEMS = 10**6
 MAX_EXPONENT = 10_000
@@ -411,6 +413,11 @@ class SandboxedScriptEngine(PythonScriptEngine):
                 err.line_number, err.error_line = _error_line(expression, cause)
                 err.add_note(_describe(cause))
             raise
+
+    def call_service(self, task, **kwargs):
+        """Service tasks run registered operations (engine.operations); domain errors
+        they raise (engine.errors) pass through unchanged and roll the step back."""
+        return operations.call(task, kwargs["operation_name"], kwargs.get("operation_params", {}))
 
     def create_task_exec_exception(self, task, script, err):
         if isinstance(err, SpiffWorkflowException):  # raised by host code: Spiff's handling

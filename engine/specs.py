@@ -35,6 +35,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 from engine.dmn_check import Problem, check_dmn, lint, owner_id
+from engine import operations
 from engine.errors import SpecInvalid
 from engine.models.people import ROLES
 
@@ -215,10 +216,41 @@ def _check_bpmn(name: str, root, decisions: dict, forms: set, processes: set) ->
             problems.append(Problem(name, task.get("id"), task.sourceline,
                                     f"business rule task calls decision {ref!r}, which no DMN file of the "
                                     f"bundle defines (known: {', '.join(sorted(decisions)) or 'none'})"))
+    problems += _check_service_tasks(name, root)
+    problems += _check_lane_membership(name, root)
     for call in root.iter(_q("callActivity")):
         if call.get("calledElement") not in processes:
             problems.append(Problem(name, call.get("id"), call.sourceline, f"call activity calls process "
                                     f"{call.get('calledElement')!r}, which no BPMN file of the bundle defines"))
+    return problems
+
+
+def _check_service_tasks(name: str, root) -> list[Problem]:
+    """A service task names a registered operation; its parameters are expressions."""
+    problems, known = [], operations.known_operations()
+    for task in root.iter(_q("serviceTask")):
+        operator = task.find("bpmn:extensionElements/spiffworkflow:serviceTaskOperator", NS)
+        if operator is None or operator.get("id") not in known:
+            problems.append(Problem(name, task.get("id"), task.sourceline,
+                                    f"service task calls operation {operator.get('id') if operator is not None else None!r}, "
+                                    f"which the engine does not provide (known: {', '.join(sorted(known)) or 'none'})"))
+            continue
+        for param in operator.iter(_s("parameter")):
+            problems += lint(param.get("value") or "", "eval", name, param, "parameter", task.get("id"))
+    return problems
+
+
+def _check_lane_membership(name: str, root) -> list[Problem]:
+    """In a diagram with lanes, a user task outside every lane would be offered to nobody."""
+    in_lanes = {(ref.text or "").strip() for ref in root.iter(_q("flowNodeRef"))}
+    if not in_lanes:
+        return []
+    problems = []
+    for task in root.iter(_q("userTask")):
+        props = {p.get("name") for p in task.iter(_s("property"))}
+        if task.get("id") not in in_lanes and "assign_to" not in props:
+            problems.append(Problem(name, task.get("id"), task.sourceline,
+                                    "user task is in no lane and has no assign_to property: nobody would get it"))
     return problems
 
 

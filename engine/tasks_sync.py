@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from uuid import UUID
 
 from sqlalchemy import select
@@ -29,6 +30,7 @@ from engine.models import PRIORITY_BY_RISK, HumanTask, ProcessInstance, Timer, U
 from engine.runtime import ProcessRuntime
 
 log = logging.getLogger(__name__)
+_ISO_DURATION = re.compile(r"P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?")
 
 
 def due_from_property(runtime: ProcessRuntime, task, value: str | None,
@@ -37,7 +39,7 @@ def due_from_property(runtime: ProcessRuntime, task, value: str | None,
     if not value:
         return None
     value = value.strip()
-    if value.upper().startswith("P"):
+    if _ISO_DURATION.fullmatch(value):
         return start + _duration(value, start)
     result = runtime.evaluate(task, value)
     if isinstance(result, bool) or result is None:
@@ -45,7 +47,7 @@ def due_from_property(runtime: ProcessRuntime, task, value: str | None,
                           element_id=task.task_spec.bpmn_id)
     if isinstance(result, (int, float)):
         return start + dt.timedelta(hours=result)
-    if isinstance(result, str) and result.upper().startswith("P"):
+    if isinstance(result, str) and _ISO_DURATION.fullmatch(result):
         return start + _duration(result, start)
     raise ScriptError(f"due expression {value!r} gave {result!r}, not hours or a duration",
                       element_id=task.task_spec.bpmn_id)

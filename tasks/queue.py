@@ -9,6 +9,7 @@ from dramatiq import Worker
 from periodiq import PeriodiqMiddleware, cron
 
 from engine.bootstrap import EngineContext
+from tasks import crisis_actors
 from tasks.actors import declare_actors
 from tasks.broker import make_broker
 from tasks.outbox import OutboxRelay
@@ -53,6 +54,7 @@ def make_task_queue(ctx: EngineContext, periodic_sweep: bool = False) -> TaskQue
         schedule = cron("* * * * *")
     holder: dict = {}
     actors = declare_actors(broker, ctx, lambda: holder["relay"], schedule)
+    actors.update(crisis_actors.declare(broker, ctx, actors))
     relay = OutboxRelay(ctx.session_factory, actors)
     holder["relay"] = relay
     queue = TaskQueue(ctx, broker, actors, relay)

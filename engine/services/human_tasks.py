@@ -129,7 +129,8 @@ def complete_task(uow, runtime: ProcessRuntime, user_id: int, task_id: str, data
     if task.assignee_id is None:
         task.assignee_id = user.id
     try:
-        runtime.complete(workflow, task_id, data)
+        with instances.operations_bound(uow, runtime, instance, user.id):
+            runtime.complete(workflow, task_id, data)
     except ScriptError as err:
         instances.record_failure(uow, instance.id, err, user.id, mark_error=False)
         raise

@@ -5,7 +5,7 @@ import logging
 
 from sqlalchemy import select, update
 
-from engine import clock, tasks_sync
+from engine import clock, operations, tasks_sync
 from engine.errors import Conflict, NotFound, ScriptError
 from engine.models import HumanTask, ProcessInstance, Timer
 from engine.runtime import ProcessRuntime
@@ -19,12 +19,13 @@ def start_process(uow, runtime: ProcessRuntime, process_id: str, actor_id: int |
                   parent_instance_id: int | None = None) -> ProcessInstance:
     """Start the newest version of ``process_id`` and run it to its first wait state."""
     model = latest_model(uow.session, process_id)
-    workflow = runtime.start(model, data)
     instance = ProcessInstance(model_id=model.id, model=model, process_id=process_id,
                                case_code=case_code, parent_instance_id=parent_instance_id,
                                state_json="{}", started_by=actor_id, created_at=clock.now())
     uow.session.add(instance)
     uow.session.flush()
+    with operations_bound(uow, runtime, instance, actor_id):
+        workflow = runtime.start(model, data)
     save(uow, runtime, instance, workflow)
     uow.audit(actor_id, "instance_started", "process_instance", instance.id, case_code,
               process_id=process_id, version=model.version)
@@ -43,6 +44,11 @@ def save(uow, runtime: ProcessRuntime, instance: ProcessInstance, workflow,
     if instance.status == "complete":
         uow.audit(completed_by, "instance_completed", "process_instance", instance.id, instance.case_code)
     return created
+
+
+def operations_bound(uow, runtime: ProcessRuntime, instance: ProcessInstance, actor_id: int | None):
+    """Service tasks reached while the block advances ``instance`` write through ``uow``."""
+    return operations.bound(operations.OperationContext(uow, instance, actor_id, runtime))
 
 
 def load_instance(session, instance_id: int) -> ProcessInstance:
@@ -84,7 +90,8 @@ def fire_timer(uow, runtime: ProcessRuntime, timer_id: int) -> bool:
         return False
     workflow = runtime.restore(instance)
     try:
-        fired = runtime.fire_timer(workflow, timer.task_id)
+        with operations_bound(uow, runtime, instance, None):
+            fired = runtime.fire_timer(workflow, timer.task_id)
     except ScriptError as err:
         record_failure(uow, instance.id, err, None, mark_error=True)
         raise

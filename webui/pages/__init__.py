@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from webui.pages import auth, inbox
+from webui.pages import auth, crisis, inbox
+
+PAGE_BLUEPRINTS = (auth.bp, inbox.bp, crisis.bp)
 
 
 def register_pages(app: Flask) -> None:
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(inbox.bp)
+    for bp in PAGE_BLUEPRINTS:
+        app.register_blueprint(bp)

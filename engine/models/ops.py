@@ -1,0 +1,1 @@
+"""Operations tables (incidents, notifications): filled in by the task-queue work (issue 5)."""
