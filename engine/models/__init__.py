@@ -3,7 +3,7 @@ from engine.models.base import Base, UTCDateTime
 from engine.models.people import ROLES, Supervision, User, UserRole
 from engine.models.process import ProcessInstance, ProcessModel, ProcessModelFile
 from engine.models.work import PRIORITY_BY_RISK, AuditEvent, HumanTask, OutboxMessage, Timer
-from engine.models.case import (CASE_STATUSES, RISK_LEVELS, Case, CaseClientLink, CaseEvent, CaseNote,
+from engine.models.case import (CASE_STAGES, CASE_STATUSES, RISK_LEVELS, Case, CaseClientLink, CaseEvent, CaseNote,
                                 Client, ServiceReferral, Vote)
 from engine.models import ops, crisis  # noqa: F401 - their tables register on Base.metadata
 
@@ -11,6 +11,6 @@ __all__ = [
     "Base", "UTCDateTime", "ROLES", "User", "UserRole", "Supervision",
     "ProcessModel", "ProcessModelFile", "ProcessInstance",
     "HumanTask", "Timer", "OutboxMessage", "AuditEvent", "PRIORITY_BY_RISK",
-    "CASE_STATUSES", "RISK_LEVELS", "Case", "Client", "CaseClientLink", "CaseEvent", "CaseNote",
+    "CASE_STAGES", "CASE_STATUSES", "RISK_LEVELS", "Case", "Client", "CaseClientLink", "CaseEvent", "CaseNote",
     "ServiceReferral", "Vote",
 ]

@@ -16,6 +16,10 @@ from engine.models.base import Base, UTCDateTime
 
 CASE_STATUSES = ("O", "IA", "AO", "C")  # open, inactive, aged-out, closed (003 §5.5)
 RISK_LEVELS = ("high", "medium", "low")
+# Where a case stands in the process (DOMAIN §2). "pending or under review" for the BCP
+# (R37) means screening, admission or review.
+CASE_STAGES = ("screening", "emergency", "admission", "intake", "assessment", "planning",
+               "implementation", "review", "closure", "post_closure", "closed", "no_action")
 
 
 class Case(Base):
