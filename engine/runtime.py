@@ -46,22 +46,24 @@ class PendingTimer:
 
 
 class SpecCache:
-    """Restored specs per process-model id (specs never change within a version)."""
+    """Restored specs per process model content (process id + content hash: a version's
+    specs never change, and the key stays right even if row ids are reused)."""
 
     def __init__(self, size: int = 64):
         self._size = size
-        self._items: OrderedDict[int, tuple] = OrderedDict()
+        self._items: OrderedDict[tuple[str, str], tuple] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, model) -> tuple:
+        key = (model.process_id, model.content_hash)
         with self._lock:
-            hit = self._items.get(model.id)
+            hit = self._items.get(key)
             if hit is not None:
-                self._items.move_to_end(model.id)
+                self._items.move_to_end(key)
                 return hit
         restored = specs.restore_specs(model.spec_json)
         with self._lock:
-            self._items[model.id] = restored
+            self._items[key] = restored
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
         return restored

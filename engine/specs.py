@@ -241,10 +241,8 @@ def _check_service_tasks(name: str, root) -> list[Problem]:
 
 
 def _check_lane_membership(name: str, root) -> list[Problem]:
-    """In a diagram with lanes, a user task outside every lane would be offered to nobody."""
+    """A user task outside every lane, with no assignee, would be offered to nobody."""
     in_lanes = {(ref.text or "").strip() for ref in root.iter(_q("flowNodeRef"))}
-    if not in_lanes:
-        return []
     problems = []
     for task in root.iter(_q("userTask")):
         props = {p.get("name") for p in task.iter(_s("property"))}

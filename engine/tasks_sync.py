@@ -92,8 +92,6 @@ def sync_instance(uow, runtime: ProcessRuntime, instance: ProcessInstance, workf
     for task_id, task in ready.items():
         if task_id in rows:
             continue
-        if session.get(HumanTask, task_id) is not None:
-            continue  # completed earlier and made ready again is not possible: ids are unique
         row = _new_human_task(session, runtime, instance, task, now)
         session.add(row)
         created.append(row)

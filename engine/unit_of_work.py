@@ -38,10 +38,12 @@ class UnitOfWork:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if not self.committed:
-            self.session.rollback()
         if self._owns_session:
+            # close() rolls back anything uncommitted but, unlike rollback(), leaves loaded
+            # objects readable (detached) for the caller to render
             self.session.close()
+        elif not self.committed:
+            self.session.rollback()
 
     # -- side effects recorded in the transaction -----------------------------------
     def audit(self, actor_id: int | None, action: str, subject_type: str, subject_id,

@@ -120,6 +120,19 @@ def ctx(settings):
     context.engine.dispose()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing():
+    """Argon2 with production cost takes ~0.1 s a hash; tests use the minimum so the suite
+    stays fast. Hash verification logic is unchanged."""
+    from argon2 import PasswordHasher
+    from engine.services import people
+    saved = people._hasher, people._DUMMY_HASH
+    people._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    people._DUMMY_HASH = people._hasher.hash("not-a-real-password")
+    yield
+    people._hasher, people._DUMMY_HASH = saved
+
+
 @pytest.fixture(autouse=True)
 def _release_clock():
     yield

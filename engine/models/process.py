@@ -24,12 +24,12 @@ class ProcessModel(Base):
     name: Mapped[str] = mapped_column(String(300))
     version: Mapped[int] = mapped_column(Integer)
     content_hash: Mapped[str] = mapped_column(String(64))
-    spec_json: Mapped[str] = mapped_column(Text)
+    spec_json: Mapped[str] = mapped_column(Text, deferred=True)  # read only on a spec-cache miss
     deployed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
     deployed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     files: Mapped[list["ProcessModelFile"]] = relationship(
-        back_populates="model", cascade="all, delete-orphan", lazy="selectin")
+        back_populates="model", cascade="all, delete-orphan", lazy="select")
 
 
 class ProcessModelFile(Base):
@@ -40,7 +40,7 @@ class ProcessModelFile(Base):
     model_id: Mapped[int] = mapped_column(ForeignKey("process_models.id", ondelete="CASCADE"), index=True)
     filename: Mapped[str] = mapped_column(String(255))
     kind: Mapped[str] = mapped_column(String(10))  # bpmn | dmn
-    content: Mapped[str] = mapped_column(Text)
+    content: Mapped[str] = mapped_column(Text, deferred=True)
 
     model: Mapped[ProcessModel] = relationship(back_populates="files")
 

@@ -70,7 +70,7 @@ def get_task(uow, user_id: int, task_id: str) -> TaskView:
     assignee = session.get(User, task.assignee_id).username if task.assignee_id else None
     if task.case_code:
         uow.audit(user.id, "task_viewed", "human_task", task.id, task.case_code)
-    return TaskView(task, form_schema(session, instance.model_id, task.form), assignee)
+    return TaskView(task, form_schema(session, instance.model, task.form), assignee)
 
 
 def claim_task(uow, user_id: int, task_id: str) -> HumanTask:
@@ -122,7 +122,7 @@ def complete_task(uow, runtime: ProcessRuntime, user_id: int, task_id: str, data
         raise Forbidden("this task is not offered to you")
     instance = instances.load_instance(session, task.instance_id)
     instances.ensure_running(instance)
-    forms.validate(form_schema(session, instance.model_id, task.form), data)
+    forms.validate(form_schema(session, instance.model, task.form), data)
     workflow = runtime.restore(instance)
     if runtime.find_ready_human_task(workflow, task_id) is None:
         raise Conflict("this task is no longer waiting for input")

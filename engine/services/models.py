@@ -1,10 +1,10 @@
 """Deploying process models: validate, version on content change, list."""
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -99,17 +99,21 @@ def models_with_counts(session) -> list[tuple[ProcessModel, int]]:
     return [(m, counts.get(m.id, 0)) for m in models]
 
 
-@lru_cache(maxsize=512)
-def _parse_form(text: str) -> dict:
-    return json.loads(text)
+_form_cache: dict[tuple[str, str], dict] = {}
 
 
-def form_schema(session, model_id: int, filename: str | None) -> dict | None:
-    """The JSON Schema of a task form, from the model version the instance runs on."""
+def form_schema(session, model: ProcessModel, filename: str | None) -> dict | None:
+    """The JSON Schema of a task form, from the model version the instance runs on
+    (cached by content hash: a model version's files never change)."""
     if not filename:
         return None
-    row = session.scalar(select(ProcessModelFile).where(ProcessModelFile.model_id == model_id,
-                                                        ProcessModelFile.filename == filename))
-    if row is None:
-        raise NotFound(f"form {filename} is not part of this process model version")
-    return _parse_form(row.content)
+    model_id = model.id
+    key = (model.content_hash, filename)
+    schema = _form_cache.get(key)
+    if schema is None:
+        text = session.scalar(select(ProcessModelFile.content).where(ProcessModelFile.model_id == model_id,
+                                                                     ProcessModelFile.filename == filename))
+        if text is None:
+            raise NotFound(f"form {filename} is not part of this process model version")
+        schema = _form_cache.setdefault(key, json.loads(text))
+    return copy.deepcopy(schema)

@@ -1,0 +1,107 @@
+"""engine_throughput: persisted engine vs raw in-memory SpiffWorkflow, same machine, same run.
+
+Each instance of the sample process is driven through its three human tasks and its
+timer. "Persisted" goes through the engine services exactly as the API does — access
+checks, form validation, restore from the database, sandboxed scripts, save, task/timer
+rows, audit and outbox rows, commit — so every wait state is saved and reloaded. "Raw"
+runs the same diagram with SpiffWorkflow alone, in memory, with its default script engine.
+Prints one line: the ratio persisted/raw per database.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import time
+
+from _support import postgres_url, sqlite_url
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+
+from engine import bootstrap, clock, specs
+from engine.models import HumanTask, Timer, User
+from engine.services import human_tasks, instances
+from engine.settings import PROJECT_ROOT, Settings
+
+T0 = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc)
+NEEDS = {"red_needs": ["child_at_risk"], "yellow_needs": [], "summary": "bench"}
+STEPS = [("record_needs", NEEDS), ("approve_plan", {"vote": "approve", "comment": ""}),
+         ("follow_up", {"contact_made": True, "notes": ""})]
+
+
+def raw_rate(n: int) -> float:
+    bundle = specs.parse_bundle(specs.load_directory(PROJECT_ROOT / "workflows"))
+    parsed = bundle.processes["sample_intake"]
+    started = time.perf_counter()
+    for _ in range(n):
+        wf = BpmnWorkflow(parsed.spec, parsed.subprocess_specs)
+        wf.do_engine_steps()
+        for bpmn_id, data in STEPS:
+            if bpmn_id == "follow_up":
+                for timer in wf.get_tasks(state=TaskState.WAITING):
+                    timer.internal_data["event_fired"] = True
+                wf.refresh_timers()
+                wf.do_engine_steps()
+            [task] = wf.get_tasks(state=TaskState.READY, manual=True)
+            task.data.update(data)
+            task.run()
+            wf.do_engine_steps()
+        assert wf.is_completed()
+    return n / (time.perf_counter() - started)
+
+
+def persisted_rate(url: str, n: int) -> float:
+    settings = Settings(database_url=url, demo=True, in_process_worker=False, secret_key="bench")
+    ctx = bootstrap.build(settings)
+    bootstrap.deploy_and_seed(ctx)
+    with ctx.session_factory() as s:
+        ids = dict(s.execute(select(User.username, User.id)).all())
+    who = {"record_needs": ids["caseworker1"], "approve_plan": ids["supervisor1"], "follow_up": ids["caseworker1"]}
+    clock.freeze(T0)
+    started = time.perf_counter()
+    for _ in range(n):
+        clock.freeze(T0)
+        with ctx.uow() as uow:
+            instance_id = instances.start_process(uow, ctx.runtime, "sample_intake", ids["caseworker1"], {}).id
+            uow.commit()
+        for bpmn_id, data in STEPS:
+            if bpmn_id == "follow_up":
+                clock.freeze(T0 + dt.timedelta(hours=2))
+                with ctx.session_factory() as s:
+                    timer_id = s.scalar(select(Timer.id).where(Timer.instance_id == instance_id))
+                with ctx.uow() as uow:
+                    assert instances.fire_timer(uow, ctx.runtime, timer_id)
+            with ctx.session_factory() as s:
+                task_id = s.scalar(select(HumanTask.id).where(HumanTask.instance_id == instance_id,
+                                                              HumanTask.state == "ready"))
+            with ctx.uow() as uow:
+                human_tasks.complete_task(uow, ctx.runtime, who[bpmn_id], task_id, data)
+    rate = n / (time.perf_counter() - started)
+    clock.freeze(None)
+    ctx.engine.dispose()
+    return rate
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("-n", type=int, default=200, help="instances per measurement")
+    args = parser.parse_args()
+    raw_rate(20)  # warm caches and imports
+    raw = raw_rate(args.n)
+    parts = []
+    with sqlite_url() as url:
+        rate = persisted_rate(url, args.n)
+        parts.append(f"ratio {rate / raw:.2f} (persisted {rate:.0f}/s vs raw {raw:.0f}/s, sqlite)")
+    with postgres_url("engine_throughput") as url:
+        if url is None:
+            parts.append("postgres unreachable")
+        else:
+            rate = persisted_rate(url, args.n)
+            parts.append(f"ratio {rate / raw:.2f} (persisted {rate:.0f}/s vs raw {raw:.0f}/s, postgres)")
+    print("engine_throughput: " + "; ".join(parts) + f" [{args.n} instances x 3 human tasks + 1 timer]")
+
+
+if __name__ == "__main__":
+    main()
