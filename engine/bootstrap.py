@@ -33,11 +33,12 @@ class EngineContext:
         return UnitOfWork(self.session_factory, after_commit=self.after_commit)
 
 
-def build(settings: Settings, migrate: bool = True) -> EngineContext:
+def build(settings: Settings, migrate: bool | None = None) -> EngineContext:
+    """``migrate`` defaults to ``settings.migrate_on_start``."""
     if settings.embedded:
         settings.instance_dir.mkdir(parents=True, exist_ok=True)
     engine = db.make_engine(settings.database_url)
-    if migrate:
+    if settings.migrate_on_start if migrate is None else migrate:
         db.upgrade(engine)
     return EngineContext(settings=settings, engine=engine,
                          session_factory=db.make_session_factory(engine),

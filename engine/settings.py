@@ -21,6 +21,7 @@ class Settings:
     instance_dir: Path = PROJECT_ROOT / "instance"
     in_process_worker: bool = True
     deploy_on_start: bool = True
+    migrate_on_start: bool = True
     script_time_limit: float = 2.0
     smtp_url: str | None = None
     mail_from: str = "casework@localhost"
@@ -49,6 +50,7 @@ class Settings:
             instance_dir=instance_dir,
             in_process_worker=_flag(env.get("IN_PROCESS_WORKER"), default=redis_url is None),
             deploy_on_start=_flag(env.get("DEPLOY_ON_START"), default=True),
+            migrate_on_start=_flag(env.get("MIGRATE_ON_START"), default=True),
             script_time_limit=float(env.get("SCRIPT_TIME_LIMIT", "2.0")),
             smtp_url=env.get("SMTP_URL") or None,
             mail_from=env.get("MAIL_FROM", "casework@localhost"),

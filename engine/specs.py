@@ -23,6 +23,8 @@ import hashlib
 import json
 import keyword
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,8 +81,42 @@ def _s(tag: str) -> str:
 
 
 # -- the bundle -----------------------------------------------------------------------
+_BUNDLE_CACHE_SIZE = 4
+_bundle_cache: OrderedDict[str, ParsedBundle] = OrderedDict()
+_bundle_lock = threading.Lock()
+
+
 def parse_bundle(files: dict[str, bytes | str]) -> ParsedBundle:
-    """Validate every file and build the spec of every executable process."""
+    """Validate every file and build the spec of every executable process.
+
+    Parsing and the DMN checks take a second or more for a full workflows/ folder, and
+    every start-up and worker deploys the same files: a valid bundle is remembered by the
+    hash of its content (specs are never mutated after parsing)."""
+    key = _bundle_key(files)
+    with _bundle_lock:
+        hit = _bundle_cache.get(key)
+        if hit is not None:
+            _bundle_cache.move_to_end(key)
+            return hit
+    bundle = _parse_bundle(files)
+    with _bundle_lock:
+        _bundle_cache[key] = bundle
+        while len(_bundle_cache) > _BUNDLE_CACHE_SIZE:
+            _bundle_cache.popitem(last=False)
+    return bundle
+
+
+def _bundle_key(files: dict[str, bytes | str]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        content = files[name]
+        digest.update(name.encode() + b"\0")
+        digest.update(content.encode() if isinstance(content, str) else content)
+        digest.update(b"\0\0")
+    return digest.hexdigest()
+
+
+def _parse_bundle(files: dict[str, bytes | str]) -> ParsedBundle:
     problems: list[Problem] = []
     texts, roots = {}, {}
     for name in sorted(files):

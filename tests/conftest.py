@@ -108,7 +108,8 @@ def _empty(engine) -> None:
 def settings(database_url, tmp_path) -> Settings:
     return Settings(database_url=database_url, redis_url=None, secret_key="test-secret",
                     demo=True, workflows_dir=WORKFLOWS, instance_dir=tmp_path / "instance",
-                    in_process_worker=False, testing=True, script_time_limit=2.0)
+                    in_process_worker=False, testing=True, script_time_limit=2.0,
+                    migrate_on_start=False)  # the database_url fixture migrated it once
 
 
 @pytest.fixture
