@@ -10,6 +10,7 @@ from engine.errors import Conflict, NotFound, ScriptError
 from engine.models import HumanTask, ProcessInstance, Timer
 from engine.runtime import ProcessRuntime
 from engine.services.models import latest_model
+from engine.services import notifications
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ def save(uow, runtime: ProcessRuntime, instance: ProcessInstance, workflow,
     instance.updated_at = clock.now()
     uow.flush()  # the version check happens here, before any dependent row is touched
     created = tasks_sync.sync_instance(uow, runtime, instance, workflow, completed_by)
+    notifications.notify_new_tasks(uow, created)
     if instance.status == "complete":
         uow.audit(completed_by, "instance_completed", "process_instance", instance.id, instance.case_code)
     return created
@@ -87,6 +89,9 @@ def fire_timer(uow, runtime: ProcessRuntime, timer_id: int) -> bool:
         return False
     instance = load_instance(uow.session, timer.instance_id)
     if instance.status != "running":
+        # the instance ended or failed meanwhile: the timer will never fire, stop re-sending it
+        uow.session.execute(update(Timer).where(Timer.id == timer_id).values(state="cancelled"))
+        uow.commit()
         return False
     workflow = runtime.restore(instance)
     try:
