@@ -6,7 +6,7 @@ PORT   ?= 5000
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 ONLY   ?=
 
-.PHONY: install run test test-fast bench worker sweeper deploy clean
+.PHONY: install run test test-fast bench worker sweeper deploy prod-up prod-down clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,17 @@ $(STAMP): requirements.txt requirements-dev.txt
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-install: $(STAMP)
+# front-end libraries (bpmn-js, dmn-js, json-editor) from the npm registry, exactly as the lock file says
+NODE_STAMP := node_modules/.installed-$(shell cat package-lock.json 2>/dev/null | sha1sum | cut -c1-12)
+
+$(NODE_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && touch $(NODE_STAMP); \
+	else \
+	  echo "npm not found: task forms fall back to JSON and diagrams are not drawn (install nodejs + npm, then make install)" >&2; \
+	fi
+
+install: $(STAMP) $(if $(wildcard package-lock.json),$(NODE_STAMP))
 
 ## make run: embedded default (SQLite + in-process worker + demo users) on 127.0.0.1:$(PORT)
 run: install
@@ -42,5 +52,13 @@ sweeper: install
 deploy: install
 	$(PY) -m webui.cli deploy
 
+## make prod-up / prod-down: the production topology without Docker (PostgreSQL + Redis running;
+## DATABASE_URL, REDIS_URL, PORT, WORKERS from the environment; see docker/prodctl.py)
+prod-up: install
+	docker/prod-up.sh
+
+prod-down:
+	docker/prod-down.sh
+
 clean:
-	rm -rf $(VENV) instance test-artifacts .pytest_cache
+	rm -rf $(VENV) instance test-artifacts .pytest_cache node_modules

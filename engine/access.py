@@ -29,3 +29,46 @@ def may_complete(user: User, task: HumanTask) -> bool:
     if task.assignee_id is not None:
         return task.assignee_id == user.id
     return offered_to(user, task)
+
+
+# -- cases (need-to-know, R32) -------------------------------------------------------------
+def may_view_case(user: User, case, supervised_ids: set[int], *, holds_task: bool,
+                  before_committee: bool) -> bool:
+    """Who may open a case file: its caseworker, their supervisor(s) and the case's
+    supervisor, the director, the intake worker until a caseworker is assigned, committee
+    members while the case is before the committee, whoever holds (or is offered) one of
+    its open tasks, and admins (who see no names)."""
+    roles = user.roles
+    if "director" in roles or "admin" in roles:
+        return True
+    if user.id in (case.caseworker_id, case.supervisor_id) or _intake_worker(user, case):
+        return True
+    if case.caseworker_id is not None and case.caseworker_id in supervised_ids:
+        return True
+    if before_committee and "committee_member" in roles:
+        return True
+    return holds_task
+
+
+def may_see_client_name(user: User, case, supervised_ids: set[int], *, works_on_open_task: bool) -> bool:
+    """Who may read the name behind a case code (R05, R32): the caseworker, the
+    supervisors, the director, and the worker holding an open task that means meeting the
+    person. The intake worker keeps it until a caseworker is assigned. Committee members
+    decide on codes; admins never see names."""
+    if user.id in (case.caseworker_id, case.supervisor_id) or _intake_worker(user, case):
+        return True
+    if case.caseworker_id is not None and case.caseworker_id in supervised_ids:
+        return True
+    if "director" in user.roles:
+        return True
+    return works_on_open_task
+
+
+def _intake_worker(user: User, case) -> bool:
+    """The worker who screened the referral, while no caseworker is assigned yet."""
+    return case.caseworker_id is None and getattr(case, "intake_worker_id", None) == user.id
+
+
+def may_refer(user: User) -> bool:
+    """Staff who take referrals (R01: anyone who works with clients)."""
+    return user.has_role("caseworker", "supervisor", "director")

@@ -31,7 +31,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-OPERATION_MODULES = ("engine.case_operations", "engine.crisis_operations")
+OPERATION_MODULES = ("engine.case_operations", "engine.case_care_operations", "engine.case_closure_operations",
+                     "engine.committee_operations", "engine.crisis_operations")
 
 _registry: dict[str, Callable[..., Any]] = {}
 _loaded = False

@@ -1,51 +1,97 @@
-"""Actors: each takes ids, opens a unit of work and calls one engine service.
+"""Engine actors: each takes ids, opens a unit of work and calls one engine service.
 
 They are declared against a given broker (not at import time), so the web app, the
-workers and the tests each bind them to their own broker and engine context.
+workers and the tests each bind them to their own broker and engine context. Every
+actor is idempotent: running one twice changes nothing the second time (a timer is
+claimed atomically, an incident retry only runs while the incident waits for it).
+
+Periodic jobs (``sweep_timers``, and ``check_deadlines`` in tasks.notification_actors)
+are sent each minute by periodiq in production (``periodiq tasks.worker``). With the
+embedded in-process worker there is no periodiq process: the first run is sent when the
+worker starts, with ``chained=True``, and each chained run first sends the next one,
+delayed by ``EMBEDDED_SWEEP_SECONDS``. Scheduling the successor *before* working keeps
+the chain alive even when a run fails; runs sent by periodiq, at worker boot or by hand
+are not chained, so there is never more than one chain.
 """
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import dramatiq
+from dramatiq import Retry
 
 from engine.bootstrap import EngineContext
-from engine.errors import DomainError
-from engine.services import instances
+from engine.errors import Conflict, DomainError
+from engine.services import incidents, instances
+from tasks.settings import QueueSettings
 
 log = logging.getLogger(__name__)
 
+QUEUE_NAME = "engine"
+CHAINED_JOBS = ("sweep_timers", "check_deadlines")  # take ``chained``; see the module docstring
 
-def declare_actors(broker: dramatiq.Broker, ctx: EngineContext, relay_factory,
-                   sweep_schedule=None) -> dict[str, dramatiq.Actor]:
-    """``sweep_schedule``: a periodiq cron spec making the sweeper periodic (needs the
-    broker to carry PeriodiqMiddleware)."""
-    actors: dict[str, dramatiq.Actor] = {}
+
+def declare(broker: dramatiq.Broker, ctx: EngineContext, actors: dict, relay_factory: Callable,
+            queue_settings: QueueSettings, periodic: dict | None = None) -> dict[str, dramatiq.Actor]:
+    """Declare the engine actors on ``broker``. ``actors`` is the registry every module
+    fills in (``retry_incident`` looks jobs up in it). ``periodic`` maps an actor name to
+    a periodiq cron spec (needs PeriodiqMiddleware on the broker)."""
+    periodic = periodic or {}
+    chain_delay_ms = int(queue_settings.embedded_sweep_seconds * 1000)
 
     def fire_timer(timer_id: int) -> None:
         with ctx.uow() as uow:
             try:
                 instances.fire_timer(uow, ctx.runtime, timer_id)
+            except Conflict as err:
+                # someone else moved the instance on first: our claim rolled back, the
+                # timer is still pending; try again on the fresh state
+                raise Retry(f"timer {timer_id}: {err.message}") from err
             except DomainError as err:  # a broken diagram: recorded on the instance, no retry
                 log.warning("timer %s could not fire: %s", timer_id, err.message)
 
-    def sweep_timers() -> int:
-        """Re-send every pending timer past its due time (safety net for lost messages),
-        and relay any outbox rows left unsent."""
+    def sweep_timers(chained: bool = False) -> None:
+        """Re-send every pending timer past its due time (the safety net for lost
+        messages: a Redis flush, a killed worker) and relay outbox rows left unsent."""
+        if chained:
+            actors["sweep_timers"].send_with_options(args=(True,), delay=chain_delay_ms)
         with ctx.session_factory() as session:
-            due = instances.due_timer_ids(session)
+            due = instances.due_timer_ids(session, limit=queue_settings.sweep_batch)
         for timer_id in due:
             actors["fire_timer"].send(timer_id)
+        relayed = relay_factory().drain()
+        if due or relayed:
+            log.info("sweep: re-sent %d due timer(s), relayed %d outbox message(s)", len(due), relayed)
+
+    def relay_outbox() -> None:
         relay_factory().drain()
-        return len(due)
 
-    def relay_outbox() -> int:
-        return relay_factory().drain()
+    def retry_incident(incident_id: int) -> None:
+        """Run an incident's job again (an admin asked); resolve it when it succeeds.
+        A failure goes through the usual retries and then reopens the incident."""
+        with ctx.session_factory() as session:
+            job = incidents.job_of_retry(session, incident_id)
+        if job is None:
+            return
+        actor_name, args = job
+        if actor_name in CHAINED_JOBS:
+            args = []  # a failed chained run already sent its successor: never start a second chain
+        target = actors.get(actor_name)
+        if target is None:
+            raise LookupError(f"incident {incident_id} names unknown actor {actor_name}")
+        target.fn(*args)
+        with ctx.uow() as uow:
+            incidents.retry_succeeded(uow, incident_id)
+            uow.commit()
 
-    for fn, options in ((fire_timer, {"max_retries": 5}),
-                        (sweep_timers, {"max_retries": 0,
-                                        **({"periodic": sweep_schedule} if sweep_schedule else {})}),
-                        (relay_outbox, {"max_retries": 3})):
-        actors[fn.__name__] = dramatiq.actor(fn, broker=broker, actor_name=fn.__name__,
-                                             queue_name="engine", **options)
-    return actors
+    declared = {}
+    for fn, options in ((fire_timer, {}),
+                        (sweep_timers, {"max_retries": 0}),
+                        (relay_outbox, {}),
+                        (retry_incident, {})):
+        if fn.__name__ in periodic:
+            options = {**options, "periodic": periodic[fn.__name__]}
+        declared[fn.__name__] = dramatiq.actor(fn, broker=broker, actor_name=fn.__name__,
+                                               queue_name=QUEUE_NAME, **options)
+    return declared

@@ -7,23 +7,22 @@ from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import AgeLimit, Callbacks, Pipelines, Retries, ShutdownNotifications, TimeLimit
 
 from engine.settings import Settings
-
-MAX_RETRIES = 5
-MIN_BACKOFF_MS = 1_000
-MAX_BACKOFF_MS = 5 * 60_000
+from tasks.settings import QueueSettings
 
 
-def _middleware() -> list:
-    return [AgeLimit(), TimeLimit(time_limit=10 * 60_000), ShutdownNotifications(), Callbacks(),
-            Pipelines(), Retries(max_retries=MAX_RETRIES, min_backoff=MIN_BACKOFF_MS,
-                                 max_backoff=MAX_BACKOFF_MS)]
+def _middleware(queue_settings: QueueSettings) -> list:
+    return [AgeLimit(), TimeLimit(time_limit=queue_settings.time_limit_ms), ShutdownNotifications(), Callbacks(),
+            Pipelines(), Retries(max_retries=queue_settings.max_retries, min_backoff=queue_settings.min_backoff_ms,
+                                 max_backoff=queue_settings.max_backoff_ms)]
 
 
-def make_broker(settings: Settings) -> dramatiq.Broker:
+def make_broker(settings: Settings, queue_settings: QueueSettings | None = None) -> dramatiq.Broker:
+    queue_settings = queue_settings or QueueSettings.from_env()
     if settings.redis_url:
-        broker = RedisBroker(url=settings.redis_url, middleware=_middleware())
+        broker = RedisBroker(url=settings.redis_url, namespace=queue_settings.redis_namespace,
+                             middleware=_middleware(queue_settings))
     else:
-        broker = StubBroker(middleware=_middleware())
+        broker = StubBroker(middleware=_middleware(queue_settings))
         broker.emit_after("process_boot")
     dramatiq.set_broker(broker)
     return broker

@@ -2,19 +2,24 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 
 import dramatiq
 from dramatiq import Worker
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import Retries
 from periodiq import PeriodiqMiddleware, cron
 
 from engine.bootstrap import EngineContext
-from tasks import crisis_actors
-from tasks.actors import declare_actors
+from tasks import actors as engine_actors, crisis_actors, notification_actors
 from tasks.broker import make_broker
-from tasks.outbox import OutboxRelay
+from tasks.middleware import IncidentRecorder, SweepOnWorkerBoot
+from tasks.outbox import BROKER_DOWN, OutboxRelay
+from tasks.settings import QueueSettings
 
 log = logging.getLogger(__name__)
+
 
 
 @dataclass
@@ -23,14 +28,20 @@ class TaskQueue:
     broker: dramatiq.Broker
     actors: dict
     relay: OutboxRelay
+    settings: QueueSettings
     worker: Worker | None = field(default=None)
 
-    def start_worker(self, threads: int = 2) -> None:
-        """Run a worker in this process (the embedded default and tests)."""
-        if self.worker is None:
-            self.worker = Worker(self.broker, worker_threads=threads, worker_timeout=100)
-            self.worker.start()
-            log.info("in-process task worker started with %d threads", threads)
+    def start_worker(self, threads: int = 2, periodic: bool = True) -> None:
+        """Run a worker in this process (the embedded default and tests). ``periodic``
+        starts the self-rescheduling sweep and deadline chains (see tasks.actors)."""
+        if self.worker is not None:
+            return
+        self.worker = Worker(self.broker, worker_threads=threads, worker_timeout=100)
+        self.worker.start()
+        log.info("in-process task worker started with %d threads", threads)
+        if periodic:
+            for name in engine_actors.CHAINED_JOBS:
+                self.actors[name].send_with_options(args=(True,))
 
     def stop(self) -> None:
         if self.worker is not None:
@@ -38,25 +49,56 @@ class TaskQueue:
             self.worker = None
         self.broker.close()
 
-    def join(self) -> None:
-        """(Stub broker) wait until every message queued now has been processed."""
-        self.broker.join("engine")
+    def join(self, timeout_ms: int | None = None) -> None:
+        """(Stub broker) wait until every message queued now, delayed ones included, has
+        been processed. Failed messages do not raise here: they become incidents."""
+        self.broker.join(engine_actors.QUEUE_NAME, timeout=timeout_ms, fail_fast=False)
         if self.worker is not None:
             self.worker.join()
 
+    def wait_for(self, condition, timeout_s: float, poll_s: float = 0.02) -> bool:
+        """Poll ``condition()`` until it is true or ``timeout_s`` passed (for tests and
+        benchmarks waiting on a worker)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if condition():
+                return True
+            time.sleep(poll_s)
+        return bool(condition())
 
-def make_task_queue(ctx: EngineContext, periodic_sweep: bool = False) -> TaskQueue:
-    """``periodic_sweep``: declare the sweeper as a periodiq job (for `periodiq tasks.worker`)."""
-    broker = make_broker(ctx.settings)
-    schedule = None
+
+def make_task_queue(ctx: EngineContext, periodic_sweep: bool = False,
+                    queue_settings: QueueSettings | None = None) -> TaskQueue:
+    """``periodic_sweep``: the production worker module (``dramatiq``/``periodiq
+    tasks.worker``): the sweep and deadline jobs are periodiq jobs, and each worker
+    process sweeps once when it boots."""
+    queue_settings = queue_settings or QueueSettings.from_env()
+    broker = make_broker(ctx.settings, queue_settings)
+    periodic = {}
     if periodic_sweep:
         broker.add_middleware(PeriodiqMiddleware(skip_delay=30))
-        schedule = cron("* * * * *")
+        periodic = {"sweep_timers": cron(queue_settings.sweep_cron),
+                    "check_deadlines": cron(queue_settings.deadline_cron)}
     holder: dict = {}
-    actors = declare_actors(broker, ctx, lambda: holder["relay"], schedule)
+    actors: dict = {}
+    actors.update(engine_actors.declare(broker, ctx, actors, lambda: holder["relay"], queue_settings, periodic))
+    declared, give_up_hooks = notification_actors.declare(broker, ctx, actors, queue_settings, periodic)
+    actors.update(declared)
     actors.update(crisis_actors.declare(broker, ctx, actors))
-    relay = OutboxRelay(ctx.session_factory, actors)
+    # after_* hooks run in reverse order: placed before Retries, the recorder sees the
+    # message after Retries has decided whether it gave up
+    broker.add_middleware(IncidentRecorder(ctx, give_up_hooks), before=Retries)
+    if periodic_sweep and not isinstance(broker, StubBroker):
+        broker.add_middleware(SweepOnWorkerBoot(lambda: _send_quietly(actors["sweep_timers"])))
+    relay = OutboxRelay(ctx.session_factory, actors, batch=queue_settings.sweep_batch)
     holder["relay"] = relay
-    queue = TaskQueue(ctx, broker, actors, relay)
+    queue = TaskQueue(ctx, broker, actors, relay, queue_settings)
     ctx.after_commit.append(relay.drain)
     return queue
+
+
+def _send_quietly(actor: dramatiq.Actor) -> None:
+    try:
+        actor.send()
+    except BROKER_DOWN as err:
+        log.warning("could not send %s (broker unavailable): %s", actor.actor_name, err)

@@ -1,7 +1,12 @@
 """Entry point for real workers, settings from the environment:
 
-    dramatiq tasks.worker      # workers (add --processes/--threads to scale)
-    periodiq tasks.worker      # the scheduler that sends the periodic timer sweep
+    dramatiq tasks.worker      # workers (add --processes/--threads, or more hosts, to scale)
+    periodiq tasks.worker      # the scheduler: sends sweep_timers and check_deadlines
+                               # (SWEEP_CRON / DEADLINE_CRON, every minute by default)
+
+One periodiq process per deployment is enough (a second is harmless: both jobs are
+idempotent). Every worker process also sends one timer sweep when it boots, so a
+restarted worker resumes what a dead one held at once.
 """
 from __future__ import annotations
 

@@ -6,8 +6,10 @@ from flask_login import current_user
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from engine.errors import Unauthorized
+from webui.extensions import csrf
 
 TOKEN_MAX_AGE_S = 12 * 3600
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -36,6 +38,10 @@ def current_user_id() -> int:
     if header.lower().startswith("bearer "):
         g.user_id = user_id_from_token(header[7:].strip())
     elif current_user.is_authenticated:
+        if request.method not in SAFE_METHODS:
+            # a browser session proves each change comes from our own pages (X-CSRFToken
+            # header or csrf_token field); bearer tokens are not sent by browsers on their own
+            csrf.protect()
         g.user_id = current_user.id
     else:
         raise Unauthorized("sign in, or send 'Authorization: Bearer <token>'")

@@ -3,23 +3,33 @@
 The client's identity lives in ``clients`` and is tied to a case only through
 ``case_client_links`` (R05): lists and case files show codes, and the link is read only
 by people who need to know, every read audited.
+
+The decisions taken along the way (assessments, plans, reviews, closures, committee
+conferences and their votes) are in ``engine.models.case_decisions``.
 """
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine import clock
 from engine.models.base import Base, UTCDateTime
 
 CASE_STATUSES = ("O", "IA", "AO", "C")  # open, inactive, aged-out, closed (003 §5.5)
+STATUS_NAMES = {"O": "open", "IA": "inactive", "AO": "aged-out", "C": "closed"}
+ACTIVE_STATUSES = ("O", "IA", "AO")  # count against a caseworker's caseload (R06)
 RISK_LEVELS = ("high", "medium", "low")
 # Where a case stands in the process (DOMAIN §2). "pending or under review" for the BCP
 # (R37) means screening, admission or review.
 CASE_STAGES = ("screening", "emergency", "admission", "intake", "assessment", "planning",
                "implementation", "review", "closure", "post_closure", "closed", "no_action")
+# Why a case was closed (DOMAIN §2 step 11; R21). The first six are the reasons a caseworker
+# may give in a closure request; the others are recorded by the process itself.
+CLOSURE_REASONS = ("goals_met", "no_longer_wants_services", "aged_out", "death", "transfer",
+                   "moved_away_or_untraceable")
+NO_ACTION_REASONS = ("not_eligible", "admission_rejected", "consent_refused", "low_risk")
 
 
 class Case(Base):
@@ -27,6 +37,7 @@ class Case(Base):
     __table_args__ = (
         Index("ix_cases_caseworker_status", "caseworker_id", "status"),
         Index("ix_cases_status_risk", "status", "risk_level"),
+        Index("ix_cases_supervisor_status", "supervisor_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -39,14 +50,22 @@ class Case(Base):
     in_crisis: Mapped[bool] = mapped_column(Boolean, default=False)
     caseworker_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     supervisor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    intake_worker_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    main_instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
     primary_concern: Mapped[str] = mapped_column(Text, default="")
     referral_source: Mapped[str] = mapped_column(String(60), default="")
     referred_by: Mapped[str | None] = mapped_column(String(200))
     closure_reason: Mapped[str | None] = mapped_column(String(40))
     confidential_notes: Mapped[str] = mapped_column(Text, default="")
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    # tracking dates (004 §4.1, R34)
     date_identified: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     date_intake: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     date_registered: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    date_initial_assessment: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    date_comprehensive_started: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    date_comprehensive_completed: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    date_plan_approved: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     date_last_contact: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     date_next_contact: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     date_last_review: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -54,6 +73,8 @@ class Case(Base):
     date_closed: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     date_transferred: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     date_aged_out: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    date_inactive: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    date_reopened: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
@@ -78,7 +99,9 @@ class CaseClientLink(Base):
 
 
 class CaseEvent(Base):
-    """The case's history: status, risk, assignment and stage changes, notes of steps."""
+    """The case's history: status, risk, assignment and stage changes, and every form
+    submitted. Each row carries the R33 header: date, case status, caseworker, supervisor
+    and the name of the form or report."""
     __tablename__ = "case_events"
     __table_args__ = (Index("ix_case_events_case_at", "case_id", "at"),)
 
@@ -86,8 +109,12 @@ class CaseEvent(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    kind: Mapped[str] = mapped_column(String(40))  # status|risk|assignment|stage|step|note
+    kind: Mapped[str] = mapped_column(String(40))  # status|risk|assignment|stage|form|note
     summary: Mapped[str] = mapped_column(Text)
+    form: Mapped[str | None] = mapped_column(String(80))  # report name (R33)
+    case_status: Mapped[str] = mapped_column(String(2), default="O")
+    caseworker_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    supervisor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     detail_json: Mapped[str] = mapped_column(Text, default="{}")
 
 
@@ -108,6 +135,9 @@ class CaseNote(Base):
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
 
+REFERRAL_STATUSES = ("pending", "accepted", "completed", "declined", "failed", "cancelled")
+
+
 class ServiceReferral(Base):
     """A referral to another provider (R18): consent to share, outcome tracked."""
     __tablename__ = "service_referrals"
@@ -117,23 +147,19 @@ class ServiceReferral(Base):
     provider: Mapped[str] = mapped_column(String(200))
     service: Mapped[str] = mapped_column(String(200))
     consent_to_share: Mapped[bool] = mapped_column(Boolean)
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|accepted|completed|declined|failed
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # REFERRAL_STATUSES
     outcome: Mapped[str | None] = mapped_column(Text)
     referred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
     outcome_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
 
 
-class Vote(Base):
-    """One recorded vote of one committee member in one conference (R03)."""
-    __tablename__ = "votes"
-    __table_args__ = (UniqueConstraint("instance_id", "conference", "member_id"),)
+from engine.models.case_decisions import (  # noqa: E402 - their tables register with the case tables
+    CaseAssessment, CasePlan, CaseReview, ClosureRequest, Conference, Vote)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"))
-    conference: Mapped[str] = mapped_column(String(40))  # admission|closure|review|emergency
-    member_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    vote: Mapped[str] = mapped_column(String(10))  # approve|reject
-    comment: Mapped[str] = mapped_column(Text, default="")
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
+__all__ = [
+    "CASE_STATUSES", "STATUS_NAMES", "ACTIVE_STATUSES", "RISK_LEVELS", "CASE_STAGES", "CLOSURE_REASONS",
+    "NO_ACTION_REASONS", "REFERRAL_STATUSES", "Case", "Client", "CaseClientLink", "CaseEvent", "CaseNote",
+    "ServiceReferral", "CaseAssessment", "CasePlan", "CaseReview", "ClosureRequest", "Conference", "Vote",
+]

@@ -1,1 +1,181 @@
-"""Crisis tables (declarations, disruption log): filled in by the BCP work (issue 7)."""
+"""Crisis tables (DOMAIN §4, rules R35-R42): declarations, the per-case crisis checks,
+follow-ups found during a disruption, the disruption log, per-case crisis notes and the
+pre-crisis readiness schedule.
+
+- ``crises``: one row per declared disruption. ``active_slot`` is 1 while the crisis is
+  active and NULL afterwards; its unique constraint makes a second active declaration
+  impossible even when two requests race (R35, "never doubled").
+- ``crisis_case_checks``: one row per (crisis, case) the disruption affects, claimed
+  before the case's check instance is started, so a repeated message or a crashed
+  worker never gives a case two checks (R37).
+- ``crisis_follow_ups``: each follow-up found due or missed during the disruption, who
+  held it, who got it, and how its due date moved in recovery (R38, R40).
+- ``disruption_log_entries`` and ``crisis_case_notes`` are append-only (R39): the ORM
+  refuses updates and deletes, and no API offers them.
+- ``readiness_activities``: the recurring pre-crisis duties, one row per activity with
+  the instance that carries its next occurrence (R41).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine import clock
+from engine.models.base import Base, UTCDateTime
+
+CRISIS_KINDS = ("natural_disaster", "it_failure", "pandemic", "staffing_shortage", "security_breach", "other")
+# The sub-functions of CBF-5 (seed 000).
+SUB_FUNCTIONS = {
+    "5.1": "Client Intake & Assessment",
+    "5.2": "Case Management Planning",
+    "5.3": "Coordination of Support Services",
+    "5.4": "Monitoring & Follow-up",
+    "5.5": "Documentation & Reporting",
+    "5.6": "Client Discharge & Transition",
+}
+CRISIS_STATUSES = ("resumption", "recovery", "closed")
+LOG_ENTRY_KINDS = ("incident", "action", "decision", "service_failure", "delay", "communication", "update")
+CASE_NOTE_KINDS = ("delay", "adjustment", "alternative_method", "follow_up_action", "check")
+ALTERNATIVE_METHODS = ("virtual_case_management", "phone_follow_up", "sms_or_email", "remote_work",
+                       "backup_staff", "temporary_site", "partner_delivery", "other")
+
+
+class Crisis(Base):
+    """A declared disruption of CBF-5 and where its BCP workflow stands."""
+    __tablename__ = "crises"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    description: Mapped[str] = mapped_column(Text)
+    affected_functions: Mapped[str] = mapped_column(String(100))  # "5.1,5.4"
+    status: Mapped[str] = mapped_column(String(20), default="resumption")
+    active_slot: Mapped[int | None] = mapped_column(Integer, unique=True)  # 1 while active, else NULL
+    declared_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    declared_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    resumption_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    resumption_confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    resumption_confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    communication_lead_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
+    impact_parameters: Mapped[str] = mapped_column(Text, default="{}")  # from the diagram, for the fan-out job
+    affected_cases: Mapped[int | None] = mapped_column(Integer)  # set when the fan-out is planned
+    checks_planned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def functions(self) -> list[str]:
+        return [f for f in self.affected_functions.split(",") if f]
+
+    @property
+    def active(self) -> bool:
+        return self.status != "closed"
+
+
+class CrisisCaseCheck(Base):
+    """One affected case's crisis check: claimed (planned), then its instance started."""
+    __tablename__ = "crisis_case_checks"
+    __table_args__ = (
+        UniqueConstraint("crisis_id", "case_id"),
+        Index("ix_crisis_case_checks_crisis_state", "crisis_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    crisis_id: Mapped[int] = mapped_column(ForeignKey("crises.id", ondelete="CASCADE"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    case_code: Mapped[str] = mapped_column(String(40))
+    risk_level: Mapped[str | None] = mapped_column(String(10))
+    in_crisis: Mapped[bool] = mapped_column(Boolean, default=False)
+    pending_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    check_order: Mapped[int] = mapped_column(Integer)  # 1 = first (bcp_check_priority)
+    rank: Mapped[int] = mapped_column(Integer)  # position in the whole fan-out, 1-based
+    check_within_hours: Mapped[int] = mapped_column(Integer)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    backup: Mapped[bool] = mapped_column(Boolean, default=False)  # assignee stands in for the caseworker
+    state: Mapped[str] = mapped_column(String(20), default="planned")
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
+    planned_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    checked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    client_reached: Mapped[bool | None] = mapped_column(Boolean)
+    client_safe: Mapped[bool | None] = mapped_column(Boolean)
+    reassessment_needed: Mapped[bool | None] = mapped_column(Boolean)
+    reassessed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class CrisisFollowUp(Base):
+    """A follow-up (a ready human task of an open case) due or missed during the
+    disruption: found, kept or reassigned (R38), rescheduled in recovery (R40)."""
+    __tablename__ = "crisis_follow_ups"
+    __table_args__ = (UniqueConstraint("crisis_id", "task_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    crisis_id: Mapped[int] = mapped_column(ForeignKey("crises.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("human_tasks.id", ondelete="CASCADE"))
+    case_code: Mapped[str] = mapped_column(String(40))
+    original_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    found_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    action: Mapped[str] = mapped_column(String(20))  # kept | reassigned | unassigned
+    from_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    to_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    rescheduled_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    rescheduled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class DisruptionLogEntry(Base):
+    """One timestamped entry of the disruption log (R39). Append-only."""
+    __tablename__ = "disruption_log_entries"
+    __table_args__ = (Index("ix_disruption_log_entries_crisis_at", "crisis_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    crisis_id: Mapped[int] = mapped_column(ForeignKey("crises.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: written by the workflow
+    kind: Mapped[str] = mapped_column(String(30))
+    text: Mapped[str] = mapped_column(Text)
+
+
+class CrisisCaseNote(Base):
+    """How the disruption affected one case: a delay, an adjustment, an alternative
+    method used, a follow-up action for after restoration (R39). Append-only."""
+    __tablename__ = "crisis_case_notes"
+    __table_args__ = (Index("ix_crisis_case_notes_crisis_case", "crisis_id", "case_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    crisis_id: Mapped[int] = mapped_column(ForeignKey("crises.id", ondelete="CASCADE"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    case_code: Mapped[str] = mapped_column(String(40))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    alternative_methods: Mapped[str] = mapped_column(String(300), default="")  # comma-separated
+    text: Mapped[str] = mapped_column(Text, default="")
+
+
+class ReadinessActivity(Base):
+    """A recurring pre-crisis duty (R41) and the instance carrying its next occurrence."""
+    __tablename__ = "readiness_activities"
+
+    activity: Mapped[str] = mapped_column(String(60), primary_key=True)
+    every_days: Mapped[int] = mapped_column(Integer)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
+    next_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_completed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    last_outcome: Mapped[str] = mapped_column(Text, default="")
+
+
+class ImmutableRecordError(Exception):
+    """An attempt to change or delete an append-only crisis record."""
+
+
+def _refuse_change(mapper, connection, target):  # noqa: ARG001 - SQLAlchemy event signature
+    raise ImmutableRecordError(f"{type(target).__name__} {target.id} is append-only: it cannot be changed or deleted")
+
+
+for _model in (DisruptionLogEntry, CrisisCaseNote):
+    event.listen(_model, "before_update", _refuse_change)
+    event.listen(_model, "before_delete", _refuse_change)

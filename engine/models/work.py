@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine import clock
@@ -22,6 +22,10 @@ class HumanTask(Base):
         Index("ix_human_tasks_assignee_state_due", "assignee_id", "state", "due_at"),
         Index("ix_human_tasks_role_state_due", "role", "state", "due_at"),
         Index("ix_human_tasks_instance_state", "instance_id", "state"),
+        # the "claimable" inbox: ready tasks offered to a role, nobody holding them yet
+        Index("ix_human_tasks_offered", "role", "due_at",
+              postgresql_where=text("state = 'ready' AND assignee_id IS NULL"),
+              sqlite_where=text("state = 'ready' AND assignee_id IS NULL")),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the Spiff task UUID

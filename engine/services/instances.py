@@ -6,7 +6,7 @@ import logging
 from sqlalchemy import select, update
 
 from engine import clock, operations, tasks_sync
-from engine.errors import Conflict, NotFound, ScriptError
+from engine.errors import Conflict, DomainError, NotFound, ScriptError
 from engine.models import HumanTask, ProcessInstance, Timer
 from engine.runtime import ProcessRuntime
 from engine.services.models import latest_model
@@ -60,7 +60,7 @@ def load_instance(session, instance_id: int) -> ProcessInstance:
     return instance
 
 
-def record_failure(uow, instance_id: int, error: ScriptError, actor_id: int | None,
+def record_failure(uow, instance_id: int, error: DomainError, actor_id: int | None,
                    mark_error: bool) -> None:
     """After a rolled-back attempt, note the diagram failure on the instance (and stop it
     when ``mark_error``: a worker cannot retry a broken script forever)."""
@@ -97,7 +97,7 @@ def fire_timer(uow, runtime: ProcessRuntime, timer_id: int) -> bool:
     try:
         with operations_bound(uow, runtime, instance, None):
             fired = runtime.fire_timer(workflow, timer.task_id)
-    except ScriptError as err:
+    except DomainError as err:  # a broken script, or an operation refusing: stop, don't re-fire forever
         record_failure(uow, instance.id, err, None, mark_error=True)
         raise
     if not fired:

@@ -1,6 +1,251 @@
-"""Cases: referrals, case files (need-to-know)."""
+"""Cases: referrals, case lists (codes only) and case files (need-to-know, R32)."""
 from __future__ import annotations
 
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from engine.models.case import CASE_STAGES, CASE_STATUSES, RISK_LEVELS
+from engine.services import case_referrals, case_status, cases
+from webui.auth import current_user_id
+from webui.extensions import runtime, uow
 
 blp = Blueprint("cases", __name__, url_prefix="/api/cases", description="Cases: referrals, case files (need-to-know)")
+
+
+class ReferralPartSchema(Schema):
+    source = fields.String(required=True, metadata={"description": "who referred: government, NGO, community member, self…"})
+    primary_concern = fields.String(required=True)
+    referred_by = fields.String(load_default=None, allow_none=True)
+
+
+class ClientPartSchema(Schema):
+    name = fields.String(required=True, metadata={"description": "kept apart from the case, linked to its code (R05)"})
+    date_of_birth = fields.Date(load_default=None, allow_none=True)
+    sex = fields.String(load_default=None, allow_none=True)
+
+
+class ReferralSchema(Schema):
+    referral = fields.Nested(ReferralPartSchema, required=True)
+    client = fields.Nested(ClientPartSchema, required=True)
+
+
+class CreatedSchema(Schema):
+    case_code = fields.String()
+    status = fields.String()
+    process_instance_id = fields.Integer()
+
+
+class ReasonSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class ReassignSchema(ReasonSchema):
+    caseworker = fields.String(required=True, metadata={"description": "username of the new caseworker"})
+
+
+class NewReferralSchema(Schema):
+    provider = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    service = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    consent_to_share = fields.Boolean(required=True, metadata={"description": "must be true (R18)"})
+
+
+class CaseQuerySchema(Schema):
+    status = fields.String(load_default=None, validate=validate.OneOf(CASE_STATUSES))
+    stage = fields.String(load_default=None, validate=validate.OneOf(CASE_STAGES))
+    risk_level = fields.String(load_default=None, validate=validate.OneOf(RISK_LEVELS))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=cases.MAX_PAGE))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+class CaseRowSchema(Schema):
+    case_code = fields.String(attribute="code")
+    status = fields.String()
+    stage = fields.String()
+    risk_level = fields.String(allow_none=True)
+    in_crisis = fields.Boolean()
+    caseworker = fields.String(allow_none=True)
+    supervisor = fields.String(allow_none=True)
+    date_identified = fields.DateTime(allow_none=True)
+    date_next_contact = fields.DateTime(allow_none=True)
+    date_next_review = fields.DateTime(allow_none=True)
+    updated_at = fields.DateTime()
+
+
+class CaseListSchema(Schema):
+    cases = fields.List(fields.Nested(CaseRowSchema))
+    total = fields.Integer()
+
+
+class TaskLineSchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    title = fields.String()
+    process_id = fields.String()
+    role = fields.String(allow_none=True)
+    assignee = fields.String(allow_none=True)
+    state = fields.String()
+    due_at = fields.DateTime(allow_none=True)
+    priority = fields.Integer()
+    risk_level = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    completed_at = fields.DateTime(allow_none=True)
+    completed_by = fields.String(allow_none=True)
+
+
+class TimelineSchema(Schema):
+    at = fields.DateTime()
+    kind = fields.String()
+    summary = fields.String()
+    form = fields.String(allow_none=True)
+    actor = fields.String(allow_none=True)
+    case_status = fields.String()
+    caseworker = fields.String(allow_none=True)
+    supervisor = fields.String(allow_none=True)
+
+
+class ClientSchema(Schema):
+    name = fields.String()
+    date_of_birth = fields.Date(allow_none=True)
+    sex = fields.String(allow_none=True)
+
+
+class ReferralRowSchema(Schema):
+    id = fields.Integer()
+    provider = fields.String()
+    service = fields.String()
+    consent_to_share = fields.Boolean()
+    status = fields.String()
+    outcome = fields.String(allow_none=True)
+    referred_at = fields.DateTime()
+    outcome_at = fields.DateTime(allow_none=True)
+
+
+class VoteSchema(Schema):
+    conference = fields.String()
+    member = fields.String(allow_none=True)
+    vote = fields.String()
+    comment = fields.String()
+    at = fields.DateTime()
+
+
+TRACKING_DATES = ("date_identified", "date_intake", "date_registered", "date_initial_assessment",
+                  "date_comprehensive_started", "date_comprehensive_completed", "date_plan_approved",
+                  "date_last_contact", "date_next_contact", "date_last_review", "date_next_review", "date_closed",
+                  "date_transferred", "date_aged_out", "date_inactive", "date_reopened")
+
+
+class CaseFileSchema(Schema):
+    case_code = fields.String()
+    status = fields.String()
+    stage = fields.String()
+    risk_level = fields.String(allow_none=True)
+    risk_suggested = fields.String(allow_none=True)
+    risk_needs_judgement = fields.Boolean()
+    in_crisis = fields.Boolean()
+    caseworker = fields.String(allow_none=True)
+    supervisor = fields.String(allow_none=True)
+    primary_concern = fields.String()
+    referral_source = fields.String()
+    referred_by = fields.String(allow_none=True)
+    closure_reason = fields.String(allow_none=True)
+    tracking = fields.Dict(keys=fields.String(), values=fields.DateTime(allow_none=True))
+    client = fields.Nested(ClientSchema, allow_none=True,
+                           metadata={"description": "null unless you may see the name (need-to-know, R32)"})
+    open_tasks = fields.List(fields.Nested(TaskLineSchema))
+    done_tasks = fields.List(fields.Nested(TaskLineSchema))
+    timeline = fields.List(fields.Nested(TimelineSchema))
+    referrals = fields.List(fields.Nested(ReferralRowSchema))
+    votes = fields.List(fields.Nested(VoteSchema))
+
+
+def case_file_dict(file: cases.CaseFile) -> dict:
+    case = file.case
+    return {
+        "case_code": case.code, "status": case.status, "stage": case.stage, "risk_level": case.risk_level,
+        "risk_suggested": case.risk_suggested, "risk_needs_judgement": case.risk_needs_judgement,
+        "in_crisis": case.in_crisis, "caseworker": file.caseworker, "supervisor": file.supervisor,
+        "primary_concern": case.primary_concern, "referral_source": case.referral_source,
+        "referred_by": case.referred_by, "closure_reason": case.closure_reason,
+        "tracking": {name: getattr(case, name) for name in TRACKING_DATES},
+        "client": file.client, "open_tasks": file.open_tasks, "done_tasks": file.done_tasks,
+        "timeline": file.timeline, "referrals": file.referrals, "votes": file.votes,
+    }
+
+
+@blp.post("")
+@blp.arguments(ReferralSchema)
+@blp.response(201, CreatedSchema)
+def create(body):
+    """A referral: registers the client apart from the case and starts the case-management process."""
+    user_id = current_user_id()
+    with uow() as work:
+        client = dict(body["client"])
+        case = cases.create_referral(work, runtime(), user_id, body["referral"], client)
+        work.commit()
+        return {"case_code": case.code, "status": case.status, "process_instance_id": case.main_instance_id}
+
+
+@blp.get("")
+@blp.arguments(CaseQuerySchema, location="query")
+@blp.response(200, CaseListSchema)
+def list_cases(query):
+    """The cases I may see (need-to-know): codes, never names."""
+    user_id = current_user_id()
+    with uow() as work:
+        rows, total = cases.list_cases(work.session, user_id, **query)
+        return {"cases": rows, "total": total}
+
+
+@blp.get("/<case_code>")
+@blp.response(200, CaseFileSchema)
+def get_case(case_code):
+    """One case file: status, risk level, caseworker, tracking dates, open tasks, timeline."""
+    user_id = current_user_id()
+    with uow() as work:
+        file = cases.get_case_file(work, user_id, case_code)
+        body = case_file_dict(file)
+        work.commit()  # the audit row of this read
+        return body
+
+
+def _file_after(work, user_id, case_code) -> dict:
+    work.commit()
+    with uow() as read:
+        body = case_file_dict(cases.get_case_file(read, user_id, case_code))
+        read.commit()
+        return body
+
+
+@blp.post("/<case_code>/reopen")
+@blp.arguments(ReasonSchema)
+@blp.response(200, CaseFileSchema)
+def reopen(body, case_code):
+    """Reopen a closed case (R24): a new case-management process starts with a reassessment."""
+    user_id = current_user_id()
+    with uow() as work:
+        case_status.reopen_case(work, runtime(), user_id, case_code, body["reason"])
+        return _file_after(work, user_id, case_code)
+
+
+@blp.post("/<case_code>/reassign")
+@blp.arguments(ReassignSchema)
+@blp.response(200, CaseFileSchema)
+def reassign(body, case_code):
+    """Hand the case to another caseworker (R29): its open tasks move with it."""
+    user_id = current_user_id()
+    with uow() as work:
+        case_status.reassign_case(work, user_id, case_code, body["caseworker"], body["reason"])
+        return _file_after(work, user_id, case_code)
+
+
+@blp.post("/<case_code>/referrals")
+@blp.arguments(NewReferralSchema)
+@blp.response(201, ReferralRowSchema)
+def refer(body, case_code):
+    """Refer the client to another provider (R18): only with consent to share; the outcome is tracked."""
+    user_id = current_user_id()
+    with uow() as work:
+        referral = case_referrals.refer_case(work, runtime(), user_id, case_code, body["provider"], body["service"],
+                                             body["consent_to_share"])
+        work.commit()
+        return referral

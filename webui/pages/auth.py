@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import UserMixin, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
@@ -12,8 +12,9 @@ from wtforms.validators import DataRequired, Length
 from engine.errors import Unauthorized
 from engine.services import people
 from webui.extensions import login_manager, uow
+from webui.pages.common import page_blueprint
 
-bp = Blueprint("pages_auth", __name__, template_folder="templates")
+bp = page_blueprint("pages_auth", __name__)
 
 
 @dataclass
@@ -57,7 +58,7 @@ def login():
                 status = 401
             else:
                 login_user(SessionUser(user.id, user.username, user.display_name, frozenset(user.roles)))
-                return redirect(_safe_next(request.args.get("next")) or url_for("pages_inbox.inbox"))
+                return redirect(safe_next(request.args.get("next")) or url_for("pages_inbox.inbox"))
     elif request.method == "POST":
         status = 400
     return render_template("login.html", form=form), status
@@ -70,7 +71,7 @@ def logout():
     return redirect(url_for("pages_auth.login"))
 
 
-def _safe_next(target: str | None) -> str | None:
+def safe_next(target: str | None) -> str | None:
     """Only same-site paths: never redirect a login to another host."""
     if target and target.startswith("/") and not target.startswith("//"):
         return target

@@ -1,32 +1,54 @@
-"""The inbox: my tasks, claimable tasks, my team's; by case code, due first."""
+"""The inbox: my tasks, claimable tasks, my team's; by case code, due first.
+
+``/`` is also the front door: a stranger gets the sign-in form there.
+"""
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import render_template, request
 from flask_login import current_user
 
-from engine import clock
-from engine.services import human_tasks
+from engine.services import inbox_queries
+from engine.services.people import get_user
+from engine.services.inbox_queries import INBOX_STATUSES, InboxQuery
 from webui.extensions import uow
 from webui.pages.auth import LoginForm
+from webui.pages.common import page_blueprint, page_number
+from webui.pages.navigation import nav_counts
 
-bp = Blueprint("pages_inbox", __name__, template_folder="templates")
+bp = page_blueprint("pages_inbox", __name__)
 
 PAGE_SIZE = 50
+SCOPE_LABELS = {"open": "To do", "mine": "Assigned to me", "claimable": "Claimable", "team": "My team"}
+STATUS_LABELS = {"all": "Any due date", "overdue": "Overdue", "due_today": "Due today",
+                 "due_week": "Due this week", "no_due": "No due date"}
 
 
 @bp.get("/")
 def inbox():
     if not current_user.is_authenticated:
         return render_template("login.html", form=LoginForm())
-    scope = request.args.get("scope", "mine")
-    if scope not in human_tasks.SCOPES or (scope == "team" and not current_user.has_role("supervisor", "director")):
-        scope = "mine"
-    page = max(int(request.args.get("page", "1")) if request.args.get("page", "1").isdigit() else 1, 1)
     with uow() as work:
-        tasks, total = human_tasks.list_tasks(work.session, current_user.id, scope=scope,
-                                              limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-        counts = {s: human_tasks.list_tasks(work.session, current_user.id, scope=s, limit=1)[1]
-                  for s in human_tasks.SCOPES
-                  if s != "team" or current_user.has_role("supervisor", "director")}
-    return render_template("inbox.html", tasks=tasks, total=total, scope=scope, counts=counts,
-                           page=page, pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), now=clock.now())
+        scopes = inbox_queries.scopes_for(get_user(work.session, current_user.id))
+        scope = request.args.get("scope", "open")
+        status = request.args.get("status", "all")
+        query = InboxQuery(
+            scope=scope if scope in scopes else "open",
+            case_code=(request.args.get("case") or "").strip()[:40] or None,
+            process_id=(request.args.get("process") or "").strip()[:200] or None,
+            status=status if status in INBOX_STATUSES else "all",
+            page=page_number(request.args.get("page")), page_size=PAGE_SIZE)
+        result = inbox_queries.inbox_page(work.session, current_user.id, query, known_counts=nav_counts())
+        processes = inbox_queries.inbox_processes(work.session)
+    return render_template("inbox.html", result=result, query=query, scopes=scopes, processes=processes,
+                           scope_labels=SCOPE_LABELS, status_labels=STATUS_LABELS)
+
+
+def filter_args(query: InboxQuery, **changes) -> dict:
+    """Query-string arguments that keep the current filters (for tabs and the pager)."""
+    args = {"scope": query.scope, "case": query.case_code, "process": query.process_id,
+            "status": query.status if query.status != "all" else None, "page": query.page}
+    args.update(changes)
+    return {k: v for k, v in args.items() if v not in (None, "", 1) or k == "scope"}
+
+
+bp.add_app_template_global(filter_args, "inbox_args")

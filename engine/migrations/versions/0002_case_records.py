@@ -1,4 +1,5 @@
-"""case records
+"""case records: cases, clients and the name<->code link, history, notes, service
+referrals, risk ratings, plans, reviews, closure requests, committee conferences and votes
 
 Revision ID: 0002
 Revises: 0001
@@ -36,14 +37,21 @@ def upgrade():
     sa.Column('in_crisis', sa.Boolean(), nullable=False),
     sa.Column('caseworker_id', sa.Integer(), nullable=True),
     sa.Column('supervisor_id', sa.Integer(), nullable=True),
+    sa.Column('intake_worker_id', sa.Integer(), nullable=True),
+    sa.Column('main_instance_id', sa.Integer(), nullable=True),
     sa.Column('primary_concern', sa.Text(), nullable=False),
     sa.Column('referral_source', sa.String(length=60), nullable=False),
     sa.Column('referred_by', sa.String(length=200), nullable=True),
     sa.Column('closure_reason', sa.String(length=40), nullable=True),
     sa.Column('confidential_notes', sa.Text(), nullable=False),
+    sa.Column('reopen_count', sa.Integer(), nullable=False),
     sa.Column('date_identified', engine.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('date_intake', engine.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('date_registered', engine.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('date_initial_assessment', engine.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('date_comprehensive_started', engine.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('date_comprehensive_completed', engine.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('date_plan_approved', engine.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('date_last_contact', engine.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('date_next_contact', engine.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('date_last_review', engine.models.base.UTCDateTime(timezone=True), nullable=True),
@@ -51,9 +59,13 @@ def upgrade():
     sa.Column('date_closed', engine.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('date_transferred', engine.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('date_aged_out', engine.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('date_inactive', engine.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('date_reopened', engine.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', engine.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', engine.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['caseworker_id'], ['users.id'], name=op.f('fk_cases_caseworker_id_users')),
+    sa.ForeignKeyConstraint(['intake_worker_id'], ['users.id'], name=op.f('fk_cases_intake_worker_id_users')),
+    sa.ForeignKeyConstraint(['main_instance_id'], ['process_instances.id'], name=op.f('fk_cases_main_instance_id_process_instances')),
     sa.ForeignKeyConstraint(['supervisor_id'], ['users.id'], name=op.f('fk_cases_supervisor_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_cases')),
     sa.UniqueConstraint('code', name=op.f('uq_cases_code'))
@@ -61,6 +73,31 @@ def upgrade():
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.create_index('ix_cases_caseworker_status', ['caseworker_id', 'status'], unique=False)
         batch_op.create_index('ix_cases_status_risk', ['status', 'risk_level'], unique=False)
+        batch_op.create_index('ix_cases_supervisor_status', ['supervisor_id', 'status'], unique=False)
+
+    op.create_table('case_assessments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('red_needs_json', sa.Text(), nullable=False),
+    sa.Column('yellow_needs_json', sa.Text(), nullable=False),
+    sa.Column('red_count', sa.Integer(), nullable=False),
+    sa.Column('yellow_count', sa.Integer(), nullable=False),
+    sa.Column('suggested_level', sa.String(length=10), nullable=True),
+    sa.Column('risk_level', sa.String(length=10), nullable=False),
+    sa.Column('needs_judgement', sa.Boolean(), nullable=False),
+    sa.Column('override_reason', sa.Text(), nullable=True),
+    sa.Column('basic_need_unmet', sa.Boolean(), nullable=False),
+    sa.Column('safety_concern', sa.Boolean(), nullable=False),
+    sa.Column('summary', sa.Text(), nullable=False),
+    sa.Column('assessed_by', sa.Integer(), nullable=True),
+    sa.Column('at', engine.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['assessed_by'], ['users.id'], name=op.f('fk_case_assessments_assessed_by_users')),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_case_assessments_case_id_cases'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_case_assessments'))
+    )
+    with op.batch_alter_table('case_assessments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_case_assessments_case_id'), ['case_id'], unique=False)
 
     op.create_table('case_client_links',
     sa.Column('case_id', sa.Integer(), nullable=False),
@@ -76,9 +113,15 @@ def upgrade():
     sa.Column('actor_id', sa.Integer(), nullable=True),
     sa.Column('kind', sa.String(length=40), nullable=False),
     sa.Column('summary', sa.Text(), nullable=False),
+    sa.Column('form', sa.String(length=80), nullable=True),
+    sa.Column('case_status', sa.String(length=2), nullable=False),
+    sa.Column('caseworker_id', sa.Integer(), nullable=True),
+    sa.Column('supervisor_id', sa.Integer(), nullable=True),
     sa.Column('detail_json', sa.Text(), nullable=False),
     sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_case_events_actor_id_users')),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_case_events_case_id_cases'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['caseworker_id'], ['users.id'], name=op.f('fk_case_events_caseworker_id_users')),
+    sa.ForeignKeyConstraint(['supervisor_id'], ['users.id'], name=op.f('fk_case_events_supervisor_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_case_events'))
     )
     with op.batch_alter_table('case_events', schema=None) as batch_op:
@@ -105,6 +148,69 @@ def upgrade():
     with op.batch_alter_table('case_notes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_case_notes_case_id'), ['case_id'], unique=False)
 
+    op.create_table('case_plans',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('goals', sa.Text(), nullable=False),
+    sa.Column('actions', sa.Text(), nullable=False),
+    sa.Column('contingency', sa.Text(), nullable=False),
+    sa.Column('agreed_with_client', sa.Boolean(), nullable=False),
+    sa.Column('referrals_json', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('submitted_by', sa.Integer(), nullable=True),
+    sa.Column('submitted_at', engine.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('decided_by', sa.Integer(), nullable=True),
+    sa.Column('decided_at', engine.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decision_comment', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_case_plans_case_id_cases'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['decided_by'], ['users.id'], name=op.f('fk_case_plans_decided_by_users')),
+    sa.ForeignKeyConstraint(['submitted_by'], ['users.id'], name=op.f('fk_case_plans_submitted_by_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_case_plans'))
+    )
+    with op.batch_alter_table('case_plans', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_case_plans_case_id'), ['case_id'], unique=False)
+
+    op.create_table('case_reviews',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('instance_id', sa.Integer(), nullable=True),
+    sa.Column('reviewed_by', sa.Integer(), nullable=True),
+    sa.Column('at', engine.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('risk_before', sa.String(length=10), nullable=True),
+    sa.Column('risk_after', sa.String(length=10), nullable=True),
+    sa.Column('risk_change_reason', sa.Text(), nullable=True),
+    sa.Column('outcome', sa.String(length=20), nullable=False),
+    sa.Column('early', sa.Boolean(), nullable=False),
+    sa.Column('summary', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_case_reviews_case_id_cases'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['instance_id'], ['process_instances.id'], name=op.f('fk_case_reviews_instance_id_process_instances')),
+    sa.ForeignKeyConstraint(['reviewed_by'], ['users.id'], name=op.f('fk_case_reviews_reviewed_by_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_case_reviews'))
+    )
+    with op.batch_alter_table('case_reviews', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_case_reviews_case_id'), ['case_id'], unique=False)
+
+    op.create_table('conferences',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('instance_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('member_ids_json', sa.Text(), nullable=False),
+    sa.Column('quorum_percent', sa.Integer(), nullable=True),
+    sa.Column('approve_percent', sa.Integer(), nullable=True),
+    sa.Column('opened_at', engine.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('outcome', sa.String(length=20), nullable=True),
+    sa.Column('decided_at', engine.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decided_by', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_conferences_case_id_cases'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['decided_by'], ['users.id'], name=op.f('fk_conferences_decided_by_users')),
+    sa.ForeignKeyConstraint(['instance_id'], ['process_instances.id'], name=op.f('fk_conferences_instance_id_process_instances')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_conferences'))
+    )
+    with op.batch_alter_table('conferences', schema=None) as batch_op:
+        batch_op.create_index('ix_conferences_case_outcome', ['case_id', 'outcome'], unique=False)
+
     op.create_table('service_referrals',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=False),
@@ -116,27 +222,60 @@ def upgrade():
     sa.Column('referred_at', engine.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('outcome_at', engine.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('instance_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_service_referrals_case_id_cases'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_service_referrals_created_by_users')),
+    sa.ForeignKeyConstraint(['instance_id'], ['process_instances.id'], name=op.f('fk_service_referrals_instance_id_process_instances')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_service_referrals'))
     )
     with op.batch_alter_table('service_referrals', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_service_referrals_case_id'), ['case_id'], unique=False)
 
+    op.create_table('case_closures',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('instance_id', sa.Integer(), nullable=True),
+    sa.Column('reason', sa.String(length=40), nullable=False),
+    sa.Column('summary', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('outcome_note', sa.Text(), nullable=False),
+    sa.Column('requested_by', sa.Integer(), nullable=True),
+    sa.Column('requested_at', engine.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('reviewed_by', sa.Integer(), nullable=True),
+    sa.Column('reviewed_at', engine.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('review_vote', sa.String(length=10), nullable=True),
+    sa.Column('conference_id', sa.Integer(), nullable=True),
+    sa.Column('authorised_by_rule', sa.String(length=20), nullable=True),
+    sa.Column('authorised_at', engine.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('transfer_consent', sa.String(length=10), nullable=True),
+    sa.Column('transfer_consent_by', sa.String(length=20), nullable=True),
+    sa.Column('receiving_agency', sa.String(length=200), nullable=True),
+    sa.Column('handover_plan', sa.Text(), nullable=True),
+    sa.Column('death_reported_at', engine.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', engine.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_case_closures_case_id_cases'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['conference_id'], ['conferences.id'], name=op.f('fk_case_closures_conference_id_conferences')),
+    sa.ForeignKeyConstraint(['instance_id'], ['process_instances.id'], name=op.f('fk_case_closures_instance_id_process_instances')),
+    sa.ForeignKeyConstraint(['requested_by'], ['users.id'], name=op.f('fk_case_closures_requested_by_users')),
+    sa.ForeignKeyConstraint(['reviewed_by'], ['users.id'], name=op.f('fk_case_closures_reviewed_by_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_case_closures'))
+    )
+    with op.batch_alter_table('case_closures', schema=None) as batch_op:
+        batch_op.create_index('ix_case_closures_case_status', ['case_id', 'status'], unique=False)
+
     op.create_table('votes',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('case_id', sa.Integer(), nullable=True),
-    sa.Column('instance_id', sa.Integer(), nullable=False),
-    sa.Column('conference', sa.String(length=40), nullable=False),
+    sa.Column('conference_id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
     sa.Column('member_id', sa.Integer(), nullable=False),
     sa.Column('vote', sa.String(length=10), nullable=False),
     sa.Column('comment', sa.Text(), nullable=False),
     sa.Column('at', engine.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_votes_case_id_cases'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['instance_id'], ['process_instances.id'], name=op.f('fk_votes_instance_id_process_instances'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['conference_id'], ['conferences.id'], name=op.f('fk_votes_conference_id_conferences'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['member_id'], ['users.id'], name=op.f('fk_votes_member_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_votes')),
-    sa.UniqueConstraint('instance_id', 'conference', 'member_id', name=op.f('uq_votes_instance_id'))
+    sa.UniqueConstraint('conference_id', 'member_id', name=op.f('uq_votes_conference_id'))
     )
     with op.batch_alter_table('votes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_votes_case_id'), ['case_id'], unique=False)
@@ -150,10 +289,26 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_votes_case_id'))
 
     op.drop_table('votes')
+    with op.batch_alter_table('case_closures', schema=None) as batch_op:
+        batch_op.drop_index('ix_case_closures_case_status')
+
+    op.drop_table('case_closures')
     with op.batch_alter_table('service_referrals', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_service_referrals_case_id'))
 
     op.drop_table('service_referrals')
+    with op.batch_alter_table('conferences', schema=None) as batch_op:
+        batch_op.drop_index('ix_conferences_case_outcome')
+
+    op.drop_table('conferences')
+    with op.batch_alter_table('case_reviews', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_case_reviews_case_id'))
+
+    op.drop_table('case_reviews')
+    with op.batch_alter_table('case_plans', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_case_plans_case_id'))
+
+    op.drop_table('case_plans')
     with op.batch_alter_table('case_notes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_case_notes_case_id'))
 
@@ -163,7 +318,12 @@ def downgrade():
 
     op.drop_table('case_events')
     op.drop_table('case_client_links')
+    with op.batch_alter_table('case_assessments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_case_assessments_case_id'))
+
+    op.drop_table('case_assessments')
     with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index('ix_cases_supervisor_status')
         batch_op.drop_index('ix_cases_status_risk')
         batch_op.drop_index('ix_cases_caseworker_status')
 

@@ -1,0 +1,199 @@
+"""crisis_fanout: seconds from a disruption declared over 10,000 open cases until every
+affected case has its crisis-check task (R37), with two real dramatiq workers.
+
+Seeds (bulk inserts) the demo users, 400 caseworkers under 20 supervisors (5 % of them
+unavailable, so their cases go to backup staff) and 10,000 open cases with mixed risk
+levels, stages and in-crisis flags; declares a disruption of every CBF-5 sub-function
+through the same service ``POST /api/crises`` calls; and polls until 10,000 ready
+``crisis_check`` tasks exist. The clock starts before the declaration (so it includes the
+BCP instance, the planning job and every batch job) and the workers are up before it.
+
+On PostgreSQL + Redis (``BENCH_POSTGRES_ADMIN_URL``, ``BENCH_REDIS_URL``) the workers are
+``dramatiq tasks.worker`` subprocesses with a Redis namespace of their own; when either
+is unreachable it falls back to SQLite and the in-process stub-broker worker, and says so.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from _support import REDIS_URL, postgres_url, redis_reachable, sqlite_url
+from sqlalchemy import func, insert, select
+
+from engine import bootstrap
+from engine.models import Case, HumanTask, Supervision, User, UserRole
+from engine.services import crisis
+from engine.services.people import hash_password
+from engine.settings import PROJECT_ROOT, Settings
+from tasks.queue import make_task_queue
+from tasks.settings import QueueSettings
+
+CASEWORKERS = 400
+SUPERVISORS = 20
+UNAVAILABLE_SHARE = 0.05
+OPEN_STAGES = ("screening", "emergency", "admission", "intake", "assessment", "planning", "implementation",
+               "review", "closure", "post_closure")
+RISKS = ("high",) * 2 + ("medium",) * 4 + ("low",) * 3 + (None,)
+log = logging.getLogger("bench.crisis_fanout")
+
+
+def seed(ctx, cases: int, rng: random.Random) -> None:
+    """Demo users, staff and cases, by bulk insert."""
+    bootstrap.deploy_and_seed(ctx)
+    password = hash_password("bench")
+    with ctx.session_factory() as session:
+        next_id = (session.scalar(select(func.max(User.id))) or 0) + 1
+        supervisors = list(range(next_id, next_id + SUPERVISORS))
+        workers = list(range(next_id + SUPERVISORS, next_id + SUPERVISORS + CASEWORKERS))
+        unavailable = set(rng.sample(workers, int(CASEWORKERS * UNAVAILABLE_SHARE)))
+        session.execute(insert(User), [
+            {"id": uid, "username": f"bench_user_{uid}", "display_name": f"Bench {uid}", "password_hash": password,
+             "active": True, "available": uid not in unavailable, "failed_logins": 0,
+             "created_at": dt.datetime.now(dt.timezone.utc)} for uid in supervisors + workers])
+        session.execute(insert(UserRole), [{"user_id": u, "role": "supervisor"} for u in supervisors]
+                        + [{"user_id": u, "role": "caseworker"} for u in workers])
+        session.execute(insert(Supervision), [{"supervisor_id": supervisors[i % SUPERVISORS], "supervisee_id": u}
+                                              for i, u in enumerate(workers)])
+        now = dt.datetime.now(dt.timezone.utc)
+        rows = []
+        for i in range(cases):
+            worker = workers[i % CASEWORKERS]
+            rows.append({"code": f"BENCH-{i:06d}", "status": "O", "stage": rng.choice(OPEN_STAGES),
+                         "risk_level": rng.choice(RISKS), "risk_needs_judgement": False,
+                         "in_crisis": rng.random() < 0.05, "caseworker_id": worker,
+                         "supervisor_id": supervisors[(i % CASEWORKERS) % SUPERVISORS], "primary_concern": "",
+                         "referral_source": "bench", "confidential_notes": "",
+                         "date_next_contact": now + dt.timedelta(hours=rng.randint(-48, 240)),
+                         "created_at": now, "updated_at": now})
+        session.execute(insert(Case), rows)
+        session.commit()
+
+
+def ready_checks(ctx) -> int:
+    with ctx.session_factory() as session:
+        return session.scalar(select(func.count()).where(HumanTask.process_id == crisis.CHECK_PROCESS,
+                                                         HumanTask.bpmn_id == "crisis_check",
+                                                         HumanTask.state == "ready"))
+
+
+def declare(ctx) -> int:
+    with ctx.session_factory() as session:
+        lead = session.scalar(select(User.id).where(User.username == "crisislead1"))
+    with ctx.uow() as uow:
+        record = crisis.declare_crisis(uow, ctx.runtime, lead, "natural_disaster", "Flood: office closed (bench)",
+                                       ["5.1", "5.2", "5.3", "5.4", "5.5", "5.6"])
+        uow.commit()
+        return record.id
+
+
+def wait_for(ctx, cases: int, timeout_s: float) -> float | None:
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout_s:
+        if ready_checks(ctx) >= cases:
+            return time.perf_counter() - started
+        time.sleep(0.25)
+    return None
+
+
+def start_workers(database_url: str, redis_url: str, namespace: str, workers: int, threads: int) -> list:
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "REDIS_NAMESPACE": namespace,
+           "DEPLOY_ON_START": "0", "PYTHONPATH": str(PROJECT_ROOT)}
+    procs = []
+    for _ in range(workers):
+        proc = subprocess.Popen([sys.executable, "-m", "dramatiq", "tasks.worker", "--processes", "1",
+                                 "--threads", str(threads)], cwd=PROJECT_ROOT, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        procs.append(proc)
+    for proc in procs:
+        _wait_ready(proc)
+    return procs
+
+
+def _wait_ready(proc, timeout_s: float = 60) -> None:
+    """Block until the worker logs that it is ready; keep draining its stderr after."""
+    ready = threading.Event()
+
+    def drain():
+        for line in proc.stderr:
+            if "ready for action" in line.lower():
+                ready.set()
+            if " ERROR " in line or "Traceback" in line:
+                log.warning("worker %s: %s", proc.pid, line.rstrip())
+    threading.Thread(target=drain, daemon=True).start()
+    if not ready.wait(timeout_s):
+        raise RuntimeError(f"worker {proc.pid} did not start within {timeout_s:.0f} s")
+
+
+def stop_workers(procs) -> None:
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def run_postgres_redis(args, database_url: str) -> tuple[float | None, str]:
+    settings = Settings(database_url=database_url, redis_url=REDIS_URL, demo=True, in_process_worker=False,
+                        instance_dir=Path("/tmp/crisis_fanout_bench"))
+    ctx = bootstrap.build(settings)
+    seed(ctx, args.cases, random.Random(7))
+    namespace = f"crisis_fanout_{os.getpid()}"
+    queue = make_task_queue(ctx, queue_settings=QueueSettings.from_env(redis_namespace=namespace))
+    procs = start_workers(database_url, REDIS_URL, namespace, args.workers, args.threads)
+    try:
+        declare(ctx)
+        elapsed = wait_for(ctx, args.cases, args.timeout)
+    finally:
+        stop_workers(procs)
+        queue.stop()
+        ctx.engine.dispose()
+    return elapsed, "postgres+redis"
+
+
+def run_embedded(args, database_url: str) -> tuple[float | None, str]:
+    settings = Settings(database_url=database_url, redis_url=None, demo=True, in_process_worker=True,
+                        instance_dir=Path("/tmp/crisis_fanout_bench"))
+    ctx = bootstrap.build(settings)
+    seed(ctx, args.cases, random.Random(7))
+    queue = make_task_queue(ctx)
+    queue.start_worker(threads=args.workers, periodic=False)
+    try:
+        declare(ctx)
+        elapsed = wait_for(ctx, args.cases, args.timeout)
+    finally:
+        queue.stop()
+        ctx.engine.dispose()
+    return elapsed, "sqlite+stub broker, embedded: PostgreSQL or Redis unreachable"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2, help="threads per worker process")
+    parser.add_argument("--timeout", type=float, default=600)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    with postgres_url("crisis_fanout") as pg:
+        if pg is not None and redis_reachable():
+            elapsed, where = run_postgres_redis(args, pg)
+        else:
+            with sqlite_url() as lite:
+                elapsed, where = run_embedded(args, lite)
+    figure = f"{elapsed:.1f} s" if elapsed is not None else f"not done after {args.timeout:.0f} s"
+    print(f"crisis_fanout: {figure} until every affected case has its check task "
+          f"({args.cases} cases, {args.workers} workers, {where})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""Task-queue settings: retries, schedules and windows, read from the environment.
+
+Every timeframe the queue uses lives here (never as a literal in the actors), so an
+operator can tune it without touching code:
+
+=============================  ===========================================  =========
+variable                       meaning                                      default
+=============================  ===========================================  =========
+``QUEUE_MAX_RETRIES``          retries of a failing job before an incident  5
+``QUEUE_MIN_BACKOFF_MS``       first retry delay (doubles each time)        1000
+``QUEUE_MAX_BACKOFF_MS``       longest retry delay                          300000
+``QUEUE_TIME_LIMIT_MS``        a job running longer is stopped and retried  600000
+``SWEEP_CRON``                 periodiq schedule of the timer sweep         * * * * *
+``DEADLINE_CRON``              periodiq schedule of the deadline notices    * * * * *
+``EMBEDDED_SWEEP_SECONDS``     sweep interval with the in-process worker    60
+``DUE_SOON_HOURS``             "due soon" notice this long before due       24
+``DUE_SOON_SHARE``             ...but not before this share of the task's   0.5
+                               lifetime is left
+``SWEEP_BATCH``                rows one sweep/deadline pass takes at once   500
+``MAIL_LOST_AFTER_SECONDS``    re-send a pending e-mail untouched this long 3600
+``MAIL_STALE_CLAIM_SECONDS``   a sender silent this long is presumed dead   600
+``SMTP_TIMEOUT_SECONDS``       SMTP connect/command timeout                 30
+``PUBLIC_URL``                 base of links in e-mails                     http://127.0.0.1:5000
+``REDIS_NAMESPACE``            prefix of every Redis key of this deployment dramatiq
+=============================  ===========================================  =========
+
+Dramatiq's own ``dramatiq_worker_timeout`` (ms) sets how often an idle worker polls
+Redis, which bounds the lag of a delayed timer message; the production topology sets it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    max_retries: int = 5
+    min_backoff_ms: int = 1_000
+    max_backoff_ms: int = 300_000
+    time_limit_ms: int = 600_000
+    sweep_cron: str = "* * * * *"
+    deadline_cron: str = "* * * * *"
+    embedded_sweep_seconds: float = 60.0
+    due_soon_hours: float = 24.0
+    due_soon_share: float = 0.5
+    sweep_batch: int = 500
+    mail_lost_after_seconds: float = 3600.0
+    mail_stale_claim_seconds: float = 600.0
+    smtp_timeout_seconds: float = 30.0
+    public_url: str = "http://127.0.0.1:5000"
+    redis_namespace: str = "dramatiq"
+
+    @property
+    def due_soon_window(self) -> dt.timedelta:
+        return dt.timedelta(hours=self.due_soon_hours)
+
+    @property
+    def mail_lost_after(self) -> dt.timedelta:
+        return dt.timedelta(seconds=self.mail_lost_after_seconds)
+
+    @property
+    def mail_stale_claim(self) -> dt.timedelta:
+        return dt.timedelta(seconds=self.mail_stale_claim_seconds)
+
+    @classmethod
+    def from_env(cls, env: dict | None = None, **overrides) -> "QueueSettings":
+        env = os.environ if env is None else env
+        defaults = cls()
+        values = {}
+        for name, variable in _VARIABLES.items():
+            raw = env.get(variable)
+            if raw is None or raw.strip() == "":
+                continue
+            kind = type(getattr(defaults, name))
+            try:
+                values[name] = kind(raw.strip())
+            except ValueError as err:
+                raise RuntimeError(f"{variable}={raw!r} is not a valid {kind.__name__}") from err
+        return replace(defaults, **{**values, **overrides})
+
+
+_VARIABLES = {
+    "max_retries": "QUEUE_MAX_RETRIES",
+    "min_backoff_ms": "QUEUE_MIN_BACKOFF_MS",
+    "max_backoff_ms": "QUEUE_MAX_BACKOFF_MS",
+    "time_limit_ms": "QUEUE_TIME_LIMIT_MS",
+    "sweep_cron": "SWEEP_CRON",
+    "deadline_cron": "DEADLINE_CRON",
+    "embedded_sweep_seconds": "EMBEDDED_SWEEP_SECONDS",
+    "due_soon_hours": "DUE_SOON_HOURS",
+    "due_soon_share": "DUE_SOON_SHARE",
+    "sweep_batch": "SWEEP_BATCH",
+    "mail_lost_after_seconds": "MAIL_LOST_AFTER_SECONDS",
+    "mail_stale_claim_seconds": "MAIL_STALE_CLAIM_SECONDS",
+    "smtp_timeout_seconds": "SMTP_TIMEOUT_SECONDS",
+    "public_url": "PUBLIC_URL",
+    "redis_namespace": "REDIS_NAMESPACE",
+}

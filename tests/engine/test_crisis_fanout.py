@@ -1,0 +1,169 @@
+"""The crisis-check fan-out (R37): which cases, who does each check, and exactly one
+check per case whatever the queue does (repeats, crashes, two workers)."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.models import HumanTask, ProcessInstance
+from engine.models.crisis import CrisisCaseCheck
+from engine.services import crisis, crisis_fanout
+from engine.services.crisis_staffing import StaffPool
+from tests.engine.crisis_support import (add_case, add_caseworker, check_tasks, declare, pending_jobs,
+                                         run_crisis_jobs, set_available, user_id)
+
+STAGES = ("screening", "emergency", "admission", "intake", "assessment", "planning", "implementation", "review",
+          "closure", "post_closure")
+
+
+def check_instances(ctx) -> int:
+    with ctx.session_factory() as session:
+        return session.scalar(select(func.count()).where(ProcessInstance.process_id == "bcp_crisis_check"))
+
+
+SCOPES = (
+    (("5.1",), {"screening", "emergency", "admission", "intake", "assessment"}),
+    (("5.2", "5.3"), {"planning", "implementation"}),
+    (("5.4",), {"implementation", "review"}),
+    (("5.6",), {"closure", "post_closure"}),
+    (("5.5",), set(STAGES)),
+)
+
+
+def test_affected_cases_are_the_open_cases_the_sub_functions_serve_R37(ctx):
+    """bcp_function_scope: a disruption of a sub-function reaches the open cases in the
+    stages it serves; closed, inactive and aged-out cases get no check."""
+    for stage in STAGES:
+        add_case(ctx, f"OPEN-{stage}", stage=stage)
+    add_case(ctx, "CLOSED", stage="closed", status="C")
+    add_case(ctx, "INACTIVE", stage="implementation", status="IA")
+    add_case(ctx, "AGED-OUT", stage="implementation", status="AO")
+    for functions, stages in SCOPES:
+        crisis_id = declare(ctx, functions=functions)
+        run_crisis_jobs(ctx)
+        with ctx.session_factory() as session:
+            codes = set(session.scalars(select(CrisisCaseCheck.case_code).where(CrisisCaseCheck.crisis_id == crisis_id)))
+            tasks = set(session.scalars(select(HumanTask.case_code).join(
+                CrisisCaseCheck, CrisisCaseCheck.instance_id == HumanTask.instance_id).where(
+                CrisisCaseCheck.crisis_id == crisis_id)))
+        assert codes == tasks == {f"OPEN-{stage}" for stage in stages}, functions
+        with ctx.uow() as uow:
+            crisis.close_crisis(uow, crisis_id, None)
+            uow.commit()
+
+
+def test_a_repeated_batch_message_starts_nothing_twice_R37(ctx):
+    for n in range(5):
+        add_case(ctx, f"C-{n}")
+    crisis_id = declare(ctx)
+    with ctx.uow() as uow:
+        crisis_fanout.plan_checks(uow, crisis_id)
+        uow.commit()
+    (_, batch), = pending_jobs(ctx, "crisis_start_checks")
+    for expected in (5, 0):
+        with ctx.uow() as uow:
+            assert crisis_fanout.start_check_batch(uow, ctx.runtime, crisis_id, batch) == expected
+            uow.commit()
+    with ctx.uow() as uow:  # the planning message repeated: no new rows, nothing left to start
+        assert crisis_fanout.plan_checks(uow, crisis_id) == 0
+        uow.commit()
+    assert check_instances(ctx) == 5 and len(check_tasks(ctx)) == 5
+
+
+def test_a_worker_crash_mid_batch_leaves_no_half_batch_and_the_retry_completes_it(ctx, monkeypatch):
+    for n in range(6):
+        add_case(ctx, f"C-{n}")
+    crisis_id = declare(ctx)
+    with ctx.uow() as uow:
+        crisis_fanout.plan_checks(uow, crisis_id)
+        uow.commit()
+    (_, batch), = pending_jobs(ctx, "crisis_start_checks")
+    original, calls = ctx.runtime.start, []
+
+    def dies_on_the_fourth(model, data=None):
+        calls.append(data)
+        if len(calls) == 4:
+            raise SystemExit("worker killed")
+        return original(model, data)
+
+    monkeypatch.setattr(ctx.runtime, "start", dies_on_the_fourth)
+    with pytest.raises(SystemExit), ctx.uow() as uow:
+        crisis_fanout.start_check_batch(uow, ctx.runtime, crisis_id, batch)
+    assert check_instances(ctx) == 0
+    with ctx.session_factory() as session:
+        assert set(session.scalars(select(CrisisCaseCheck.state))) == {"planned"}
+    monkeypatch.setattr(ctx.runtime, "start", original)
+    with ctx.uow() as uow:
+        assert crisis_fanout.start_check_batch(uow, ctx.runtime, crisis_id, batch) == 6
+        uow.commit()
+    assert check_instances(ctx) == 6
+    assert sorted(t.case_code for t in check_tasks(ctx)) == [f"C-{n}" for n in range(6)]
+
+
+def test_two_workers_on_the_same_batch_start_each_check_once(ctx, backend):
+    if backend != "postgres":
+        pytest.skip("needs two concurrent writers")
+    for n in range(40):
+        add_case(ctx, f"C-{n:02d}")
+    crisis_id = declare(ctx)
+    with ctx.uow() as uow:
+        crisis_fanout.plan_checks(uow, crisis_id)
+        uow.commit()
+    (_, batch), = pending_jobs(ctx, "crisis_start_checks")
+    barrier, started = threading.Barrier(2, timeout=20), []
+
+    def worker():
+        barrier.wait()
+        with ctx.uow() as uow:
+            started.append(crisis_fanout.start_check_batch(uow, ctx.runtime, crisis_id, batch))
+            uow.commit()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(started) == [0, 40]
+    assert check_instances(ctx) == 40
+    with ctx.session_factory() as session:
+        per_case = session.execute(select(HumanTask.case_code, func.count()).where(
+            HumanTask.bpmn_id == "crisis_check").group_by(HumanTask.case_code)).all()
+    assert len(per_case) == 40 and {n for _, n in per_case} == {1}
+
+
+def test_checks_of_an_unavailable_caseworker_go_to_backup_staff_under_the_cap_R37(ctx):
+    """Same-team colleagues first, least loaded first, never at or over the cap; then the
+    case's supervisor; with nobody available the check is offered to the caseworker role."""
+    add_caseworker(ctx, "caseworker3")
+    for n in range(3):
+        add_case(ctx, f"CW1-{n}", caseworker="caseworker1")
+    add_case(ctx, "CW3-0", caseworker="caseworker3")
+    set_available(ctx, "caseworker2", False)
+    ids = {u: user_id(ctx, u) for u in ("caseworker1", "caseworker2", "caseworker3", "supervisor1", "director1")}
+    with ctx.session_factory() as session:
+        pool = StaffPool(session, backup_caseload_cap=3)
+        picks = [pool.assign(ids["caseworker2"], ids["supervisor1"]) for _ in range(3)]
+        assert [(p.user_id, p.backup) for p in picks] == [
+            (ids["caseworker3"], True), (ids["caseworker3"], True), (ids["supervisor1"], True)]
+        assert pool.assign(ids["caseworker1"], ids["supervisor1"]).user_id == ids["caseworker1"]
+        assert pool.assign(None, ids["supervisor1"]).user_id == ids["supervisor1"]  # no caseworker yet
+    for name in ("caseworker1", "caseworker3", "supervisor1", "director1"):
+        set_available(ctx, name, False)
+    with ctx.session_factory() as session:
+        nobody = StaffPool(session, backup_caseload_cap=3).assign(ids["caseworker2"], ids["supervisor1"])
+    assert (nobody.user_id, nobody.backup) == (None, True)
+
+
+def test_a_check_nobody_can_take_is_offered_to_every_caseworker(ctx):
+    add_case(ctx, "ORPHAN", caseworker="caseworker2")
+    for name in ("caseworker1", "caseworker2", "supervisor1", "director1"):
+        set_available(ctx, name, False)
+    add_caseworker(ctx, "newcomer", available=True)
+    for n in range(25):  # the newcomer is at the cap already (bcp_parameters: 25), with cases 5.4 does not serve
+        add_case(ctx, f"FULL-{n}", stage="planning", caseworker="newcomer")
+    declare(ctx, functions=("5.4",))
+    run_crisis_jobs(ctx)
+    task, = check_tasks(ctx)
+    assert (task.case_code, task.assignee_id, task.role) == ("ORPHAN", None, "caseworker")

@@ -1,0 +1,172 @@
+"""The production topology, started once per test module by docker/prodctl.py (the
+script behind `make prod-up`) against real PostgreSQL and a Redis of its own:
+
+- a fresh database named per process and module;
+- a private ``redis-server`` on a free port, so a test may kill and restart it (what a
+  Redis restart does to a deployment) without touching anyone else's queues;
+- gunicorn on a free port, two dramatiq workers, the periodiq sweeper.
+
+The test diagrams of tests/tasks/workflows are deployed (WORKFLOWS_DIR), demo users
+seeded (DEMO=1). Skipped when PostgreSQL or redis-server is missing, failed instead
+under REQUIRE_SERVICES=1.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from engine import bootstrap
+from engine.settings import PROJECT_ROOT, Settings
+from tests.conftest import PG_ADMIN_URL, _unavailable
+from tests.tasks.conftest import TASK_WORKFLOWS, free_port
+
+PRODCTL = PROJECT_ROOT / "docker" / "prodctl.py"
+
+
+class PrivateRedis:
+    def __init__(self, workdir: Path):
+        self.port = free_port()
+        self.workdir = workdir
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.workdir)],
+            stdout=(self.workdir / "redis.log").open("ab"), stderr=subprocess.STDOUT)
+        client = redis.Redis.from_url(self.url)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.exceptions.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+            finally:
+                client.close()
+
+    def kill(self) -> None:
+        """kill -9: nothing is saved (no RDB, no AOF), so a restart comes back empty."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(10)
+            self.proc = None
+
+
+class Topology:
+    def __init__(self, run_dir: Path, env: dict[str, str], redis_server: PrivateRedis):
+        self.run_dir = run_dir
+        self.env = env
+        self.redis = redis_server
+        self.base_url = f"http://127.0.0.1:{env['PORT']}"
+        self.ctx = bootstrap.build(Settings(database_url=env["DATABASE_URL"], secret_key="unused", demo=False,
+                                            workflows_dir=TASK_WORKFLOWS, in_process_worker=False,
+                                            deploy_on_start=False), migrate=False)
+        self._tokens: dict[str, str] = {}
+
+    # -- the script ------------------------------------------------------------
+    def prodctl(self, *args: str) -> None:
+        result = subprocess.run([sys.executable, str(PRODCTL), *args, "--run-dir", str(self.run_dir)],
+                                env=self.env, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise AssertionError(f"prodctl {' '.join(args)} failed:\n{result.stderr}\n{self.logs()}")
+
+    def pid(self, name: str) -> int:
+        return int((self.run_dir / "pids" / f"{name}.pid").read_text())
+
+    def logs(self, tail: int = 40) -> str:
+        parts = []
+        for log in sorted((self.run_dir / "logs").glob("*.log")):
+            lines = log.read_text(errors="replace").splitlines()[-tail:]
+            parts.append(f"==> {log.name}\n" + "\n".join(lines))
+        return "\n".join(parts)
+
+    # -- the API -------------------------------------------------------------------
+    def call(self, method: str, path: str, body: dict | None = None, user: str | None = None) -> tuple[int, dict]:
+        headers = {"Content-Type": "application/json"}
+        if user:
+            headers["Authorization"] = f"Bearer {self.token(user)}"
+        request = urllib.request.Request(self.base_url + path, method=method, headers=headers,
+                                         data=json.dumps(body).encode() if body is not None else None)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read() or b"{}")
+
+    def token(self, username: str) -> str:
+        if username not in self._tokens:
+            status, body = self.call("POST", "/api/auth/token", {"username": username, "password": "demo"})
+            assert status == 200, body
+            self._tokens[username] = body["access_token"]
+        return self._tokens[username]
+
+    def start_instance(self, process_id: str, data: dict, user: str = "caseworker1") -> int:
+        status, body = self.call("POST", f"/api/processes/{process_id}/instances", {"data": data}, user)
+        assert status == 201, body
+        return body["id"]
+
+    def wait_for(self, condition, timeout_s: float, what: str) -> None:
+        """Poll ``condition()`` until true; fail with the processes' logs after ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}\n{self.logs()}")
+            time.sleep(0.1)
+
+
+def _require_services() -> None:
+    try:
+        admin = create_engine(PG_ADMIN_URL)
+        with admin.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        admin.dispose()
+    except OperationalError as err:
+        _unavailable("PostgreSQL", str(err).splitlines()[0])
+    if shutil.which("redis-server") is None:
+        _unavailable("redis-server", "the binary is not on PATH (the topology tests run a private Redis)")
+
+
+@pytest.fixture(scope="module")
+def topology(request, tmp_path_factory):
+    _require_services()
+    workdir = tmp_path_factory.mktemp("topology")
+    redis_server = PrivateRedis(workdir)
+    redis_server.start()
+    module = request.module.__name__.rsplit(".", 1)[-1][:20]
+    database = f"casework_it_{os.getpid()}_{module}"
+    env = {**os.environ,
+           "DATABASE_URL": PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + database,
+           "REDIS_URL": redis_server.url, "PORT": str(free_port()), "HOST": "127.0.0.1",
+           "WORKERS": "2", "WORKER_THREADS": "2", "WEB_WORKERS": "2", "DEMO": "1",
+           "WORKFLOWS_DIR": str(TASK_WORKFLOWS), "SECRET_KEY": "integration-test-secret",
+           "QUEUE_MIN_BACKOFF_MS": "100", "QUEUE_MAX_BACKOFF_MS": "2000", "STOP_GRACE": "10"}
+    topo = Topology(workdir / "run", env, redis_server)
+    try:
+        topo.prodctl("up")
+    except AssertionError:
+        topo.prodctl("down", "--drop-db")
+        redis_server.kill()
+        raise
+    yield topo
+    topo.ctx.engine.dispose()
+    topo.prodctl("down", "--drop-db")
+    redis_server.kill()

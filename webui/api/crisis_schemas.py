@@ -1,0 +1,191 @@
+"""Marshmallow schemas of the crisis API (webui/api/crises.py)."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from engine.models.crisis import ALTERNATIVE_METHODS, CRISIS_KINDS, LOG_ENTRY_KINDS, SUB_FUNCTIONS
+from engine.services import crisis_records, crisis_reports
+
+
+class DeclareSchema(Schema):
+    kind = fields.Raw(load_default=None, metadata={"description": f"one of {', '.join(CRISIS_KINDS)}"})
+    description = fields.Raw(load_default=None, metadata={"description": "what happened (no client names)"})
+    affected_functions = fields.Raw(load_default=None, metadata={
+        "description": f"affected sub-functions of CBF-5, among {', '.join(SUB_FUNCTIONS)}"})
+
+
+class CrisisSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    description = fields.String()
+    affected_functions = fields.List(fields.String())
+    status = fields.String(metadata={"description": "resumption | recovery | closed"})
+    active = fields.Boolean()
+    declared_by = fields.String()
+    declared_at = fields.DateTime()
+    resumption_due_at = fields.DateTime(allow_none=True, metadata={"description": "T+24 h"})
+    resumption_confirmed_at = fields.DateTime(allow_none=True)
+    escalated_at = fields.DateTime(allow_none=True)
+    communication_lead = fields.String(allow_none=True)
+    affected_cases = fields.Integer(allow_none=True)
+    process_instance_id = fields.Integer(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+
+
+class CrisisListSchema(Schema):
+    crises = fields.List(fields.Nested(CrisisSchema))
+    total = fields.Integer()
+
+
+class PageSchema(Schema):
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+class CrisisQuerySchema(PageSchema):
+    status = fields.String(load_default=None, validate=validate.OneOf(("active", "resumption", "recovery", "closed")))
+
+
+class CheckQuerySchema(PageSchema):
+    risk_level = fields.String(load_default=None, validate=validate.OneOf(crisis_reports.RISK_LEVELS))
+    remaining = fields.Boolean(load_default=False, metadata={"description": "only checks not done yet"})
+
+
+class LogEntryInSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(LOG_ENTRY_KINDS))
+    text = fields.String(required=True, validate=validate.Length(min=1, max=crisis_records.TEXT_MAX))
+
+
+class LogEntrySchema(Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    author = fields.String(allow_none=True, metadata={"description": "null: written by the workflow"})
+    kind = fields.String()
+    text = fields.String()
+
+
+class LogSchema(Schema):
+    entries = fields.List(fields.Nested(LogEntrySchema))
+    total = fields.Integer()
+
+
+class CaseNoteInSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(crisis_records.WRITABLE_NOTE_KINDS))
+    text = fields.String(load_default="", validate=validate.Length(max=crisis_records.TEXT_MAX))
+    alternative_methods = fields.List(fields.String(validate=validate.OneOf(ALTERNATIVE_METHODS)), load_default=list)
+
+
+class CaseNoteSchema(Schema):
+    id = fields.Integer()
+    case_code = fields.String()
+    at = fields.DateTime()
+    author = fields.String(allow_none=True)
+    kind = fields.String()
+    alternative_methods = fields.List(fields.String())
+    text = fields.String()
+
+
+class CaseNoteListSchema(Schema):
+    notes = fields.List(fields.Nested(CaseNoteSchema))
+    total = fields.Integer()
+
+
+class CheckSchema(Schema):
+    case_code = fields.String()
+    rank = fields.Integer()
+    check_order = fields.Integer()
+    risk_level = fields.String(allow_none=True)
+    in_crisis = fields.Boolean()
+    pending_review = fields.Boolean()
+    assignee = fields.String(allow_none=True)
+    backup = fields.Boolean(metadata={"description": "backup staff stand in for the unavailable caseworker"})
+    state = fields.String(metadata={"description": "planned | started (its task exists)"})
+    due_at = fields.DateTime(allow_none=True)
+    checked_at = fields.DateTime(allow_none=True)
+    client_reached = fields.Boolean(allow_none=True)
+    client_safe = fields.Boolean(allow_none=True)
+    reassessment_needed = fields.Boolean(allow_none=True)
+
+
+class CheckListSchema(Schema):
+    checks = fields.List(fields.Nested(CheckSchema))
+    total = fields.Integer()
+
+
+class FollowUpSchema(Schema):
+    task_id = fields.String()
+    case_code = fields.String()
+    title = fields.String()
+    task_state = fields.String()
+    action = fields.String(metadata={"description": "kept | reassigned | released"})
+    from_ = fields.String(data_key="from", attribute="from", allow_none=True)
+    to = fields.String(allow_none=True)
+    original_due_at = fields.DateTime(allow_none=True)
+    rescheduled_due_at = fields.DateTime(allow_none=True)
+    found_at = fields.DateTime()
+
+
+class FollowUpListSchema(Schema):
+    follow_ups = fields.List(fields.Nested(FollowUpSchema))
+    total = fields.Integer()
+
+
+class FunctionStatusSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    affected = fields.Boolean()
+    status = fields.String(metadata={"description": "not_affected | pending | in_progress | resumed"})
+
+
+class OpenTaskSchema(Schema):
+    id = fields.String()
+    title = fields.String()
+    role = fields.String(allow_none=True)
+    assignee = fields.String(allow_none=True)
+    due_at = fields.DateTime(allow_none=True)
+    bpmn_id = fields.String()
+
+
+class DashboardSchema(Schema):
+    crisis = fields.Nested(CrisisSchema)
+    now = fields.DateTime()
+    seconds_to_resumption_deadline = fields.Float(allow_none=True)
+    resumption_overdue = fields.Boolean()
+    checks = fields.Dict(metadata={"description": "affected cases checked / remaining, in total and by_risk"})
+    follow_ups = fields.Dict(metadata={"description": "found, kept, reassigned, released, rescheduled"})
+    functions = fields.List(fields.Nested(FunctionStatusSchema))
+    open_tasks = fields.List(fields.Nested(OpenTaskSchema))
+    log_entries = fields.Integer()
+
+
+class AuditRecordSchema(Schema):
+    at = fields.DateTime()
+    actor = fields.String(allow_none=True)
+    action = fields.String()
+    subject_type = fields.String()
+    subject_id = fields.String()
+    case_code = fields.String(allow_none=True)
+
+
+class DataValidationSchema(Schema):
+    crisis_id = fields.Integer()
+    from_ = fields.DateTime(data_key="from", attribute="from")
+    until = fields.DateTime()
+    total = fields.Integer()
+    cases_touched = fields.Integer()
+    by_kind = fields.List(fields.Dict())
+    records = fields.List(fields.Nested(AuditRecordSchema))
+
+
+class ReadinessSchema(Schema):
+    activity = fields.String()
+    every_days = fields.Integer()
+    next_due_at = fields.DateTime(allow_none=True)
+    task_open = fields.Boolean()
+    task_due_at = fields.DateTime(allow_none=True)
+    last_completed_at = fields.DateTime(allow_none=True)
+    last_outcome = fields.String()
+
+
+class ReadinessListSchema(Schema):
+    activities = fields.List(fields.Nested(ReadinessSchema))

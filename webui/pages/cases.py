@@ -1,0 +1,102 @@
+"""Cases: the list I may see (by code), a new referral, and the case file — tracking
+fields, history, referrals, tasks, the process diagram with the current position, and
+the strictly confidential section for those allowed (R32, R33, R34)."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from engine import access
+from engine.errors import Forbidden, Invalid
+from engine.models.case import CASE_STAGES, CASE_STATUSES, RISK_LEVELS
+from engine.services import cases as case_service, dashboards
+from engine.services.people import get_user, supervisee_ids
+from webui.extensions import runtime, uow
+from webui.pages.common import page_blueprint, page_number, require_roles
+
+bp = page_blueprint("pages_cases", __name__)
+
+PAGE_SIZE = 50
+CASE_ROLES = ("caseworker", "supervisor", "director", "committee_member", "admin")
+REFERRAL_SOURCES = (  # DOMAIN §2 step 1 (001 §3.1, 003 §5.1.1)
+    ("government", "Government authority"), ("ngo", "NGO"), ("community_organisation", "Community organisation"),
+    ("un_agency", "UN agency"), ("community_member", "Community member"), ("self_referral", "Self-referral"),
+    ("other_sector_staff", "Staff of another sector"))
+SEX_CHOICES = (("", "Not recorded"), ("female", "Female"), ("male", "Male"), ("other", "Other"))
+
+
+def may_see_confidential(user, case, supervised: set[int]) -> bool:
+    """The strictly confidential section (001 §2.5.2): the case's caseworker and
+    supervisor, the caseworker's supervisors, the director. Never committee members,
+    task holders passing by, or administrators."""
+    if user.id in (case.caseworker_id, case.supervisor_id):
+        return True
+    if case.caseworker_id is not None and case.caseworker_id in supervised:
+        return True
+    return "director" in user.roles
+
+
+@bp.get("/cases")
+@require_roles(*CASE_ROLES)
+def case_list():
+    filters = {key: request.args.get(key) or None for key in ("status", "stage", "risk_level")}
+    filters = {k: v for k, v in filters.items() if v in {"status": CASE_STATUSES, "stage": CASE_STAGES,
+                                                          "risk_level": RISK_LEVELS}[k]}
+    page = page_number(request.args.get("page"))
+    with uow() as work:
+        rows, total = case_service.list_cases(work.session, current_user.id, limit=PAGE_SIZE,
+                                              offset=(page - 1) * PAGE_SIZE, **filters)
+        may_refer = access.may_refer(get_user(work.session, current_user.id))
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    return render_template("cases.html", rows=rows, total=total, page=page, pages=pages, filters=filters,
+                           statuses=CASE_STATUSES, stages=CASE_STAGES, risks=RISK_LEVELS, may_refer=may_refer)
+
+
+@bp.route("/cases/new", methods=["GET", "POST"])
+@login_required
+def new_referral():
+    values = {k: (request.form.get(k) or "").strip() for k in
+              ("source", "primary_concern", "referred_by", "name", "date_of_birth", "sex")}
+    with uow() as work:
+        if not access.may_refer(get_user(work.session, current_user.id)):
+            raise Forbidden("only caseworkers, supervisors and the director take referrals")
+    if request.method == "GET":
+        return render_template("referral.html", values=values, errors={}, sources=REFERRAL_SOURCES, sexes=SEX_CHOICES)
+    referral = {"source": values["source"], "primary_concern": values["primary_concern"],
+                "referred_by": values["referred_by"] or None}
+    client = {"name": values["name"], "date_of_birth": values["date_of_birth"] or None, "sex": values["sex"] or None}
+    with uow() as work:
+        try:
+            case = case_service.create_referral(work, runtime(), current_user.id, referral, client)
+            work.commit()
+        except Invalid as err:
+            return render_template("referral.html", values=values, errors=err.errors, sources=REFERRAL_SOURCES,
+                                   sexes=SEX_CHOICES), 422
+        code = case.code
+    flash(f"Referral recorded as case {code}. Its first task is in the inbox of whoever screens it.", "info")
+    return redirect(url_for("pages_cases.case_file", code=code))
+
+
+@bp.get("/cases/<code>")
+@login_required
+def case_file(code: str):
+    with uow() as work:
+        record = case_service.get_case_file(work, current_user.id, code)
+        user = get_user(work.session, current_user.id)
+        supervised = supervisee_ids(work.session, user.id)
+        confidential = may_see_confidential(user, record.case, supervised)
+        if confidential:
+            work.audit(user.id, "case_confidential_viewed", "case", record.case.id, record.case.code)
+        positions = dashboards.case_positions(work.session, record.case.code)
+        may_hand_over = user.has_role("supervisor", "director") and record.case.status != "C" and (
+            "director" in user.roles or record.case.supervisor_id == user.id or record.case.caseworker_id in supervised)
+        caseworkers = dashboards.people_with_role(work.session, "caseworker") if may_hand_over else []
+        work.commit()  # the audit rows of this read
+    return render_template("case_file.html", f=record, case=record.case, confidential=confidential,
+                           positions=positions, may_hand_over=may_hand_over, caseworkers=caseworkers)
+
+
+@bp.app_template_filter("source_label")
+def source_label(value: str | None) -> str:
+    return dict(REFERRAL_SOURCES).get(value or "", value or "—")
+

@@ -1,0 +1,70 @@
+"""The case committee: conferences waiting for my vote (admission, emergency, closure),
+the case beside each, a vote with a comment; others' votes once mine is in, the quorum
+progress and the outcome (R03)."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from engine.errors import Conflict, Invalid, ScriptError
+from engine.models import HumanTask, ProcessInstance
+from engine.services import committee_board, human_tasks
+from engine.services.models import form_schema
+from webui.extensions import runtime, uow
+from webui.pages.common import page_blueprint, require_roles
+
+bp = page_blueprint("pages_committee", __name__)
+
+VOTE_FIELDS = {"vote", "comment"}
+MAX_COMMENT = 4000
+
+
+def _quick_vote_fits(schema: dict | None) -> bool:
+    """The inline vote form (vote + comment) is enough for this task's form."""
+    if not schema:
+        return False
+    properties = set((schema.get("properties") or {}).keys())
+    return "vote" in properties and set(schema.get("required") or []) <= VOTE_FIELDS
+
+
+def _render(errors: dict | None = None, failed_task: str | None = None, submitted: dict | None = None,
+            status: int = 200):
+    with uow() as work:
+        items = committee_board.agenda(work.session, current_user.id)
+        quick = {}
+        for item in items:
+            instance = work.session.get(ProcessInstance, item.task.instance_id)
+            task = work.session.get(HumanTask, item.task.id)
+            quick[item.task.id] = _quick_vote_fits(form_schema(work.session, instance.model, task.form))
+        recent = committee_board.recent_conferences(work.session, current_user.id)
+    return render_template("committee.html", items=items, recent=recent, quick=quick, errors=errors or {},
+                           failed_task=failed_task, submitted=submitted or {}), status
+
+
+@bp.get("/committee")
+@require_roles(committee_board.COMMITTEE_ROLE)
+def agenda():
+    return _render()
+
+
+@bp.post("/committee/<task_id>/vote")
+@require_roles(committee_board.COMMITTEE_ROLE)
+def vote(task_id: str):
+    data = {"vote": request.form.get("vote", "")}
+    comment = request.form.get("comment", "").strip()
+    if comment:
+        data["comment"] = comment[:MAX_COMMENT]
+    if data["vote"] not in ("approve", "reject"):
+        return _render({"vote": ["choose approve or reject"]}, task_id, data, 422)
+    with uow() as work:
+        try:
+            task = human_tasks.complete_task(work, runtime(), current_user.id, task_id, data)
+        except (Invalid, ScriptError) as err:
+            return _render(err.errors or {"vote": [err.message]}, task_id, data, err.status)
+        except Conflict as err:
+            flash(f"Your vote was not recorded: {err.message}.", "error")
+            return redirect(url_for("pages_committee.agenda"))
+        case_code = task.case_code
+    flash(f"Your vote ({data['vote']}) on {case_code or 'this case'} is recorded. Other members' votes are shown below.",
+          "info")
+    return redirect(url_for("pages_committee.agenda") + "#decided")

@@ -1,0 +1,68 @@
+"""What every page blueprint shares: sign-in and role guards, and errors shown as pages.
+
+API blueprints answer errors in JSON (webui/errors.py); a person in a browser gets a
+readable page with a way back instead.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from engine.errors import DomainError, Forbidden, Unauthorized
+
+log = logging.getLogger(__name__)
+
+
+def page_blueprint(name: str, import_name: str, **kwargs) -> Blueprint:
+    """A blueprint for a screen family, with its templates and HTML error pages."""
+    bp = Blueprint(name, import_name, template_folder="templates", **kwargs)
+    bp.register_error_handler(DomainError, _domain_error_page)
+    bp.register_error_handler(CSRFError, _csrf_error_page)
+    bp.register_error_handler(Exception, _unexpected_page)
+    return bp
+
+
+def require_roles(*roles: str):
+    """Signed in, and holding one of ``roles`` (403 page otherwise)."""
+    def decorate(view):
+        @functools.wraps(view)
+        @login_required
+        def guarded(*args, **kwargs):
+            if roles and not current_user.has_role(*roles):
+                raise Forbidden("this page is for " + ", ".join(r.replace("_", " ") for r in roles))
+            return view(*args, **kwargs)
+        guarded.required_roles = roles  # the navigation shows a screen only to these roles
+        return guarded
+    return decorate
+
+
+def page_number(value: str | None) -> int:
+    return int(value) if value and value.isdigit() and 0 < int(value) < 1_000_000 else 1
+
+
+def _domain_error_page(err: DomainError):
+    if isinstance(err, Unauthorized) and not current_user.is_authenticated:
+        return redirect(url_for("pages_auth.login", next=request.full_path.rstrip("?")))
+    return render_template("error.html", status=err.status, message=err.message, errors=err.errors), err.status
+
+
+def _unexpected_page(err: Exception):  # noqa: BLE001 - the last line of defence keeps an HTML page
+    if isinstance(err, HTTPException):
+        status = err.code or 500
+        return render_template("error.html", status=status, message=err.description, errors={}), status
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return render_template("error.html", status=500, message="Something went wrong on our side; it has been "
+                           "logged. Go back and try again, or tell an administrator if it keeps happening.",
+                           errors={}), 500
+
+
+def _csrf_error_page(err: CSRFError):
+    log.info("refused a form without a valid CSRF token on %s", request.path)
+    return render_template("error.html", status=400,
+                           message="This form has expired or did not come from this site. "
+                                   "Go back, reload the page and try again.", errors={}), 400

@@ -1,0 +1,127 @@
+"""One task: its form (rendered in the browser from the task's JSON Schema), the case
+beside it, what happens next; claim, hand back, submit.
+
+The form posts here as ordinary form fields (``data_json`` plus the CSRF token); the
+server validates against the schema and, on a 422, shows each field's error in place.
+"""
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from engine import access
+from engine.errors import Conflict, Invalid, NotFound, ScriptError
+from engine.models import ProcessInstance
+from engine.services import cases as case_service, dashboards, human_tasks, inbox_queries
+from engine.services.people import get_user
+from webui.extensions import runtime, uow
+from webui.pages.auth import safe_next
+from webui.pages.common import page_blueprint
+from webui.pages.form_display import editor_schema, read_only_fields
+from webui.pages.process_outline import outline_after
+
+log = logging.getLogger(__name__)
+bp = page_blueprint("pages_tasks", __name__)
+MAX_FORM_JSON = 256 * 1024
+
+
+def _render(task_id: str, data: dict | None = None, errors: dict | None = None, status: int = 200):
+    with uow() as work:
+        view = human_tasks.get_task(work, current_user.id, task_id)
+        work.commit()  # the audit row of this read
+        task = view.task
+        user = get_user(work.session, current_user.id)
+        instance = work.session.get(ProcessInstance, task.instance_id)
+        bpmn = [f.content for f in dashboards.model_files(work.session, instance.model_id, "bpmn")]
+        header = _system_fields(work.session, task.case_code, view.form)
+        context = {
+            "task": task, "assignee": view.assignee, "form": view.form,
+            "display_schema": editor_schema(view.form),
+            "data": data or {}, "errors": errors or {},
+            "header": [(title, header.get(name)) for name, title in read_only_fields(view.form)],
+            "field_titles": {name: (sub or {}).get("title") or name
+                             for name, sub in ((view.form or {}).get("properties") or {}).items()},
+            "case": dashboards.case_summary(work.session, task.case_code),
+            "outline": outline_after(bpmn, task.process_id, task.bpmn_id),
+            "may_complete": task.state == "ready" and access.may_complete(user, task),
+            "may_claim": task.state == "ready" and task.assignee_id is None and access.offered_to(user, task),
+            "holds_it": task.state == "ready" and task.assignee_id == user.id,
+            "process_name": instance.model.name, "model_version": instance.model.version,
+        }
+    return render_template("task.html", **context), status
+
+
+def _system_fields(session, case_code: str | None, schema: dict | None) -> dict:
+    """Read-only fields the system fills in on every case form (R33: date, case code,
+    status, caseworker, supervisor), shown in the form but never submitted."""
+    properties = (schema or {}).get("properties") or {}
+    if not case_code or not properties:
+        return {}
+    try:
+        header = case_service.form_context(session, case_code)
+    except NotFound:
+        return {}
+    return {k: v for k, v in header.items() if v is not None and properties.get(k, {}).get("readOnly")}
+
+
+@bp.get("/tasks/<task_id>")
+@login_required
+def task_page(task_id: str):
+    return _render(task_id)
+
+
+@bp.post("/tasks/<task_id>")
+@login_required
+def submit(task_id: str):
+    raw = request.form.get("data_json", "")
+    try:
+        data = json.loads(raw) if len(raw) <= MAX_FORM_JSON else None
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        return _render(task_id, {}, {"form": ["the answers could not be read; fill in the form again"]}, 400)
+    with uow() as work:
+        try:
+            task = human_tasks.complete_task(work, runtime(), current_user.id, task_id, data)
+        except (Invalid, ScriptError) as err:
+            return _render(task_id, data, err.errors or {"form": [err.message]}, err.status)
+        except Conflict as err:
+            flash(f"Not saved: {err.message}.", "error")
+            return redirect(url_for("pages_inbox.inbox"))
+        title, case_code, instance_id = task.title, task.case_code, task.instance_id
+        following = inbox_queries.newly_ready_for(work.session, current_user.id, instance_id, task_id)
+    flash(f"Done: “{title}”{' for ' + case_code if case_code else ''}.", "info")
+    mine = [t for t in following if t.assignee_id == current_user.id]
+    if len(mine) == 1:
+        flash(f"Next on this case: “{mine[0].title}”.", "info")
+        return redirect(url_for("pages_tasks.task_page", task_id=mine[0].id))
+    return redirect(url_for("pages_inbox.inbox"))
+
+
+@bp.post("/tasks/<task_id>/claim")
+@login_required
+def claim(task_id: str):
+    with uow() as work:
+        try:
+            task = human_tasks.claim_task(work, current_user.id, task_id)
+            work.commit()
+            flash(f"You hold “{task.title}”{' for ' + task.case_code if task.case_code else ''} now.", "info")
+        except Conflict as err:
+            flash(f"Could not claim it: {err.message}.", "error")
+    return redirect(safe_next(request.form.get("next")) or url_for("pages_tasks.task_page", task_id=task_id))
+
+
+@bp.post("/tasks/<task_id>/unclaim")
+@login_required
+def unclaim(task_id: str):
+    with uow() as work:
+        try:
+            task = human_tasks.unclaim_task(work, current_user.id, task_id)
+            work.commit()
+            flash(f"“{task.title}” is back with the {task.role or 'team'}.", "info")
+        except Conflict as err:
+            flash(f"Could not hand it back: {err.message}.", "error")
+    return redirect(safe_next(request.form.get("next")) or url_for("pages_inbox.inbox"))
