@@ -1,4 +1,4 @@
-"""Declarative base shared by every table and by Flask-SQLAlchemy (model_class=Base)."""
+"""Declarative base shared by every table (the web app and the workers use the same metadata)."""
 from __future__ import annotations
 
 import datetime as dt
