@@ -69,6 +69,17 @@ def _intake_worker(user: User, case) -> bool:
     return case.caseworker_id is None and getattr(case, "intake_worker_id", None) == user.id
 
 
+def may_see_confidential(user, case, supervised: set[int]) -> bool:
+    """The strictly confidential section (001 §2.5.2): the case's caseworker and
+    supervisor, the caseworker's supervisors, the director. Never committee members,
+    task holders passing by, or administrators."""
+    if user.id in (case.caseworker_id, case.supervisor_id):
+        return True
+    if case.caseworker_id is not None and case.caseworker_id in supervised:
+        return True
+    return "director" in user.roles
+
+
 def may_refer(user: User) -> bool:
     """Staff who take referrals (R01: anyone who works with clients)."""
     return user.has_role("caseworker", "supervisor", "director")

@@ -38,7 +38,7 @@ def test_a_crash_between_commit_and_send_loses_nothing(ctx, make_queue, queue_se
     """The process committed the instance and died before relaying: the outbox row is
     still unsent, and the next sweep sends it; the timer then fires on time."""
     crashed = dataclasses.replace(ctx, after_commit=[])  # commits, never relays
-    instance_id = start(crashed, "queue_timer", {"fire_at": (clock.now() + dt.timedelta(seconds=0.5)).isoformat(),
+    instance_id = start(crashed, "queue_timer", {"fire_at": (clock.now() + dt.timedelta(seconds=2)).isoformat(),
                                                  "spin": 1})
     assert unsent(ctx) == 1
     queue = make_queue(queue_settings)

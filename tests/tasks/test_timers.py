@@ -28,7 +28,7 @@ def fired_count(ctx, instance_id: int) -> int:
 
 
 def test_a_timer_fires_at_its_due_instant_through_the_queue(ctx, queue):
-    instance_id = start(ctx, "queue_timer", {"fire_at": in_seconds(0.6), "spin": 1})
+    instance_id = start(ctx, "queue_timer", {"fire_at": in_seconds(2), "spin": 1})
     timer = timers_of(ctx, instance_id)[0]
     assert timer.state == "pending" and ready_task_ids(ctx, instance_id) == []
 
@@ -60,7 +60,7 @@ def test_the_embedded_worker_sweeps_periodically_without_periodiq(ctx, make_queu
     sweep = queue.actors["sweep_timers"]
     original = sweep.fn
     sweep.fn = lambda *args: (runs.append(clock.now()), original(*args))[1]
-    instance_id = start(ctx, "queue_timer", {"fire_at": in_seconds(0.3), "spin": 1})
+    instance_id = start(ctx, "queue_timer", {"fire_at": in_seconds(1.5), "spin": 1})
     queue.broker.flush_all()  # lose the timer's own message: only a sweep can fire it
     queue.start_worker(periodic=True)
     assert queue.wait_for(lambda: ready_task_ids(ctx, instance_id) == ["after_wait"], WAIT_S)
@@ -111,7 +111,7 @@ def test_two_timers_of_one_instance_due_together_both_apply_once(ctx, make_queue
     """Two messages for one instance at the same instant, on a 4-thread worker: both
     timers end fired, each branch's task exists once, and every save is accounted for."""
     queue = make_queue(dataclasses.replace(queue_settings, max_retries=10), threads=4)
-    instance_id = start(ctx, "queue_two_timers", {"fire_at": in_seconds(0.5)})
+    instance_id = start(ctx, "queue_two_timers", {"fire_at": in_seconds(2)})
     assert len(timers_of(ctx, instance_id)) == 2
     assert queue.wait_for(lambda: ready_task_ids(ctx, instance_id) == ["task_a", "task_b"], WAIT_S)
     queue.join(timeout_ms=WAIT_S * 1000)
@@ -133,7 +133,7 @@ def test_a_fire_that_loses_the_race_for_its_instance_is_retried_not_dropped(ctx,
         return original(uow, runtime, timer_id)
 
     monkeypatch.setattr(instances, "fire_timer", lose_once)
-    instance_id = start(ctx, "queue_timer", {"fire_at": in_seconds(0.2), "spin": 1})
+    instance_id = start(ctx, "queue_timer", {"fire_at": in_seconds(1.5), "spin": 1})
     assert queue.wait_for(lambda: ready_task_ids(ctx, instance_id) == ["after_wait"], WAIT_S)
     assert lost and fired_count(ctx, instance_id) == 1
     with ctx.session_factory() as s:
@@ -141,7 +141,7 @@ def test_a_fire_that_loses_the_race_for_its_instance_is_retried_not_dropped(ctx,
 
 
 def test_a_repeated_fire_message_changes_nothing(ctx, queue):
-    instance_id = start(ctx, "queue_timer", {"fire_at": in_seconds(0.2), "spin": 1})
+    instance_id = start(ctx, "queue_timer", {"fire_at": in_seconds(1.5), "spin": 1})
     assert queue.wait_for(lambda: ready_task_ids(ctx, instance_id) == ["after_wait"], WAIT_S)
     with ctx.session_factory() as s:
         before = s.get(ProcessInstance, instance_id).version

@@ -25,17 +25,6 @@ REFERRAL_SOURCES = (  # DOMAIN §2 step 1 (001 §3.1, 003 §5.1.1)
 SEX_CHOICES = (("", "Not recorded"), ("female", "Female"), ("male", "Male"), ("other", "Other"))
 
 
-def may_see_confidential(user, case, supervised: set[int]) -> bool:
-    """The strictly confidential section (001 §2.5.2): the case's caseworker and
-    supervisor, the caseworker's supervisors, the director. Never committee members,
-    task holders passing by, or administrators."""
-    if user.id in (case.caseworker_id, case.supervisor_id):
-        return True
-    if case.caseworker_id is not None and case.caseworker_id in supervised:
-        return True
-    return "director" in user.roles
-
-
 @bp.get("/cases")
 @require_roles(*CASE_ROLES)
 def case_list():
@@ -84,7 +73,7 @@ def case_file(code: str):
         record = case_service.get_case_file(work, current_user.id, code)
         user = get_user(work.session, current_user.id)
         supervised = supervisee_ids(work.session, user.id)
-        confidential = may_see_confidential(user, record.case, supervised)
+        confidential = access.may_see_confidential(user, record.case, supervised)
         if confidential:
             work.audit(user.id, "case_confidential_viewed", "case", record.case.id, record.case.code)
         positions = dashboards.case_positions(work.session, record.case.code)
