@@ -10,6 +10,8 @@ from engine import bootstrap
 from engine.settings import Settings
 from tasks.queue import TaskQueue, make_task_queue
 from webui import errors
+from webui.api import register_api
+from webui.pages import register_pages
 from webui.extensions import csrf, login_manager, smorest_api
 
 log = logging.getLogger("webui.request")
@@ -54,8 +56,6 @@ def create_app(settings: Settings | None = None, start_worker: bool | None = Non
 
 
 def _register_blueprints(app: Flask) -> None:
-    from webui.api import register_api
-    from webui.pages import register_pages
     register_api(app)
     register_pages(app)
 
