@@ -28,10 +28,10 @@ from pathlib import Path
 from _support import REDIS_URL, postgres_url, redis_reachable, sqlite_url
 from sqlalchemy import func, insert, select
 
-from engine import bootstrap
+from engine.infra import bootstrap
 from engine.models import Case, HumanTask, Supervision, User, UserRole
-from engine.services import crisis
-from engine.services.people import hash_password
+from engine.crisis import declaration as crisis
+from engine.people.accounts import hash_password
 from engine.settings import PROJECT_ROOT, Settings
 from tasks.queue import make_task_queue
 from tasks.settings import QueueSettings

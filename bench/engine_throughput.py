@@ -19,9 +19,11 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from engine import bootstrap, clock, specs
+from engine import clock
+from engine.infra import bootstrap
+from engine.bpmn import spec_parsing as specs
 from engine.models import HumanTask, Timer, User
-from engine.services import human_tasks, instances
+from engine.process import human_tasks, instances
 from engine.settings import PROJECT_ROOT, Settings
 
 T0 = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc)

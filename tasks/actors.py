@@ -21,9 +21,10 @@ from collections.abc import Callable
 import dramatiq
 from dramatiq import Retry
 
-from engine.bootstrap import EngineContext
+from engine.infra.bootstrap import EngineContext
 from engine.errors import Conflict, DomainError
-from engine.services import incidents, instances
+from engine.service_ops import incidents
+from engine.process import instances
 from tasks.settings import QueueSettings
 
 log = logging.getLogger(__name__)

@@ -13,9 +13,9 @@ import logging
 import dramatiq
 from dramatiq import Retry
 
-from engine.bootstrap import EngineContext
+from engine.infra.bootstrap import EngineContext
 from engine.errors import Conflict
-from engine.services import crisis_fanout
+from engine.crisis import fanout as crisis_fanout
 from tasks.actors import QUEUE_NAME
 
 log = logging.getLogger(__name__)

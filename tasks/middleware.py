@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dramatiq import Middleware
 from sqlalchemy.exc import SQLAlchemyError
 
-from engine.bootstrap import EngineContext
+from engine.infra.bootstrap import EngineContext
 from engine.errors import DomainError
-from engine.services import incidents
+from engine.service_ops import incidents
 
 log = logging.getLogger(__name__)
 

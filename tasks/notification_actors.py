@@ -12,9 +12,9 @@ from collections.abc import Callable
 
 import dramatiq
 
-from engine.bootstrap import EngineContext
-from engine.mail import MailError, SmtpConfig, SmtpSender
-from engine.services import deadlines, notifications
+from engine.infra.bootstrap import EngineContext
+from engine.infra.mail import MailError, SmtpConfig, SmtpSender
+from engine.service_ops import deadlines, notifications
 from tasks.actors import QUEUE_NAME
 from tasks.settings import QueueSettings
 

@@ -11,7 +11,7 @@ from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import Retries
 from periodiq import PeriodiqMiddleware, cron
 
-from engine.bootstrap import EngineContext
+from engine.infra.bootstrap import EngineContext
 from tasks import actors as engine_actors, crisis_actors, notification_actors
 from tasks.broker import make_broker
 from tasks.middleware import IncidentRecorder, SweepOnWorkerBoot

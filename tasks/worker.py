@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from engine import bootstrap
+from engine.infra import bootstrap
 from engine.settings import Settings
 from tasks.queue import make_task_queue
 

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from engine import bootstrap, clock, db
+from engine import clock
+from engine.infra import bootstrap, db
 from engine.models import Base
 from engine.settings import PROJECT_ROOT, Settings
 
@@ -126,7 +127,7 @@ def _cheap_password_hashing():
     """Argon2 with production cost takes ~0.1 s a hash; tests use the minimum so the suite
     stays fast. Hash verification logic is unchanged."""
     from argon2 import PasswordHasher
-    from engine.services import people
+    from engine.people import accounts as people
     saved = people._hasher, people._DUMMY_HASH
     people._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     people._DUMMY_HASH = people._hasher.hash("not-a-real-password")

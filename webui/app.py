@@ -6,7 +6,7 @@ import time
 
 from flask import Flask, g, request
 
-from engine import bootstrap
+from engine.infra import bootstrap
 from engine.settings import Settings
 from tasks.queue import TaskQueue, make_task_queue
 from webui import errors

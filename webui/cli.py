@@ -10,9 +10,10 @@ import argparse
 import logging
 import sys
 
-from engine import bootstrap, db
+from engine.infra import bootstrap, db
 from engine.errors import DomainError
-from engine.services import models as model_service, people
+from engine.process import deployment as model_service
+from engine.people import accounts as people
 from engine.settings import Settings
 
 

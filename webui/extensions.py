@@ -6,7 +6,7 @@ from flask_login import LoginManager
 from flask_smorest import Api
 from flask_wtf import CSRFProtect
 
-from engine.bootstrap import EngineContext
+from engine.infra.bootstrap import EngineContext
 
 login_manager = LoginManager()
 login_manager.login_view = "pages_auth.login"

@@ -33,9 +33,9 @@ from sqlalchemy import create_engine, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.exc import OperationalError  # noqa: E402
 
-from engine import bootstrap  # noqa: E402
+from engine.infra import bootstrap  # noqa: E402
 from engine.models import Timer  # noqa: E402
-from engine.services import instances  # noqa: E402
+from engine.process import instances  # noqa: E402
 from engine.settings import Settings  # noqa: E402
 from tasks.queue import make_task_queue  # noqa: E402
 from tasks.settings import QueueSettings  # noqa: E402

@@ -8,7 +8,9 @@ import json
 from sqlalchemy import select
 
 from engine.models import Case, HumanTask, OutboxMessage, User
-from engine.services import crisis, crisis_fanout, human_tasks, people
+from engine.crisis import declaration as crisis, fanout as crisis_fanout
+from engine.process import human_tasks
+from engine.people import accounts as people
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
 CRISIS_JOBS = ("crisis_plan_checks", "crisis_start_checks")

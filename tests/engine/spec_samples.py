@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from engine import specs
+from engine.bpmn import spec_parsing as specs
 from engine.errors import SpecInvalid
 
 REFERRAL = """<?xml version="1.0" encoding="UTF-8"?>

@@ -9,11 +9,12 @@ import pytest
 from alembic import command
 from sqlalchemy import create_engine, inspect, select
 
-from engine import access, db
-from engine.committee_operations import tally_votes
+from engine.people import access
+from engine.infra import db
+from engine.committee.operations import tally_votes
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.models import AuditEvent, Case, CaseClientLink, Client, HumanTask, ProcessInstance
-from engine.services import case_status, cases
+from engine.case import lifecycle as case_status, intake as cases
 from tests.workflows.case_driver import CLIENT, NEEDS_MEDIUM, REFERRAL, CaseDriver
 
 CASE_TABLES = {"cases", "clients", "case_client_links", "case_events", "case_notes", "service_referrals",

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import threading
 
-import pytest
 
 from engine.errors import Conflict
 from engine.models import HumanTask, ProcessInstance
-from engine.services import human_tasks, instances
+from engine.process import human_tasks, instances
 from tests.engine.helpers import NEEDS_HIGH, only_ready_task, user_id
 
 

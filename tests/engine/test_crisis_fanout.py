@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from engine.models import HumanTask, ProcessInstance
 from engine.models.crisis import CrisisCaseCheck
-from engine.services import crisis, crisis_fanout
-from engine.services.crisis_staffing import StaffPool
+from engine.crisis import declaration as crisis, fanout as crisis_fanout
+from engine.crisis.staffing import StaffPool
 from tests.engine.crisis_support import (add_case, add_caseworker, check_tasks, declare, pending_jobs,
                                          run_crisis_jobs, set_available, user_id)
 

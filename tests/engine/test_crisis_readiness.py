@@ -11,7 +11,8 @@ from engine import clock
 from engine.errors import Forbidden
 from engine.models import ProcessInstance, Timer
 from engine.models.crisis import ReadinessActivity
-from engine.services import crisis_readiness, instances
+from engine.crisis import readiness as crisis_readiness
+from engine.process import instances
 from tests.engine.crisis_support import T0, complete, ready_task, user_id
 
 INTERVALS = {"risk_assessment": 365, "bcp_review": 180, "staff_training": 365, "crisis_drill": 180,

@@ -9,7 +9,7 @@ from engine.errors import Conflict, Forbidden, Invalid
 from engine.models import AuditEvent
 from engine.models.crisis import CrisisCaseCheck, DisruptionLogEntry, ImmutableRecordError
 from engine.models.ops import Notification
-from engine.services import crisis, crisis_records
+from engine.crisis import declaration as crisis, records as crisis_records
 from tests.engine.crisis_support import (CHECK_ANSWERS, add_case, add_caseworker, check_tasks, complete, declare,
                                          run_crisis_jobs, set_available, user_id)
 

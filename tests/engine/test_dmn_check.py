@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine import specs
+from engine.bpmn import spec_parsing as specs
 from tests.engine.spec_samples import DMN_HEAD, RISK, RISK_DECISION, assert_problem, bundle, dmn_table, invalid, line_of, rule
 
 

@@ -5,12 +5,12 @@ import datetime as dt
 import json
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from engine import clock
 from engine.errors import Conflict, Forbidden, Invalid
 from engine.models import AuditEvent, OutboxMessage, ProcessInstance, Timer
-from engine.services import human_tasks, instances
+from engine.process import human_tasks, instances
 from tests.engine.helpers import NEEDS_HIGH, T0, only_ready_task, ready_tasks, user_id
 
 

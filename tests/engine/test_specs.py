@@ -8,7 +8,7 @@ import pytest
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from engine import scripting, specs
+from engine.bpmn import sandbox as scripting, spec_parsing as specs
 from engine.errors import SpecInvalid
 from tests.engine.spec_samples import FORM, NOTIFY, REFERRAL, RISK, assert_problem, bundle, invalid, line_of
 

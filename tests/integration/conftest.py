@@ -27,7 +27,7 @@ import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from engine import bootstrap
+from engine.infra import bootstrap
 from engine.settings import PROJECT_ROOT, Settings
 from tests.conftest import PG_ADMIN_URL, _unavailable
 from tests.tasks.conftest import TASK_WORKFLOWS, free_port

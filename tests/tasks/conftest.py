@@ -11,7 +11,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from engine.models import HumanTask, Timer, User
-from engine.services import instances
+from engine.process import instances
 from engine.settings import Settings
 from tasks.queue import make_task_queue
 from tasks.settings import QueueSettings

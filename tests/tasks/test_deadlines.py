@@ -9,7 +9,8 @@ from sqlalchemy import select
 from engine import clock
 from engine.models import HumanTask, Timer
 from engine.models.ops import Notification
-from engine.services import deadlines, instances
+from engine.service_ops import deadlines
+from engine.process import instances
 from tests.tasks.conftest import start, user_id
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)

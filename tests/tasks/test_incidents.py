@@ -8,7 +8,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from engine.models.ops import Incident, Notification
-from engine.services import incidents, notifications
+from engine.service_ops import incidents, notifications
 from tests.tasks.conftest import WAIT_S, SmtpCollector, free_port, user_id
 
 

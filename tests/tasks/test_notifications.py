@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.models.ops import Notification
-from engine.services import notifications
+from engine.service_ops import notifications
 from tests.tasks.conftest import WAIT_S, start, user_id
 
 

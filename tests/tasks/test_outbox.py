@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from engine import clock
 from engine.models import OutboxMessage
-from engine.services import notifications
+from engine.service_ops import notifications
 from tasks.queue import make_task_queue
 from tests.tasks.conftest import WAIT_S, free_port, ready_task_ids, start, timers_of, user_id
 

@@ -13,7 +13,7 @@ from engine import clock
 from engine.errors import Conflict
 from engine.models import AuditEvent, HumanTask, OutboxMessage, ProcessInstance, Timer
 from engine.models.ops import Incident
-from engine.services import instances
+from engine.process import instances
 from tests.tasks.conftest import WAIT_S, ready_task_ids, start, timers_of, user_id
 
 

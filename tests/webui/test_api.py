@@ -1,7 +1,6 @@
 """The HTTP API of CONTRACT.md: auth, tasks, errors, OpenAPI, health."""
 from __future__ import annotations
 
-import pytest
 
 
 def start_sample(client, headers):

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from engine import clock
 from engine.models import Timer
-from engine.services import instances
+from engine.process import instances
 
 T0 = dt.datetime(2026, 4, 6, 8, 0, tzinfo=dt.timezone.utc)
 REFERRAL = {"referral": {"source": "self-referral", "primary_concern": "left school to work", "referred_by": "mother"},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from engine.services import models as model_service
+from engine.process import deployment as model_service
 from engine.settings import PROJECT_ROOT
 from tests.webui.test_pages_support import page_token, sign_in
 from tests.workflows.case_driver import DAY, CaseDriver

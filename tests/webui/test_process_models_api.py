@@ -3,7 +3,6 @@ versioning, and the sandbox seen from a process owner's upload."""
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 from tests.conftest import WORKFLOWS
 

@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from engine import clock
 from engine.models import Case, HumanTask, ProcessInstance, Timer, User
-from engine.services import cases, human_tasks, instances
+from engine.case import intake as cases
+from engine.process import human_tasks, instances
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
 HOUR, DAY = dt.timedelta(hours=1), dt.timedelta(days=1)

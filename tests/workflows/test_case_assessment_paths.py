@@ -9,7 +9,8 @@ from sqlalchemy import select
 from engine.errors import Forbidden, Invalid
 from engine.models import ProcessInstance, ServiceReferral
 from engine.models.case_decisions import CaseAssessment, CasePlan
-from engine.services import cases, models
+from engine.case import intake as cases
+from engine.process import deployment as models
 from engine.settings import PROJECT_ROOT
 from tests.workflows.case_driver import (DAY, HOUR, NEEDS_HIGH, NEEDS_LOW, NEEDS_MEDIUM, PLAN, T0, CaseDriver)
 

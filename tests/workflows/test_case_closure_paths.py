@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from engine.errors import Conflict, Forbidden
 from engine.models import Case, ProcessInstance
 from engine.models.case_decisions import ClosureRequest, Conference
-from engine.services import case_status
+from engine.case import lifecycle as case_status
 from tests.workflows.case_driver import DAY, NEEDS_HIGH, NEEDS_MEDIUM, CaseDriver
 
 # Variants of a route run on SQLite only (the suite stays fast); the backbone tests without

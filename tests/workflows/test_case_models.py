@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from engine import specs
+from engine.bpmn import spec_parsing as specs
 from engine.models.case import CLOSURE_REASONS
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"

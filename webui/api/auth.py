@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from engine.services import people
+from engine.people import accounts as people
 from webui.auth import TOKEN_MAX_AGE_S, issue_token
 from webui.extensions import uow
 

@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from engine.models.case import CASE_STAGES, CASE_STATUSES, RISK_LEVELS
-from engine.services import case_referrals, case_status, cases
+from engine.case import service_referrals as case_referrals, lifecycle as case_status, intake as cases
 from webui.auth import current_user_id
 from webui.extensions import runtime, uow
 

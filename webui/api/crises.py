@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from engine.errors import NotFound
 from engine.models import User
-from engine.services import crisis as crisis_service
-from engine.services import crisis_fanout, crisis_readiness, crisis_records, crisis_reports
+from engine.crisis import declaration as crisis_service
+from engine.crisis import fanout as crisis_fanout, readiness as crisis_readiness, records as crisis_records, reports as crisis_reports
 from webui.api.crisis_schemas import (CaseNoteInSchema, CaseNoteListSchema, CaseNoteSchema, CheckListSchema,
                                      CheckQuerySchema, CrisisListSchema, CrisisQuerySchema, CrisisSchema,
                                      DashboardSchema, DataValidationSchema, DeclareSchema, FollowUpListSchema,

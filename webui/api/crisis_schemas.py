@@ -4,7 +4,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from engine.models.crisis import ALTERNATIVE_METHODS, CRISIS_KINDS, LOG_ENTRY_KINDS, SUB_FUNCTIONS
-from engine.services import crisis_records, crisis_reports
+from engine.crisis import records as crisis_records, reports as crisis_reports
 
 
 class DeclareSchema(Schema):

@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from engine.models.ops import INCIDENT_STATES
-from engine.services import incidents
+from engine.service_ops import incidents
 from webui.auth import current_user_id
 from webui.extensions import uow
 

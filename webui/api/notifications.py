@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from engine.services import notifications
+from engine.service_ops import notifications
 from webui.auth import current_user_id
 from webui.extensions import uow
 

@@ -6,8 +6,8 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from engine.errors import BadRequest, Forbidden
-from engine.services import models as model_service
-from engine.services.people import get_user
+from engine.process import deployment as model_service
+from engine.people.accounts import get_user
 from webui.auth import current_user_id
 from webui.extensions import uow
 

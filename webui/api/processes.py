@@ -5,8 +5,8 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from engine.errors import Forbidden
-from engine.services import instances
-from engine.services.people import get_user
+from engine.process import instances
+from engine.people.accounts import get_user
 from webui.auth import current_user_id
 from webui.extensions import runtime, uow
 

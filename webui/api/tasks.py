@@ -8,7 +8,7 @@ from sqlalchemy import select
 from engine import clock
 from engine.models import User
 
-from engine.services import human_tasks
+from engine.process import human_tasks
 from webui.auth import current_user_id
 from webui.extensions import runtime, uow
 

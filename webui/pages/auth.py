@@ -10,7 +10,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from engine.errors import Unauthorized
-from engine.services import people
+from engine.people import accounts as people
 from webui.extensions import login_manager, uow
 from webui.pages.common import page_blueprint
 

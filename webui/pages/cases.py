@@ -6,11 +6,11 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from engine import access
+from engine.people import access
 from engine.errors import Forbidden, Invalid
 from engine.models.case import CASE_STAGES, CASE_STATUSES, RISK_LEVELS
-from engine.services import cases as case_service, dashboards
-from engine.services.people import get_user, supervisee_ids
+from engine.case import intake as case_service, dashboards
+from engine.people.accounts import get_user, supervisee_ids
 from webui.extensions import runtime, uow
 from webui.pages.common import page_blueprint, page_number, require_roles
 

@@ -8,8 +8,9 @@ from flask_login import current_user
 
 from engine.errors import Conflict, Invalid, ScriptError
 from engine.models import HumanTask, ProcessInstance
-from engine.services import committee_board, human_tasks
-from engine.services.models import form_schema
+from engine.committee import board as committee_board
+from engine.process import human_tasks
+from engine.process.deployment import form_schema
 from webui.extensions import runtime, uow
 from webui.pages.common import page_blueprint, require_roles
 

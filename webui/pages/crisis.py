@@ -14,8 +14,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from engine.errors import Conflict, Invalid
 from engine.models import User
 from engine.models.crisis import CRISIS_KINDS, LOG_ENTRY_KINDS, SUB_FUNCTIONS
-from engine.services import crisis as crisis_service
-from engine.services import crisis_fanout, crisis_readiness, crisis_records, crisis_reports
+from engine.crisis import declaration as crisis_service
+from engine.crisis import fanout as crisis_fanout, readiness as crisis_readiness, records as crisis_records, reports as crisis_reports
 from webui.extensions import runtime, uow
 from webui.pages.common import page_blueprint, page_number, require_roles
 

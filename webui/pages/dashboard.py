@@ -8,10 +8,10 @@ from flask_login import current_user
 
 from engine.errors import Conflict, Invalid, NotFound
 from engine.models.case import ACTIVE_STATUSES, CASE_STATUSES
-from engine.services import dashboards
-from engine.services.case_status import reassign_case as hand_over_case
-from engine.services.decision_parameters import decision_value
-from engine.services.task_reassignment import reassign_task
+from engine.case import dashboards
+from engine.case.lifecycle import reassign_case as hand_over_case
+from engine.process.decision_parameters import decision_value
+from engine.process.reassignment import reassign_task
 from webui.extensions import uow
 from webui.pages.common import page_blueprint, require_roles
 

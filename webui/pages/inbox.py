@@ -7,9 +7,9 @@ from __future__ import annotations
 from flask import render_template, request
 from flask_login import current_user
 
-from engine.services import inbox_queries
-from engine.services.people import get_user
-from engine.services.inbox_queries import INBOX_STATUSES, InboxQuery
+from engine.process import inbox as inbox_queries
+from engine.people.accounts import get_user
+from engine.process.inbox import INBOX_STATUSES, InboxQuery
 from webui.extensions import uow
 from webui.pages.auth import LoginForm
 from webui.pages.common import page_blueprint, page_number

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from engine.dmn_check import Problem
+from engine.bpmn.dmn_check import Problem
 from engine.errors import NotFound, SpecInvalid
 from engine.models import ProcessModel
-from engine.services import dashboards, models as model_service
+from engine.case import dashboards
+from engine.process import deployment as model_service
 from webui.extensions import uow
 from webui.pages.common import page_blueprint, require_roles
 

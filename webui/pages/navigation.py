@@ -8,7 +8,8 @@ from flask_login import current_user
 
 from engine import clock
 from engine.errors import Unauthorized
-from engine.services import committee_board, inbox_queries
+from engine.committee import board as committee_board
+from engine.process import inbox as inbox_queries
 from webui.extensions import uow
 
 bp = Blueprint("navigation", __name__)

@@ -12,11 +12,12 @@ import logging
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from engine import access
+from engine.people import access
 from engine.errors import Conflict, Invalid, NotFound, ScriptError
 from engine.models import ProcessInstance
-from engine.services import cases as case_service, dashboards, human_tasks, inbox_queries
-from engine.services.people import get_user
+from engine.case import intake as case_service, dashboards
+from engine.process import human_tasks, inbox as inbox_queries
+from engine.people.accounts import get_user
 from webui.extensions import runtime, uow
 from webui.pages.auth import safe_next
 from webui.pages.common import page_blueprint

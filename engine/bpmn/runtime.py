@@ -1,0 +1,175 @@
+"""Start, restore, advance and wake one BpmnWorkflow; nothing here touches the database.
+
+Every workflow runs with the sandboxed script engine (engine.scripting). Specs are
+restored once per process-model version and cached. Spiff's timer module reads the time
+through ``engine.clock`` so a frozen clock in tests and the database sweeper agree with
+the engine on when a timer is due.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from engine import clock
+from engine.bpmn import sandbox as scripting, spec_parsing as specs
+from engine.errors import ScriptError
+from engine.bpmn.serialization import dump_state, load_state
+
+log = logging.getLogger(__name__)
+
+
+class _ClockedDatetime(dt.datetime):
+    """``datetime`` whose ``now()`` is ``engine.clock.now()``."""
+
+    @classmethod
+    def now(cls, tz=None):
+        current = clock.now()
+        return current.astimezone(tz) if tz is not None else current.replace(tzinfo=None)
+
+
+spiff_timer.datetime = _ClockedDatetime
+
+
+@dataclass(frozen=True)
+class PendingTimer:
+    task_id: str
+    bpmn_id: str
+    due_at: dt.datetime
+
+
+class SpecCache:
+    """Restored specs per process model content (process id + content hash: a version's
+    specs never change, and the key stays right even if row ids are reused)."""
+
+    def __init__(self, size: int = 64):
+        self._size = size
+        self._items: OrderedDict[tuple[str, str], tuple] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, model) -> tuple:
+        key = (model.process_id, model.content_hash)
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+                return hit
+        restored = specs.restore_specs(model.spec_json)
+        with self._lock:
+            self._items[key] = restored
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return restored
+
+
+class ProcessRuntime:
+    def __init__(self, script_time_limit: float = 2.0, spec_cache: SpecCache | None = None):
+        self.script_engine = scripting.make_script_engine(time_limit=script_time_limit)
+        self.spec_cache = spec_cache or SpecCache()
+
+    # -- building -----------------------------------------------------------------
+    def start(self, model, data: dict | None = None) -> BpmnWorkflow:
+        spec, subprocess_specs = self.spec_cache.get(model)
+        workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
+        workflow.task_tree.data.update(data or {})
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data.update(data or {})
+        self.advance(workflow)
+        return workflow
+
+    def restore(self, instance) -> BpmnWorkflow:
+        spec, subprocess_specs = self.spec_cache.get(instance.model)
+        return load_state(instance.state_json, spec, subprocess_specs, self.script_engine)
+
+    @staticmethod
+    def dump(workflow: BpmnWorkflow) -> str:
+        return dump_state(workflow)
+
+    # -- moving ---------------------------------------------------------------------
+    def advance(self, workflow: BpmnWorkflow) -> None:
+        """Run every engine step that needs no person and no timer."""
+        try:
+            workflow.do_engine_steps()
+        except SpiffWorkflowException as err:
+            raise _script_error(err) from err
+
+    def complete(self, workflow: BpmnWorkflow, task_id: str, data: dict) -> None:
+        task = self.find_ready_human_task(workflow, task_id)
+        if task is None:
+            raise LookupError(task_id)
+        task.data.update(data)
+        try:
+            task.run()
+        except SpiffWorkflowException as err:
+            raise _script_error(err) from err
+        self.advance(workflow)
+
+    def fire_timer(self, workflow: BpmnWorkflow, task_id: str) -> bool:
+        """Mark one waiting timer as fired and move the instance on. False if the timer
+        is no longer waiting (fired or cancelled already)."""
+        for task in workflow.get_tasks(state=TaskState.WAITING):
+            if str(task.id) == task_id:
+                task.internal_data["event_fired"] = True
+                break
+        else:
+            return False
+        try:
+            workflow.refresh_timers()
+            workflow.do_engine_steps()
+        except SpiffWorkflowException as err:
+            raise _script_error(err) from err
+        return True
+
+    # -- reading --------------------------------------------------------------------
+    @staticmethod
+    def ready_human_tasks(workflow: BpmnWorkflow) -> list:
+        return workflow.get_tasks(state=TaskState.READY, manual=True)
+
+    def find_ready_human_task(self, workflow: BpmnWorkflow, task_id: str):
+        for task in self.ready_human_tasks(workflow):
+            if str(task.id) == task_id:
+                return task
+        return None
+
+    @staticmethod
+    def pending_timers(workflow: BpmnWorkflow) -> list[PendingTimer]:
+        found = []
+        for task in workflow.get_tasks(state=TaskState.WAITING):
+            definition = getattr(task.task_spec, "event_definition", None)
+            if not isinstance(definition, TimerEventDefinition):
+                continue
+            value = task.internal_data.get("event_value")
+            if isinstance(value, dict):  # a cycle timer: {'cycles', 'next', 'duration'}
+                value = value.get("next")
+            if not value:
+                continue
+            found.append(PendingTimer(str(task.id), task.task_spec.bpmn_id,
+                                      TimerEventDefinition.get_datetime(value)))
+        return found
+
+    @staticmethod
+    def status(workflow: BpmnWorkflow) -> str:
+        return "complete" if workflow.is_completed() else "running"
+
+    def evaluate(self, task, expression: str):
+        try:
+            return self.script_engine.evaluate(task, expression)
+        except SpiffWorkflowException as err:
+            raise _script_error(err) from err
+
+
+def _script_error(err: SpiffWorkflowException) -> ScriptError:
+    task = getattr(err, "task", None)
+    element = task.task_spec.bpmn_id if task is not None else None
+    name = task.task_spec.bpmn_name if task is not None else None
+    message = f"the diagram failed at {name or element or 'an element'}: {err}"
+    log.warning("script failure at %s: %s", element, err)
+    return ScriptError(message, element_id=element)

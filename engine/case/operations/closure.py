@@ -1,0 +1,206 @@
+"""``case.*`` operations of closure (R21-R25, R27): the request, transfer consent and
+handover plan, aged-out status, the death report, the supervisor's review, the
+committee's authorisation, the closure itself and the post-closure visit (which may
+reopen the case).
+
+A case closes only through an authorised ``ClosureRequest`` (``case_status.close_case``);
+the committee's outcome is read from the ``conferences`` table, never from task data.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from engine import clock
+from engine.case.operations.intake import case_of, finish
+from engine.errors import Conflict, Forbidden, Invalid, NotFound
+from engine.models.case_decisions import ClosureRequest, Conference
+from engine.models.case import CLOSURE_REASONS
+from engine.bpmn.operations import OperationContext, operation
+from engine.case import lifecycle as case_status
+from engine.case.records import ensure_not_closed, record_event, set_stage, set_status, start_clock, take_text
+
+NO_VISIT_REASONS = ("transfer", "death")  # the receiving agency / the investigation takes over
+
+
+def _closure(ctx: OperationContext, closure_id) -> ClosureRequest:
+    closure = ctx.uow.session.get(ClosureRequest, closure_id)
+    if closure is None:
+        raise NotFound(f"no closure request {closure_id}")
+    return closure
+
+
+@operation("case.request_closure")
+def request_closure(ctx: OperationContext, data: dict, reason: str) -> dict:
+    """R21: a closure request with one of the DOMAIN closure reasons. One at a time."""
+    case = case_of(ctx)
+    ensure_not_closed(case, "a closure request")
+    if reason not in CLOSURE_REASONS:
+        raise Invalid(f"{reason!r} is not a closure reason", errors={"closure_reason": list(CLOSURE_REASONS)})
+    if case_status.pending_closure(ctx.uow.session, case) is not None:
+        raise Conflict(f"a closure of case {case.code} is already under way; finish or withdraw it first")
+    texts = take_text(data, "closure_summary")
+    closure = ClosureRequest(case_id=case.id, instance_id=ctx.instance.id, reason=reason,
+                             summary=texts.get("closure_summary", ""), status="requested",
+                             requested_by=ctx.actor_id, requested_at=clock.now())
+    ctx.uow.session.add(closure)
+    ctx.uow.session.flush()
+    record_event(ctx.uow, case, ctx.actor_id, "form", f"closure requested: {reason.replace('_', ' ')}",
+                 form="case_closure_request", closure_id=closure.id, reason=reason)
+    set_stage(ctx.uow, case, ctx.actor_id, "closure")
+    data["closure_id"] = closure.id
+    return finish(ctx, case, data, closure_id=closure.id)
+
+
+@operation("case.record_transfer_consent")
+def record_transfer_consent(ctx: OperationContext, data: dict, closure_id: int) -> dict:
+    """R25: the child/family's answer to the proposed transfer."""
+    case = case_of(ctx)
+    closure = _closure(ctx, closure_id)
+    consent = data.get("transfer_consent")
+    closure.transfer_consent = consent if consent in ("given", "refused") else None
+    closure.transfer_consent_by = data.get("consent_by")
+    texts = take_text(data, "consent_notes")
+    record_event(ctx.uow, case, ctx.actor_id, "form", f"transfer consent {consent}", form="case_transfer_consent",
+                 closure_id=closure.id, consent=consent, consent_by=closure.transfer_consent_by, **texts)
+    return finish(ctx, case, data, consent=consent)
+
+
+@operation("case.record_handover_plan")
+def record_handover_plan(ctx: OperationContext, data: dict, closure_id: int) -> dict:
+    """R25: the handover plan to the receiving agency, with the good cause for it."""
+    case = case_of(ctx)
+    closure = _closure(ctx, closure_id)
+    texts = take_text(data, "receiving_agency", "handover_plan", "transfer_reason")
+    closure.receiving_agency = texts.get("receiving_agency")
+    closure.handover_plan = texts.get("handover_plan")
+    record_event(ctx.uow, case, ctx.actor_id, "form", f"handover plan to {closure.receiving_agency}",
+                 form="case_handover_plan", closure_id=closure.id, accompany_child=data.get("accompany_child"),
+                 **texts)
+    return finish(ctx, case, data)
+
+
+@operation("case.mark_aged_out")
+def mark_aged_out(ctx: OperationContext, data: dict, closure_id: int) -> dict:
+    """R27: the young person turned 18 and is on a transition plan: status aged-out. The
+    automatic closure is counted from now (published as the clock)."""
+    case = case_of(ctx)
+    _closure(ctx, closure_id)
+    now = clock.now()
+    case.date_aged_out = now
+    set_status(ctx.uow, case, ctx.actor_id, "AO", "turned 18, on a transition plan (R27)")
+    start_clock(data, now)
+    return finish(ctx, case, data)
+
+
+@operation("case.keep_open")
+def keep_open(ctx: OperationContext, data: dict, closure_id: int) -> dict:
+    """R27 "unless agreed otherwise": the aged-out case stays open past the automatic
+    closure; the request is withdrawn, the caseworker closes it later."""
+    case = case_of(ctx)
+    closure = _closure(ctx, closure_id)
+    texts = take_text(data, "keep_open_reason")
+    closure.status, closure.outcome_note = "withdrawn", f"kept open: {texts.get('keep_open_reason', '')}"
+    record_event(ctx.uow, case, ctx.actor_id, "form", "aged-out case kept open by agreement (R27)",
+                 form="case_keep_open", closure_id=closure.id, agreed_with=data.get("agreed_with"), **texts)
+    set_stage(ctx.uow, case, ctx.actor_id, "implementation")
+    return finish(ctx, case, data, kept_open=True)
+
+
+@operation("case.record_death_report")
+def record_death_report(ctx: OperationContext, data: dict, closure_id: int) -> dict:
+    """R21: a child's death is reported to the government department and investigated."""
+    case = case_of(ctx)
+    closure = _closure(ctx, closure_id)
+    closure.death_reported_at = clock.now()
+    texts = take_text(data, "report_reference", "death_report_notes")
+    record_event(ctx.uow, case, ctx.actor_id, "form", "death reported to the authorities; investigation "
+                 + ("opened" if data.get("investigation_opened") else "requested"), form="case_death_report",
+                 closure_id=closure.id, investigation_opened=data.get("investigation_opened"),
+                 other_children_at_risk=data.get("other_children_at_risk"), **texts)
+    return finish(ctx, case, data)
+
+
+@operation("case.record_closure_review")
+def record_closure_review(ctx: OperationContext, data: dict, closure_id: int) -> dict:
+    """R22: the review that precedes closure, by the supervisor (not the caseworker)."""
+    case = case_of(ctx)
+    closure = _closure(ctx, closure_id)
+    if ctx.actor_id is not None and ctx.actor_id == case.caseworker_id:
+        raise Forbidden("the caseworker cannot review their own closure request (R22)")
+    vote = data.get("vote")
+    texts = take_text(data, "comment")
+    closure.review_vote, closure.reviewed_by, closure.reviewed_at = vote, ctx.actor_id, clock.now()
+    record_event(ctx.uow, case, ctx.actor_id, "form", f"closure review: {vote}", form="case_closure_review",
+                 closure_id=closure.id, vote=vote, safety_confirmed=data.get("safety_confirmed"), **texts)
+    return finish(ctx, case, data, vote=vote)
+
+
+@operation("case.authorise_closure")
+def authorise_closure(ctx: OperationContext, data: dict, closure_id: int, conference_id: int) -> dict:
+    """R22: the committee's outcome, read from its conference, authorises the closure."""
+    case = case_of(ctx)
+    closure = _closure(ctx, closure_id)
+    conference = ctx.uow.session.get(Conference, conference_id)
+    if conference is None or conference.case_id != case.id or conference.kind != "closure":
+        raise NotFound(f"no closure conference {conference_id} on case {case.code}")
+    authorised = conference.outcome == "approved" and closure.review_vote == "approve"
+    closure.conference_id = conference.id
+    if authorised:
+        closure.status, closure.authorised_at = "authorised", clock.now()
+    record_event(ctx.uow, case, ctx.actor_id, "closure",
+                 f"closure {'authorised' if authorised else 'not authorised'} by the committee",
+                 closure_id=closure.id, conference_id=conference.id, outcome=conference.outcome)
+    return finish(ctx, case, data, authorised=authorised)
+
+
+@operation("case.withdraw_closure")
+def withdraw_closure(ctx: OperationContext, data: dict, closure_id: int, why: str) -> dict:
+    """The closure does not go ahead (review or committee said no, no transfer consent):
+    the case carries on."""
+    case = case_of(ctx)
+    closure = _closure(ctx, closure_id)
+    if closure.status in ("requested", "authorised"):
+        closure.status, closure.outcome_note = "withdrawn", why
+    record_event(ctx.uow, case, ctx.actor_id, "closure", f"closure not made: {why}", closure_id=closure.id)
+    if case.status != "C":
+        set_stage(ctx.uow, case, ctx.actor_id, "implementation")
+    return finish(ctx, case, data, withdrawn=True)
+
+
+@operation("case.close")
+def close(ctx: OperationContext, data: dict, closure_id: int, auto_close_rule: str | None = None,
+          aged_out_close_days: int | None = None) -> dict:
+    """Close the case through its authorised request. ``auto_close_rule="R27"``: an
+    aged-out case whose ``aged_out_close_days`` have passed is authorised by that rule."""
+    case = case_of(ctx)
+    closure = _closure(ctx, closure_id)
+    if auto_close_rule is not None:
+        if auto_close_rule != "R27" or closure.reason != "aged_out" or case.status != "AO":
+            raise Forbidden(f"rule {auto_close_rule} does not authorise closing case {case.code}")
+        due = case.date_aged_out + dt.timedelta(days=int(aged_out_close_days))
+        if clock.now() < due:
+            raise Forbidden(f"case {case.code} closes automatically only from {due.isoformat()} (R27)")
+        closure.status, closure.authorised_by_rule, closure.authorised_at = "authorised", "R27", clock.now()
+    case_status.close_case(ctx.uow, ctx.runtime, ctx.actor_id, case.code, keep_instance_ids=[ctx.instance.id])
+    if closure.reason not in NO_VISIT_REASONS:
+        set_stage(ctx.uow, case, ctx.actor_id, "post_closure")
+    data["post_closure_visit"] = closure.reason not in NO_VISIT_REASONS
+    return finish(ctx, case, data, closed=True, reason=closure.reason)
+
+
+@operation("case.record_post_closure_visit")
+def record_post_closure_visit(ctx: OperationContext, data: dict) -> dict:
+    """R23: the visit within 3 months of closure. Concerns reopen the case (R24): a new
+    main process starts with a reassessment."""
+    case = case_of(ctx)
+    situation = data.get("situation")
+    texts = take_text(data, "client_feedback", "visit_notes")
+    record_event(ctx.uow, case, ctx.actor_id, "form", f"post-closure visit: {situation}",
+                 form="case_post_closure_visit", situation=situation, **texts)
+    reopened = situation == "concerns_reopen"
+    if reopened:
+        case_status.reopen(ctx.uow, ctx.runtime, case, ctx.actor_id, "concerns at the post-closure visit",
+                           keep_instance_ids=[ctx.instance.id], parent_instance_id=ctx.instance.id)
+    else:
+        set_stage(ctx.uow, case, ctx.actor_id, "closed")
+    return finish(ctx, case, data, reopened=reopened)

@@ -1,0 +1,244 @@
+"""``case.*`` operations of intake and assessment: screening, emergency, registration,
+assignment within the caseload cap, risk rating.
+
+Every operation here works on the case of the instance it runs in, records what the form
+before it said in the case file (the R33 header comes with it, see
+``engine.services.case_records.record_event``) and then *publishes the case context*
+into the task data: ``case_code``, ``case_status``, ``risk_level`` (``"unrated"`` before
+the first rating), ``caseworker``, ``supervisor`` (usernames) and ``hours_since_clock``
+(hours since registration, a reopening or a reassessment started). The next user task's
+``assign_to``/``priority``/``due`` read those. Free-text answers are moved out of the
+workflow data into the case file.
+
+Caps and timeframes arrive as parameters from DMN outputs, never as literals here.
+"""
+from __future__ import annotations
+
+import json
+
+from engine import clock
+from engine.errors import Invalid
+from engine.models import Case
+from engine.models.case_decisions import CaseAssessment
+from engine.models.case import NO_ACTION_REASONS, RISK_LEVELS
+from engine.bpmn.operations import OperationContext, operation
+from engine.case import lifecycle as case_status
+from engine.case.records import load_case, publish_context, record_event, set_risk, set_stage, start_clock, take_text, username
+
+TRACKING_DATES = ("date_comprehensive_started", "date_comprehensive_completed", "date_last_contact")
+
+
+def case_of(ctx: OperationContext) -> Case:
+    return load_case(ctx.uow.session, ctx.instance.case_code)
+
+
+def finish(ctx: OperationContext, case: Case, data: dict, **result) -> dict:
+    """Publish the case context and return ``result`` (with the context) as the op result.
+    The R33 header fields a form may echo back are replaced by the record's values."""
+    data.pop("form_date", None)
+    return {**publish_context(ctx.uow.session, case, data), **result}
+
+
+@operation("case.context")
+def load_context(ctx: OperationContext, data: dict, start_clock_now: bool = False) -> dict:
+    """Publish the case context. ``start_clock_now``: deadlines "from registration" now
+    count from this moment (a reopened case's reassessment, R24)."""
+    case = case_of(ctx)
+    if start_clock_now:
+        start_clock(data, clock.now())
+    elif case.date_registered is not None and "clock_started_at" not in data:
+        start_clock(data, case.date_registered)
+    return finish(ctx, case, data)
+
+
+@operation("case.record_step")
+def record_step(ctx: OperationContext, data: dict, step: str, form: str | None = None, stage: str | None = None,
+                date_field: str | None = None, text_fields: list | None = None,
+                answer_fields: list | None = None) -> dict:
+    """Record a form that needs no decision of its own (e.g. the emergency response, the
+    start of the comprehensive assessment) in the timeline: ``text_fields`` move out of
+    the workflow data into the case file, ``answer_fields`` (flags, choices) are copied.
+    Optionally a new stage and a tracking date (one of ``TRACKING_DATES``)."""
+    case = case_of(ctx)
+    if date_field is not None:
+        if date_field not in TRACKING_DATES:
+            raise ValueError(f"case.record_step cannot set {date_field!r} (one of {', '.join(TRACKING_DATES)})")
+        setattr(case, date_field, clock.now())
+    texts = take_text(data, *(text_fields or ()))
+    answers = {name: data.get(name) for name in (answer_fields or ()) if name in data}
+    record_event(ctx.uow, case, ctx.actor_id, "form", step, form=form, **answers, **texts)
+    if stage:
+        set_stage(ctx.uow, case, ctx.actor_id, stage)
+    return finish(ctx, case, data, step=step)
+
+
+@operation("case.record_screening")
+def record_screening(ctx: OperationContext, data: dict) -> dict:
+    """R01/R02: the screening's answers. The screener becomes the intake worker (published
+    as ``intake_worker``); immediate danger marks the case in crisis and provisionally high
+    risk until it is rated."""
+    case = case_of(ctx)
+    eligible, danger = bool(data.get("eligible")), bool(data.get("immediate_danger"))
+    case.intake_worker_id = ctx.actor_id
+    criteria = data.get("vulnerability_criteria") or []
+    texts = take_text(data, "screening_notes")
+    record_event(ctx.uow, case, ctx.actor_id, "form",
+                 f"screened: {'eligible' if eligible else 'not eligible'}"
+                 f"{', in immediate danger' if danger else ''}", form="case_screening",
+                 eligible=eligible, immediate_danger=danger, vulnerability_criteria=criteria, **texts)
+    if eligible:
+        case.date_intake = clock.now()
+    if danger:
+        case.in_crisis = True
+        set_risk(ctx.uow, case, ctx.actor_id, "high", "provisional: immediate danger at screening (R02)")
+        set_stage(ctx.uow, case, ctx.actor_id, "emergency")
+    elif eligible:
+        set_stage(ctx.uow, case, ctx.actor_id, "admission")
+    data["intake_worker"] = username(ctx.uow.session, ctx.actor_id)
+    return finish(ctx, case, data, eligible=eligible, immediate_danger=danger)
+
+
+@operation("case.end_without_action")
+def end_without_action(ctx: OperationContext, data: dict, reason: str) -> dict:
+    """R01 "no action required" (or R10 low risk): the person was informed and referred
+    elsewhere; the case ends without case management."""
+    if reason not in NO_ACTION_REASONS:
+        raise ValueError(f"unknown no-action reason {reason!r}")
+    case = case_of(ctx)
+    texts = take_text(data, "referred_to", "information_notes")
+    record_event(ctx.uow, case, ctx.actor_id, "form", f"informed and referred elsewhere ({reason.replace('_', ' ')})",
+                 form="case_inform_refer", **texts)
+    case_status.end_without_case_management(ctx.uow, case, ctx.actor_id, reason)
+    return finish(ctx, case, data, reason=reason)
+
+
+@operation("case.register")
+def register(ctx: OperationContext, data: dict) -> dict:
+    """R04: registration only with informed consent (and the child's assent noted). The
+    case code is already the pseudonymous identifier (R05). Deadlines "from registration"
+    start now."""
+    case = case_of(ctx)
+    if data.get("consent") != "given":
+        raise Invalid("a case is registered only with the informed consent of the client or caregiver (R04)",
+                      errors={"consent": ["must be 'given' to register the case"]})
+    now = clock.now()
+    case.date_registered = now
+    texts = take_text(data, "consent_notes")
+    record_event(ctx.uow, case, ctx.actor_id, "form", "consent given; case registered", form="case_consent",
+                 consent=data.get("consent"), consent_by=data.get("consent_by"),
+                 child_assent=data.get("child_assent"), **texts)
+    set_stage(ctx.uow, case, ctx.actor_id, "intake")
+    start_clock(data, now)
+    return finish(ctx, case, data, registered=True)
+
+
+@operation("case.assign_caseworker")
+def assign_caseworker(ctx: OperationContext, data: dict, max_active_cases: int, max_new_cases: int,
+                      new_cases_period_days: int, chosen: str | None = None,
+                      override_reason: str | None = None) -> dict:
+    """R06/R31: assign the intake worker (or, on reopening, the previous caseworker) when
+    within the caps, else the caseworker with the smallest caseload within them. With
+    ``chosen`` (a supervisor's pick) assign that person, above the cap only with a reason
+    (``override_reason`` or the form's ``cap_override_reason``).
+    Result ``assigned``: False means nobody has capacity."""
+    case = case_of(ctx)
+    rule = case_status.CaseloadRule(int(max_active_cases), int(max_new_cases), int(new_cases_period_days))
+    if chosen is not None:
+        override_reason = override_reason or data.get("cap_override_reason")
+        case_status.assign_chosen(ctx.uow, case, chosen, rule, ctx.actor_id, override_reason)
+        take_text(data, "new_caseworker", "cap_override_reason", "reassign_notes")
+        return finish(ctx, case, data, assigned=True)
+    user = case_status.choose_caseworker(ctx.uow.session, rule, [case.intake_worker_id, case.caseworker_id])
+    if user is None:
+        record_event(ctx.uow, case, ctx.actor_id, "assignment",
+                     f"no caseworker has capacity (cap {rule.max_active_cases} active cases); "
+                     "a supervisor assigns (R06)", cap=rule.max_active_cases)
+        return finish(ctx, case, data, assigned=False)
+    case_status.assign(ctx.uow, case, user, ctx.actor_id, "within the caseload cap", cap=rule.max_active_cases)
+    return finish(ctx, case, data, assigned=True)
+
+
+@operation("case.record_escalation")
+def record_escalation(ctx: OperationContext, data: dict) -> dict:
+    """R07: the supervisor's answer to an initial assessment overdue at the escalation
+    limit; naming another caseworker reassigns the case and its open tasks."""
+    case = case_of(ctx)
+    texts = take_text(data, "escalation_notes")
+    action = data.get("escalation_action")
+    record_event(ctx.uow, case, ctx.actor_id, "form", f"initial assessment overdue: {action}",
+                 form="case_escalation", action=action, **texts)
+    new_caseworker = data.pop("new_caseworker", None)
+    if action == "reassigned":
+        if not new_caseworker:
+            raise Invalid("name the caseworker who takes the case over",
+                          errors={"new_caseworker": ["required when the case is reassigned"]})
+        case_status.reassign_case(ctx.uow, ctx.actor_id, case.code, new_caseworker,
+                                  "initial assessment overdue (R07)")
+    return finish(ctx, case, data, action=action)
+
+
+@operation("case.record_risk_rating")
+def record_risk_rating(ctx: OperationContext, data: dict, kind: str = "initial") -> dict:
+    """R08-R11, R16: store the needs, the suggested level (the ``risk_level`` decision's
+    output in the data) and the level kept: the caseworker's override, with its reason,
+    or the suggestion. Publishes ``needs_judgement`` (exactly three yellow needs and no
+    override, R09) and ``interim_plan_needed`` (a basic need or safety concern, R16)."""
+    case = case_of(ctx)
+    suggested = data.get("risk_level")
+    if suggested not in RISK_LEVELS:
+        raise ValueError(f"record_risk_rating needs the risk_level decision's output, got {suggested!r}")
+    override = data.pop("override_risk_level", None) or None
+    texts = take_text(data, "override_reason", "assessment_summary")
+    reason = texts.get("override_reason", "").strip()
+    if override is not None and override not in RISK_LEVELS:
+        raise Invalid(f"{override!r} is not a risk level", errors={"override_risk_level": ["high, medium or low"]})
+    if override is not None and override != suggested and not reason:
+        raise Invalid("overriding the suggested risk level needs a reason (R11)",
+                      errors={"override_reason": ["required when you override the suggested level"]})
+    level = override or suggested
+    judgement = bool(data.get("needs_judgement")) and override is None
+    red, yellow = list(data.pop("red_needs", []) or []), list(data.pop("yellow_needs", []) or [])
+    basic, safety = bool(data.get("basic_need_unmet")), bool(data.get("safety_concern"))
+    ctx.uow.session.add(CaseAssessment(
+        case_id=case.id, kind=kind, red_needs_json=json.dumps(red), yellow_needs_json=json.dumps(yellow),
+        red_count=len(red), yellow_count=len(yellow), suggested_level=suggested, risk_level=level,
+        needs_judgement=judgement, override_reason=reason or None, basic_need_unmet=basic,
+        safety_concern=safety, summary=texts.get("assessment_summary", ""), assessed_by=ctx.actor_id,
+        at=clock.now()))
+    case.risk_suggested = suggested
+    case.risk_needs_judgement = judgement
+    case.in_crisis = False
+    if kind == "initial" and case.date_initial_assessment is None:
+        case.date_initial_assessment = clock.now()
+    why = f"{kind} assessment: {len(red)} red, {len(yellow)} yellow needs, suggested {suggested}"
+    if override is not None and override != suggested:
+        why += f", overridden: {reason}"
+    record_event(ctx.uow, case, ctx.actor_id, "form", why, form="case_initial_assessment", red_needs=red,
+                 yellow_needs=yellow, suggested=suggested, override=override, basic_need_unmet=basic,
+                 safety_concern=safety)
+    set_risk(ctx.uow, case, ctx.actor_id, level, why, suggested=suggested, override_reason=reason or None)
+    set_stage(ctx.uow, case, ctx.actor_id, "assessment")
+    data["needs_judgement"] = judgement
+    data["interim_plan_needed"] = basic or safety
+    return finish(ctx, case, data, suggested=suggested, needs_judgement=judgement,
+                  interim_plan_needed=basic or safety)
+
+
+@operation("case.record_risk_judgement")
+def record_risk_judgement(ctx: OperationContext, data: dict) -> dict:
+    """R09: the caseworker's judgement on a case the table could only call medium."""
+    case = case_of(ctx)
+    level = data.pop("judged_risk_level", None)
+    if level not in RISK_LEVELS:
+        raise Invalid(f"{level!r} is not a risk level", errors={"judged_risk_level": ["high, medium or low"]})
+    texts = take_text(data, "judgement_reason")
+    ctx.uow.session.add(CaseAssessment(case_id=case.id, kind="judgement", suggested_level=case.risk_suggested,
+                                       risk_level=level, override_reason=texts.get("judgement_reason"),
+                                       assessed_by=ctx.actor_id, at=clock.now()))
+    case.risk_needs_judgement = False
+    record_event(ctx.uow, case, ctx.actor_id, "form", f"risk level judged {level}", form="case_risk_judgement",
+                 **texts)
+    set_risk(ctx.uow, case, ctx.actor_id, level, "caseworker's judgement (R09)")
+    data["needs_judgement"] = False
+    return finish(ctx, case, data)
+

@@ -1,0 +1,128 @@
+"""Follow-ups due or missed during a disruption (R38), and their rescheduling in
+recovery (R40).
+
+A follow-up is a ready human task, with a due time, of an open case the disruption
+affects (one with a crisis check), outside the BCP's own processes. During resumption
+every one due by the resumption deadline (or already overdue) is found and recorded:
+
+- held by someone available: kept;
+- a caseworker's task whose holder is unavailable, or nobody's: given to the person
+  doing the case's crisis check (its caseworker, or backup staff) — reassigned;
+- another role's task (a supervisor's approval...) held by someone unavailable: handed
+  back to that role, so any available member can claim it — released.
+
+In recovery the same search runs again up to now, and every recorded follow-up still
+open and overdue gets a new due time ``within_hours`` (bcp_parameters) ahead; the old
+and new due times stay on the record.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from engine import clock
+from engine.errors import Invalid
+from engine.models import Case, HumanTask
+from engine.models.crisis import Crisis, CrisisCaseCheck, CrisisFollowUp
+from engine.service_ops import notifications
+from engine.crisis.declaration import CHECK_PROCESS, add_system_entry
+from engine.crisis.staffing import StaffPool
+
+ACTIONS = ("kept", "reassigned", "released")
+
+
+@dataclass
+class FollowUpSummary:
+    by_action: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ACTIONS, 0))
+    recipients: set[int] = field(default_factory=set)
+
+    def counts(self) -> dict[str, int]:
+        return {"found": sum(self.by_action.values()), **self.by_action}
+
+    def describe(self) -> str:
+        c = self.counts()
+        return (f"{c['found']} found, {c['reassigned']} reassigned to available staff, {c['released']} handed back "
+                f"to their role, {c['kept']} kept by available staff")
+
+
+def find_and_reassign(uow, crisis: Crisis, pool: StaffPool, until: dt.datetime,
+                      phase: str = "resumption") -> FollowUpSummary:
+    """Record (once per crisis and task) and reassign the follow-ups of the affected
+    cases due by ``until``."""
+    session = uow.session
+    seen = select(CrisisFollowUp.task_id).where(CrisisFollowUp.crisis_id == crisis.id)
+    found = session.execute(
+        select(HumanTask, Case.caseworker_id, Case.supervisor_id, CrisisCaseCheck.assignee_id)
+        .join(Case, Case.code == HumanTask.case_code)
+        .join(CrisisCaseCheck, (CrisisCaseCheck.case_id == Case.id) & (CrisisCaseCheck.crisis_id == crisis.id))
+        .where(HumanTask.state == "ready", HumanTask.due_at.is_not(None), HumanTask.due_at <= until,
+               HumanTask.process_id != CHECK_PROCESS, Case.status == "O", HumanTask.id.not_in(seen))
+        .order_by(HumanTask.due_at, HumanTask.id)).all()
+    summary = FollowUpSummary()
+    now = clock.now()
+    for task, caseworker_id, supervisor_id, check_assignee in found:
+        holder = task.assignee_id
+        action, target = _decide(pool, task, holder, caseworker_id, supervisor_id, check_assignee)
+        session.add(CrisisFollowUp(crisis_id=crisis.id, task_id=task.id, case_code=task.case_code,
+                                   original_due_at=task.due_at, found_at=now, action=action,
+                                   from_user_id=holder, to_user_id=target if action == "reassigned" else None))
+        summary.by_action[action] += 1
+        if action == "kept":
+            continue
+        task.assignee_id = target
+        if target is not None:
+            summary.recipients.add(target)
+        uow.audit(None, "follow_up_reassigned" if action == "reassigned" else "follow_up_released", "human_task",
+                  task.id, task.case_code, crisis_id=crisis.id, from_user_id=holder, to_user_id=target)
+    notifications.notify(uow, summary.recipients, "crisis_follow_ups",
+                         f"Follow-ups given to you during the disruption (#{crisis.id})",
+                         body="Follow-ups of clients whose caseworker is unavailable are now in your inbox.",
+                         link="/", dedupe_key=f"crisis_follow_ups:{crisis.id}:{phase}")
+    return summary
+
+
+def _decide(pool: StaffPool, task: HumanTask, holder, caseworker_id, supervisor_id, check_assignee):
+    if holder is not None and pool.is_available(holder):
+        return "kept", holder
+    if task.role in (None, "caseworker"):
+        target = check_assignee if pool.is_available(check_assignee) else \
+            pool.assign(caseworker_id, supervisor_id).user_id
+        if target is not None:
+            return "reassigned", target
+        return ("released", None) if holder is not None else ("kept", None)
+    if holder is not None:
+        return "released", None
+    return "kept", None
+
+
+def reschedule_delayed(uow, crisis: Crisis, within_hours) -> dict:
+    """R40: find follow-ups missed since resumption, then move every recorded follow-up
+    still open and overdue to ``within_hours`` from now, keeping the old due time."""
+    if isinstance(within_hours, bool) or not isinstance(within_hours, (int, float)) or within_hours <= 0:
+        raise Invalid(f"reschedule_within_hours must be a positive number of hours, not {within_hours!r}")
+    session = uow.session
+    now = clock.now()
+    params = json.loads(crisis.impact_parameters or "{}")
+    pool = StaffPool(session, int(params.get("backup_caseload_cap", 0)))
+    found = find_and_reassign(uow, crisis, pool, until=now, phase="recovery")
+    new_due = now + dt.timedelta(hours=within_hours)
+    delayed = session.execute(select(CrisisFollowUp, HumanTask).join(HumanTask, HumanTask.id == CrisisFollowUp.task_id)
+                              .where(CrisisFollowUp.crisis_id == crisis.id, HumanTask.state == "ready",
+                                     HumanTask.due_at < now)).all()
+    holders = set()
+    for follow_up, task in delayed:
+        uow.audit(None, "follow_up_rescheduled", "human_task", task.id, task.case_code, crisis_id=crisis.id,
+                  from_due_at=task.due_at, to_due_at=new_due)
+        follow_up.rescheduled_due_at, follow_up.rescheduled_at = new_due, now
+        task.due_at = new_due
+        if task.assignee_id:
+            holders.add(task.assignee_id)
+    notifications.notify(uow, holders, "crisis_follow_ups", f"Delayed follow-ups rescheduled (disruption #{crisis.id})",
+                         body=f"Follow-ups delayed by the disruption are now due {new_due.isoformat(timespec='minutes')}.",
+                         link="/", dedupe_key=f"crisis_rescheduled:{crisis.id}")
+    add_system_entry(session, crisis.id, "action", f"Recovery: {len(delayed)} delayed follow-ups rescheduled to "
+                     f"{new_due.isoformat(timespec='minutes')}; follow-ups missed since resumption: {found.describe()}.")
+    return {"rescheduled": len(delayed), "new_due_at": new_due.isoformat(), "found": found.counts()}

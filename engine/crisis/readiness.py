@@ -1,0 +1,102 @@
+"""Pre-crisis readiness (R41): recurring BCP review, drills, backup restore tests,
+contact-list reviews... as short separate instances, never one long loop.
+
+``start_readiness_plan`` starts ``bcp_readiness_plan``, which reads the activities and
+their intervals from the ``bcp_readiness_schedule`` decision and calls
+``schedule_activities`` (operation ``crisis.schedule_readiness``): every activity without
+a waiting occurrence gets one ``bcp_readiness_activity`` instance, which waits its
+interval and then offers the activity's task. Completing it (``complete_activity``,
+operation ``crisis.complete_readiness_activity``) records the outcome and runs the plan
+again, so the next occurrence is scheduled with the interval in force at that time, and
+an activity removed from the table is not scheduled again.
+"""
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+
+from engine import clock
+from engine.errors import Invalid
+from engine.models import HumanTask, ProcessInstance, Timer
+from engine.models.crisis import ReadinessActivity
+from engine.bpmn.runtime import ProcessRuntime
+from engine.process import instances
+from engine.crisis.declaration import require_role
+
+log = logging.getLogger(__name__)
+
+PLAN_PROCESS = "bcp_readiness_plan"
+ACTIVITY_PROCESS = "bcp_readiness_activity"
+MANAGE_ROLES = ("crisis_team", "process_owner")
+VIEW_ROLES = ("crisis_team", "process_owner", "director", "admin")
+
+
+def start_readiness_plan(uow, runtime: ProcessRuntime, actor_id: int | None) -> dict:
+    """Run the readiness plan (a crisis-team member or process owner asks, or a crisis
+    closes); returns what it scheduled."""
+    if actor_id is not None:
+        require_role(uow.session, actor_id, MANAGE_ROLES, "schedule the readiness programme")
+    instance = instances.start_process(uow, runtime, PLAN_PROCESS, actor_id, {})
+    workflow = runtime.restore(instance)
+    return dict(workflow.last_task.data.get("scheduled") or {}) if workflow.last_task else {}
+
+
+def schedule_activities(uow, runtime: ProcessRuntime, activities, actor_id: int | None) -> dict:
+    """Give every listed activity one waiting occurrence (those that have one keep it,
+    with the interval updated for the occurrences after it)."""
+    if not isinstance(activities, list) or not all(
+            isinstance(a, dict) and isinstance(a.get("activity"), str) and isinstance(a.get("every_days"), int)
+            and not isinstance(a.get("every_days"), bool) and a["every_days"] > 0 for a in activities):
+        raise Invalid("bcp_readiness_schedule must give each activity a name and a positive every_days")
+    session = uow.session
+    scheduled, kept = [], []
+    for item in activities:
+        row = session.get(ReadinessActivity, item["activity"], with_for_update=True)
+        if row is None:
+            row = ReadinessActivity(activity=item["activity"], every_days=item["every_days"], last_outcome="")
+            session.add(row)
+        row.every_days = item["every_days"]
+        if row.instance_id is not None and _running(session, row.instance_id):
+            kept.append(row.activity)
+            continue
+        instance = instances.start_process(uow, runtime, ACTIVITY_PROCESS, actor_id,
+                                           {"activity": row.activity, "every_days": row.every_days})
+        row.instance_id = instance.id
+        row.next_due_at = session.scalar(select(Timer.due_at).where(Timer.instance_id == instance.id,
+                                                                    Timer.state == "pending"))
+        scheduled.append(row.activity)
+    session.flush()
+    if scheduled:
+        uow.audit(actor_id, "readiness_scheduled", "readiness", "bcp_cbf5", activities=scheduled)
+    return {"scheduled": scheduled, "kept": kept}
+
+
+def _running(session, instance_id: int) -> bool:
+    return session.scalar(select(ProcessInstance.status).where(ProcessInstance.id == instance_id)) == "running"
+
+
+def complete_activity(uow, runtime: ProcessRuntime, activity: str, actor_id: int | None, answers: dict) -> dict:
+    """Record one occurrence done, then run the plan for the next occurrence."""
+    session = uow.session
+    row = session.get(ReadinessActivity, activity, with_for_update=True)
+    if row is None:
+        raise Invalid(f"readiness activity {activity!r} is not scheduled")
+    row.last_completed_at, row.last_completed_by = clock.now(), actor_id
+    row.last_outcome = "\n".join(part for part in ((answers.get("findings") or "").strip(),
+                                                   (answers.get("actions_needed") or "").strip()) if part)
+    row.instance_id, row.next_due_at = None, None
+    uow.audit(actor_id, "readiness_completed", "readiness", activity)
+    start_readiness_plan(uow, runtime, None)
+    return {"recorded": activity}
+
+
+def list_activities(session, user_id: int) -> list[dict]:
+    """Each activity: interval, last done, next occurrence (its timer, or its open task)."""
+    require_role(session, user_id, VIEW_ROLES, "see the readiness programme")
+    rows = list(session.scalars(select(ReadinessActivity).order_by(ReadinessActivity.activity)))
+    open_tasks = dict(session.execute(select(HumanTask.instance_id, HumanTask.due_at).where(
+        HumanTask.instance_id.in_([r.instance_id for r in rows if r.instance_id]), HumanTask.state == "ready")).all())
+    return [{"activity": r.activity, "every_days": r.every_days, "next_due_at": r.next_due_at,
+             "task_open": r.instance_id in open_tasks, "task_due_at": open_tasks.get(r.instance_id),
+             "last_completed_at": r.last_completed_at, "last_outcome": r.last_outcome} for r in rows]

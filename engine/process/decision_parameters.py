@@ -1,0 +1,82 @@
+"""Read an organisational parameter from a deployed decision table, outside any process.
+
+Pages need the numbers process owners keep in DMN (the caseload cap of
+``caseload_limits``, the quorum of ``committee_rules``) to draw a cap line or a quorum
+bar. Those tables key each rule on one literal (``"caseworker"``, ``"admission"``); this
+reads the rule whose input cells match literally (or are ``-``) and returns its literal
+outputs. Anything the table cannot answer that way gives ``None`` — the page then says
+the parameter is not configured rather than guessing a number.
+"""
+from __future__ import annotations
+
+import ast
+import logging
+from functools import lru_cache
+
+from lxml import etree
+
+from engine.process.deployment import latest_models
+
+log = logging.getLogger(__name__)
+DMN_NAMESPACES = ("https://www.omg.org/spec/DMN/20191111/MODEL/", "http://www.omg.org/spec/DMN/20180521/MODEL/",
+                  "https://www.omg.org/spec/DMN/20230324/MODEL/")
+
+
+def _literal(text: str | None):
+    try:
+        return ast.literal_eval((text or "").strip())
+    except (ValueError, SyntaxError):
+        return _NOT_LITERAL
+
+
+_NOT_LITERAL = object()
+
+
+@lru_cache(maxsize=64)
+def _rules(xml_text: str, decision_id: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple] | None:
+    """(input expressions, output names, rules as (input cells, output cells))."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    try:
+        root = etree.fromstring(xml_text.encode("utf-8"), parser)
+    except etree.XMLSyntaxError:
+        return None
+    for ns in DMN_NAMESPACES:
+        decision = root.find(f"{{{ns}}}decision[@id='{decision_id}']")
+        if decision is None:
+            continue
+        table = decision.find(f"{{{ns}}}decisionTable")
+        if table is None:
+            return None
+        inputs = tuple((i.findtext(f"{{{ns}}}inputExpression/{{{ns}}}text") or "").strip()
+                       for i in table.findall(f"{{{ns}}}input"))
+        outputs = tuple(o.get("name") or "" for o in table.findall(f"{{{ns}}}output"))
+        rules = tuple((tuple(e.findtext(f"{{{ns}}}text") or "" for e in r.findall(f"{{{ns}}}inputEntry")),
+                       tuple(e.findtext(f"{{{ns}}}text") or "" for e in r.findall(f"{{{ns}}}outputEntry")))
+                      for r in table.findall(f"{{{ns}}}rule"))
+        return inputs, outputs, rules
+    return None
+
+
+def decision_row(session, decision_id: str, **inputs) -> dict | None:
+    """The outputs of the first rule of ``decision_id`` (newest deployed) whose input cells
+    equal ``inputs`` literally or are ``-``; None if the table cannot say."""
+    for model in latest_models(session):
+        for f in model.files:
+            if f.kind != "dmn" or decision_id not in f.content:
+                continue
+            parsed = _rules(f.content, decision_id)
+            if parsed is None:
+                continue
+            names, outputs, rules = parsed
+            for cells, results in rules:
+                if all(cell.strip() in ("", "-") or _literal(cell) == inputs.get(name)
+                       for name, cell in zip(names, cells)):
+                    values = {out: _literal(text) for out, text in zip(outputs, results)}
+                    return None if _NOT_LITERAL in values.values() else values
+            return None
+    return None
+
+
+def decision_value(session, decision_id: str, output: str, **inputs):
+    row = decision_row(session, decision_id, **inputs)
+    return None if row is None else row.get(output)

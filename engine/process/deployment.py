@@ -1,0 +1,120 @@
+"""Deploying process models: validate, version on content change, list."""
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from engine import clock
+from engine.bpmn import spec_parsing as specs
+from engine.errors import NotFound
+from engine.models import ProcessInstance, ProcessModel, ProcessModelFile
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    process_id: str
+    version: int
+    model_id: int
+    created: bool
+
+
+def latest_models(session) -> list[ProcessModel]:
+    newest = (select(ProcessModel.process_id, func.max(ProcessModel.version).label("v"))
+              .group_by(ProcessModel.process_id).subquery())
+    return list(session.scalars(
+        select(ProcessModel).join(newest, (ProcessModel.process_id == newest.c.process_id)
+                                  & (ProcessModel.version == newest.c.v))
+        .order_by(ProcessModel.process_id)))
+
+
+def latest_model(session, process_id: str) -> ProcessModel:
+    model = session.scalar(select(ProcessModel).where(ProcessModel.process_id == process_id)
+                           .order_by(ProcessModel.version.desc()).limit(1))
+    if model is None:
+        raise NotFound(f"no process model {process_id!r} is deployed")
+    return model
+
+
+def deployed_files(session) -> dict[str, str]:
+    """Every file of the newest version of every model, by filename."""
+    files: dict[str, str] = {}
+    for model in latest_models(session):
+        for f in model.files:
+            files.setdefault(f.filename, f.content)
+    return files
+
+
+def deploy_files(uow, files: dict[str, bytes | str], actor_id: int | None = None,
+                 merge_with_deployed: bool = True) -> list[DeployResult]:
+    """Validate ``files`` (over the deployed ones, so an upload may replace just one DMN)
+    and store a new version of every process whose content changed."""
+    bundle_files: dict[str, bytes | str] = dict(deployed_files(uow.session)) if merge_with_deployed else {}
+    bundle_files.update(files)
+    bundle = specs.parse_bundle(bundle_files)
+    results = []
+    for process_id, parsed in sorted(bundle.processes.items()):
+        current = uow.session.scalar(select(ProcessModel).where(ProcessModel.process_id == process_id)
+                                     .order_by(ProcessModel.version.desc()).limit(1))
+        if current is not None and current.content_hash == parsed.content_hash:
+            results.append(DeployResult(process_id, current.version, current.id, False))
+            continue
+        model = ProcessModel(process_id=process_id, name=parsed.name,
+                             version=(current.version + 1) if current else 1,
+                             content_hash=parsed.content_hash,
+                             spec_json=specs.serialize_specs(parsed.spec, parsed.subprocess_specs),
+                             deployed_at=clock.now(), deployed_by=actor_id)
+        model.files = [ProcessModelFile(filename=name, kind=_kind(name), content=text)
+                       for name, text in sorted(parsed.files.items())]
+        uow.session.add(model)
+        uow.session.flush()
+        uow.audit(actor_id, "model_deployed", "process_model", model.id,
+                  process_id=process_id, version=model.version, files=sorted(parsed.files))
+        log.info("deployed %s version %s", process_id, model.version)
+        results.append(DeployResult(process_id, model.version, model.id, True))
+    return results
+
+
+def deploy_directory(uow, path: Path, actor_id: int | None = None) -> list[DeployResult]:
+    """Deploy every file under a ``workflows/`` folder (start-up and `flask deploy`)."""
+    return deploy_files(uow, specs.load_directory(path), actor_id, merge_with_deployed=False)
+
+
+def _kind(filename: str) -> str:
+    return {"bpmn": "bpmn", "dmn": "dmn", "json": "form"}.get(filename.rsplit(".", 1)[-1].lower(), "other")
+
+
+def models_with_counts(session) -> list[tuple[ProcessModel, int]]:
+    """Every model version with how many instances still run on it."""
+    counts = dict(session.execute(
+        select(ProcessInstance.model_id, func.count()).where(ProcessInstance.status == "running")
+        .group_by(ProcessInstance.model_id)).all())
+    models = session.scalars(select(ProcessModel).order_by(ProcessModel.process_id,
+                                                           ProcessModel.version.desc()))
+    return [(m, counts.get(m.id, 0)) for m in models]
+
+
+_form_cache: dict[tuple[str, str], dict] = {}
+
+
+def form_schema(session, model: ProcessModel, filename: str | None) -> dict | None:
+    """The JSON Schema of a task form, from the model version the instance runs on
+    (cached by content hash: a model version's files never change)."""
+    if not filename:
+        return None
+    model_id = model.id
+    key = (model.content_hash, filename)
+    schema = _form_cache.get(key)
+    if schema is None:
+        text = session.scalar(select(ProcessModelFile.content).where(ProcessModelFile.model_id == model_id,
+                                                                     ProcessModelFile.filename == filename))
+        if text is None:
+            raise NotFound(f"form {filename} is not part of this process model version")
+        schema = _form_cache.setdefault(key, json.loads(text))
+    return copy.deepcopy(schema)

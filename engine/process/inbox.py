@@ -1,0 +1,203 @@
+"""Inbox queries: the ready tasks a person can act on, paged, filtered and counted.
+
+Lists carry case codes and staff usernames, never a client's name (R32). Every filter maps
+onto an index of ``human_tasks`` (assignee/role + state + due) so the inbox stays fast with
+many thousands of tasks.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, or_, select
+
+from engine import clock
+from engine.people import access
+from engine.errors import Forbidden, Invalid
+from engine.models import HumanTask, ProcessModel, User
+from engine.people.accounts import get_user, supervisee_ids
+
+INBOX_STATUSES = ("all", "overdue", "due_today", "due_week", "no_due")
+# "This week" on the inbox and the dashboard: a presentation window, not a domain deadline.
+WEEK = dt.timedelta(days=7)
+MAX_PAGE_SIZE = 200
+
+
+@dataclass(frozen=True)
+class InboxQuery:
+    scope: str = "open"  # open (mine + claimable) | mine | claimable | team
+    case_code: str | None = None
+    process_id: str | None = None
+    status: str = "all"  # one of INBOX_STATUSES
+    page: int = 1
+    page_size: int = 50
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """One line of an inbox or dashboard list: codes and usernames only."""
+    id: str
+    case_code: str | None
+    process_id: str
+    bpmn_id: str
+    title: str
+    role: str | None
+    assignee: str | None
+    due_at: dt.datetime | None
+    priority: int
+    risk_level: str | None
+    overdue: bool
+    due_today: bool
+    instance_id: int
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    rows: list[TaskRow]
+    total: int
+    page: int
+    pages: int
+    query: InboxQuery
+
+
+def day_bounds(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """Start and end of the current UTC day."""
+    start = now.astimezone(dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    return start, start + dt.timedelta(days=1)
+
+
+def scopes_for(user: User) -> tuple[str, ...]:
+    """The inbox scopes this user has: everyone has 'open' (what I can act on: mine and
+    claimable together), 'mine' and 'claimable'; supervisors and the director 'team'."""
+    base = ("open", "mine", "claimable")
+    return base + ("team",) if user.has_role(*access.TEAM_ROLES) else base
+
+
+def scope_filter(session, user: User, scope: str):
+    if scope == "open":
+        return or_(HumanTask.assignee_id == user.id,
+                   and_(HumanTask.assignee_id.is_(None), HumanTask.role.in_(sorted(user.roles) or ["-"])))
+    if scope == "mine":
+        return HumanTask.assignee_id == user.id
+    if scope == "claimable":
+        return and_(HumanTask.assignee_id.is_(None), HumanTask.role.in_(sorted(user.roles) or ["-"]))
+    if scope == "team":
+        if not user.has_role(*access.TEAM_ROLES):
+            raise Forbidden("only supervisors and directors have a team inbox")
+        return HumanTask.assignee_id.in_(supervisee_ids(session, user.id) or {-1})
+    raise Invalid(f"unknown scope {scope!r}", errors={"scope": ["one of open, mine, claimable, team"]})
+
+
+def status_filter(status: str, now: dt.datetime):
+    _, end_of_day = day_bounds(now)
+    if status == "all":
+        return None
+    if status == "overdue":
+        return and_(HumanTask.due_at.is_not(None), HumanTask.due_at < now)
+    if status == "due_today":
+        return and_(HumanTask.due_at >= now, HumanTask.due_at < end_of_day)
+    if status == "due_week":
+        return and_(HumanTask.due_at >= now, HumanTask.due_at < now + WEEK)
+    if status == "no_due":
+        return HumanTask.due_at.is_(None)
+    raise Invalid(f"unknown status {status!r}", errors={"status": [f"one of {', '.join(INBOX_STATUSES)}"]})
+
+
+def task_rows(session, tasks: list[HumanTask], now: dt.datetime) -> list[TaskRow]:
+    ids = {t.assignee_id for t in tasks if t.assignee_id}
+    names = dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all()) if ids else {}
+    _, end_of_day = day_bounds(now)
+    return [TaskRow(id=t.id, case_code=t.case_code, process_id=t.process_id, bpmn_id=t.bpmn_id, title=t.title,
+                    role=t.role, assignee=names.get(t.assignee_id), due_at=t.due_at, priority=t.priority,
+                    risk_level=t.risk_level, overdue=bool(t.due_at and t.due_at < now),
+                    due_today=bool(t.due_at and now <= t.due_at < end_of_day), instance_id=t.instance_id)
+            for t in tasks]
+
+
+def ordered(query):
+    """Due first (no due date last), then the highest priority, then the oldest. NULLS LAST
+    is the natural order of the (assignee/role, state, due_at) indexes, so the database
+    reads a page straight off the index."""
+    return query.order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.priority.desc(), HumanTask.created_at,
+                          HumanTask.id)
+
+
+def _sort_key(task: HumanTask):
+    return (task.due_at is None, task.due_at or dt.datetime.min.replace(tzinfo=dt.timezone.utc), -task.priority,
+            task.created_at, task.id)
+
+
+def _parts(session, user: User, scope: str) -> list:
+    """Disjoint pieces of a scope that each map onto one index: 'open' is what I hold plus
+    what is offered to my roles (an OR across both would defeat either index)."""
+    if scope == "open":
+        return [scope_filter(session, user, "mine"), scope_filter(session, user, "claimable")]
+    return [scope_filter(session, user, scope)]
+
+
+def inbox_page(session, user_id: int, query: InboxQuery, known_counts: dict[str, int] | None = None) -> InboxPage:
+    """One page of ready tasks in one inbox scope, filtered by case, process and status.
+
+    ``known_counts`` (from :func:`inbox_counts`, already computed for the navigation)
+    spares counting the unfiltered scope twice."""
+    user = get_user(session, user_id)
+    now = clock.now()
+    page_size = min(max(query.page_size, 1), MAX_PAGE_SIZE)
+    conditions = [HumanTask.state == "ready"]
+    status = status_filter(query.status, now)
+    if status is not None:
+        conditions.append(status)
+    if query.case_code:
+        conditions.append(HumanTask.case_code == query.case_code)
+    if query.process_id:
+        conditions.append(HumanTask.process_id == query.process_id)
+    parts = _parts(session, user, query.scope)
+    unfiltered = len(conditions) == 1
+    if unfiltered and known_counts and query.scope in known_counts:
+        total = known_counts[query.scope]
+    else:
+        total = sum(session.scalar(select(func.count(HumanTask.id)).where(*conditions, part)) or 0 for part in parts)
+    pages = max((total + page_size - 1) // page_size, 1)
+    page = min(max(query.page, 1), pages)
+    upto = page * page_size
+    tasks: list[HumanTask] = []
+    for part in parts:
+        tasks += session.scalars(ordered(select(HumanTask).where(*conditions, part)).limit(upto))
+    tasks = sorted(tasks, key=_sort_key)[(page - 1) * page_size:upto]
+    return InboxPage(task_rows(session, tasks, now), total, page, pages, query)
+
+
+def inbox_counts(session, user_id: int) -> dict[str, int]:
+    """How many ready tasks each of the user's scopes holds, and how many of mine are overdue."""
+    user = get_user(session, user_id)
+    counts = {scope: session.scalar(select(func.count(HumanTask.id)).where(
+        HumanTask.state == "ready", scope_filter(session, user, scope))) or 0
+        for scope in scopes_for(user) if scope != "open"}
+    counts["open"] = counts["mine"] + counts["claimable"]  # disjoint: held by me / held by nobody
+    counts["overdue"] = session.scalar(select(func.count(HumanTask.id)).where(
+        HumanTask.state == "ready", HumanTask.assignee_id == user.id,
+        HumanTask.due_at.is_not(None), HumanTask.due_at < clock.now())) or 0
+    return counts
+
+
+def inbox_processes(session) -> list[str]:
+    """Process ids someone can filter the inbox by (every deployed process)."""
+    return list(session.scalars(select(ProcessModel.process_id).distinct().order_by(ProcessModel.process_id)))
+
+
+def team_overdue_count(session, user_id: int) -> int:
+    """Overdue ready tasks held by the people this user supervises."""
+    user = get_user(session, user_id)
+    if not user.has_role(*access.TEAM_ROLES):
+        return 0
+    return session.scalar(select(func.count(HumanTask.id)).where(
+        HumanTask.state == "ready", scope_filter(session, user, "team"),
+        HumanTask.due_at.is_not(None), HumanTask.due_at < clock.now())) or 0
+
+
+def newly_ready_for(session, user_id: int, instance_id: int, exclude_task_id: str) -> list[HumanTask]:
+    """Ready tasks of one instance this user holds or may claim (after completing one)."""
+    user = get_user(session, user_id)
+    return list(session.scalars(ordered(select(HumanTask).where(
+        HumanTask.instance_id == instance_id, HumanTask.state == "ready", HumanTask.id != exclude_task_id,
+        scope_filter(session, user, "open")))))

@@ -1,0 +1,145 @@
+"""Incidents: background jobs that still failed after their last retry.
+
+The task-queue adapter records one when a job gives up (:func:`record_failure`); the
+same job failing again (same actor, same arguments) reopens that incident instead of
+adding another. An admin lists them and asks for a retry, which queues the job once
+more (after the commit); its outcome resolves or reopens the incident.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+
+from sqlalchemy import func, select
+
+from engine import clock
+from engine.errors import Conflict, Forbidden, Invalid, NotFound
+from engine.models import User, UserRole
+from engine.models.ops import INCIDENT_STATES, Incident, dialect_insert
+from engine.service_ops.notifications import notify_in_app
+from engine.people.accounts import get_user
+
+log = logging.getLogger(__name__)
+
+ERROR_MAX = 10_000
+ADMIN_ROLE = "admin"
+
+
+def job_key(actor: str, args) -> str:
+    return hashlib.sha256(json.dumps([actor, list(args)], sort_keys=True, default=str).encode()).hexdigest()
+
+
+def record_failure(uow, actor: str, args, error: str, attempts: int) -> int:
+    """Open (or reopen) the incident of job ``actor(*args)``; returns its id. Admins get
+    an in-app notification (no e-mail: the failing job may be the mail itself)."""
+    now = clock.now()
+    insert = dialect_insert(uow.session, Incident)
+    statement = insert.values(
+        job_key=job_key(actor, args), actor=actor, args_json=json.dumps(list(args), default=str),
+        error=error[:ERROR_MAX], attempts=attempts, state="open", first_seen_at=now, last_seen_at=now,
+        retries=0,
+    ).on_conflict_do_update(
+        index_elements=["job_key"],
+        set_={"error": insert.excluded.error, "attempts": Incident.attempts + insert.excluded.attempts,
+              "last_seen_at": insert.excluded.last_seen_at, "state": "open",
+              "resolved_at": None, "resolved_by": None},
+    ).returning(Incident.id, Incident.retries)
+    incident_id, retries = uow.session.execute(statement).one()
+    uow.audit(None, "incident_opened", "incident", incident_id, actor=actor, attempts=attempts)
+    admins = uow.session.scalars(select(UserRole.user_id).where(UserRole.role == ADMIN_ROLE))
+    notify_in_app(uow, admins, "incident_opened", f"Background job {actor} failed after its retries",
+                  body=error[:500], link=f"/api/incidents/{incident_id}",
+                  dedupe_key=f"incident_opened:{incident_id}:{retries}")
+    log.error("incident %s: %s%s failed %s times: %s", incident_id, actor, tuple(args), attempts, error)
+    return incident_id
+
+
+def _require_admin(session, user_id: int) -> User:
+    user = get_user(session, user_id)
+    if not user.has_role(ADMIN_ROLE):
+        raise Forbidden("only an admin may see or retry failed background jobs")
+    return user
+
+
+def list_incidents(session, user_id: int, state: str | None = None, limit: int = 100,
+                   offset: int = 0) -> tuple[list[Incident], int]:
+    """Incidents newest first (by when they last failed); admins only."""
+    _require_admin(session, user_id)
+    query = select(Incident)
+    if state is not None:
+        if state not in INCIDENT_STATES:
+            raise Invalid(f"unknown state {state!r}", errors={"state": [f"one of {', '.join(INCIDENT_STATES)}"]})
+        query = query.where(Incident.state == state)
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = session.scalars(query.order_by(Incident.last_seen_at.desc(), Incident.id.desc())
+                           .limit(limit).offset(offset))
+    return list(rows), total
+
+
+def get_incident(session, user_id: int, incident_id: int) -> Incident:
+    _require_admin(session, user_id)
+    return _load(session, incident_id)
+
+
+def _load(session, incident_id: int) -> Incident:
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        raise NotFound(f"no incident {incident_id}")
+    return incident
+
+
+def retry_incident(uow, user_id: int, incident_id: int) -> Incident:
+    """Queue the failed job again (sent once this unit of work commits)."""
+    admin = _require_admin(uow.session, user_id)
+    incident = _load(uow.session, incident_id)
+    if incident.state != "open":
+        raise Conflict(f"incident {incident_id} is {incident.state}; only an open incident can be retried")
+    incident.state = "retried"
+    incident.retried_at = clock.now()
+    incident.retried_by = admin.id
+    incident.retries += 1
+    uow.flush()
+    uow.enqueue("retry_incident", incident.id)
+    uow.audit(admin.id, "incident_retried", "incident", incident.id, actor=incident.actor)
+    return incident
+
+
+def resolve_incident(uow, user_id: int, incident_id: int) -> Incident:
+    """An admin closes an incident without retrying (the job no longer matters)."""
+    admin = _require_admin(uow.session, user_id)
+    incident = _load(uow.session, incident_id)
+    if incident.state == "resolved":
+        raise Conflict(f"incident {incident_id} is resolved already")
+    incident.state = "resolved"
+    incident.resolved_at = clock.now()
+    incident.resolved_by = admin.id
+    uow.audit(admin.id, "incident_resolved", "incident", incident.id, actor=incident.actor)
+    return incident
+
+
+def job_of_retry(session, incident_id: int) -> tuple[str, list] | None:
+    """The job a queued retry should run, or None when the incident is no longer waiting
+    for one (resolved meanwhile, or a duplicate message)."""
+    incident = session.get(Incident, incident_id)
+    if incident is None or incident.state != "retried":
+        return None
+    return incident.actor, json.loads(incident.args_json)
+
+
+def retry_succeeded(uow, incident_id: int) -> None:
+    incident = _load(uow.session, incident_id)
+    incident.state = "resolved"
+    incident.resolved_at = clock.now()
+    uow.audit(None, "incident_resolved", "incident", incident.id, actor=incident.actor, by="retry")
+
+
+def retry_failed(uow, incident_id: int, error: str, attempts: int) -> tuple[str, list]:
+    """The retried job gave up again: reopen. Returns the job (actor, arguments)."""
+    incident = _load(uow.session, incident_id)
+    incident.state = "open"
+    incident.error = error[:ERROR_MAX]
+    incident.attempts += attempts
+    incident.last_seen_at = clock.now()
+    uow.audit(None, "incident_reopened", "incident", incident.id, actor=incident.actor, attempts=attempts)
+    return incident.actor, json.loads(incident.args_json)

@@ -1,0 +1,216 @@
+"""Notifications: in-app messages to people, and the outbox of their e-mail copies.
+
+Other services call :func:`notify` inside their unit of work, so a notification exists
+exactly when the change it announces was committed. Each row whose recipient has an
+e-mail address asks for one ``send_notification_email`` job (relayed after the commit);
+the job claims the row, sends, and records the outcome, so a mail goes out once even
+when its message is delivered twice. Subjects and bodies carry case codes and task
+titles only: never a client's name.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+from sqlalchemy import and_, case, func, or_, select, update
+
+from engine import clock
+from engine.errors import NotFound
+from engine.infra.mail import build_message
+from engine.models import HumanTask, User
+from engine.models.ops import Notification, dialect_insert
+
+log = logging.getLogger(__name__)
+
+SUBJECT_MAX = Notification.__table__.c.subject.type.length
+MAIL_ERROR_MAX = 2000
+KIND = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
+def notify(uow, user_ids, kind: str, subject: str, body: str = "", case_code: str | None = None,
+           link: str | None = None, dedupe_key: str | None = None) -> int:
+    """Notify each (active) user once; returns how many notifications were created.
+
+    With ``dedupe_key`` a user who already has a notification with that key gets no
+    second one (safe to call from jobs that may run twice)."""
+    return _create(uow, user_ids, kind, subject, body, case_code, link, dedupe_key, mail=True)
+
+
+def notify_in_app(uow, user_ids, kind: str, subject: str, body: str = "", case_code: str | None = None,
+                  link: str | None = None, dedupe_key: str | None = None) -> int:
+    """Like :func:`notify` without the e-mail copy (for messages about the mail system itself)."""
+    return _create(uow, user_ids, kind, subject, body, case_code, link, dedupe_key, mail=False)
+
+
+def _create(uow, user_ids, kind, subject, body, case_code, link, dedupe_key, mail: bool) -> int:
+    if not KIND.fullmatch(kind):
+        raise ValueError(f"notification kind {kind!r} must be lower_snake_case, at most 40 characters")
+    for name, value in (("dedupe_key", dedupe_key), ("link", link), ("case_code", case_code)):
+        limit = Notification.__table__.c[name].type.length
+        if value is not None and len(value) > limit:
+            raise ValueError(f"notification {name} is longer than {limit} characters")
+    ids = sorted({int(u) for u in user_ids if u is not None})
+    if not ids:
+        return 0
+    session = uow.session
+    recipients = session.execute(select(User.id, User.email).where(User.id.in_(ids), User.active)
+                                 .order_by(User.id)).all()
+    if not recipients:
+        return 0
+    now = clock.now()
+    subject = subject if len(subject) <= SUBJECT_MAX else subject[:SUBJECT_MAX - 1] + "…"
+    rows = [{"user_id": user_id, "kind": kind, "subject": subject, "body": body or "",
+             "case_code": case_code, "link": link, "dedupe_key": dedupe_key, "created_at": now,
+             "mail_state": "pending" if (mail and email) else "none"}
+            for user_id, email in recipients]
+    insert = dialect_insert(session, Notification)
+    statement = (insert.values(rows).on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"])
+                 .returning(Notification.id, Notification.mail_state))
+    created = session.execute(statement).all()
+    for notification_id, mail_state in created:
+        if mail_state == "pending":
+            uow.enqueue("send_notification_email", notification_id)
+    return len(created)
+
+
+def notify_new_tasks(uow, tasks: list[HumanTask]) -> int:
+    """``task_assigned`` to the assignee of each newly created human task (tasks offered
+    to a role show up in that role's claimable inbox instead)."""
+    made = 0
+    for task in tasks:
+        if task.assignee_id is None:
+            continue
+        made += notify(uow, [task.assignee_id], "task_assigned", f"New task: {task.title}{_on_case(task)}",
+                       body=_due_line(task), case_code=task.case_code, link=task_link(task.id),
+                       dedupe_key=f"task_assigned:{task.id}")
+    return made
+
+
+def task_link(task_id: str) -> str:
+    return f"/tasks/{task_id}"
+
+
+def _on_case(task: HumanTask) -> str:
+    return f" (case {task.case_code})" if task.case_code else ""
+
+
+def _due_line(task: HumanTask) -> str:
+    return f"Due {task.due_at.isoformat(timespec='minutes')}." if task.due_at else ""
+
+
+# -- reading and marking (the in-app inbox) -------------------------------------------
+@dataclass(frozen=True)
+class NotificationPage:
+    items: list[Notification]
+    total: int
+    unread: int
+
+
+def list_notifications(session, user_id: int, unread_only: bool = False, limit: int = 50,
+                       offset: int = 0) -> NotificationPage:
+    """The caller's notifications: unread first, then newest first."""
+    query = select(Notification).where(Notification.user_id == user_id)
+    if unread_only:
+        query = query.where(Notification.read_at.is_(None))
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    unread = session.scalar(select(func.count()).where(Notification.user_id == user_id,
+                                                       Notification.read_at.is_(None)))
+    ordered = query.order_by(case((Notification.read_at.is_(None), 0), else_=1),
+                             Notification.created_at.desc(), Notification.id.desc())
+    return NotificationPage(list(session.scalars(ordered.limit(limit).offset(offset))), total, unread)
+
+
+def mark_read(uow, user_id: int, notification_id: int) -> Notification:
+    """Mark one of the caller's notifications read (someone else's is a 404)."""
+    row = uow.session.get(Notification, notification_id)
+    if row is None or row.user_id != user_id:
+        raise NotFound(f"no notification {notification_id}")
+    if row.read_at is None:
+        row.read_at = clock.now()
+    return row
+
+
+def mark_all_read(uow, user_id: int) -> int:
+    return uow.session.execute(update(Notification).where(Notification.user_id == user_id,
+                                                          Notification.read_at.is_(None))
+                               .values(read_at=clock.now())).rowcount
+
+
+# -- the e-mail copies -------------------------------------------------------------------
+@dataclass(frozen=True)
+class OutgoingMail:
+    notification_id: int
+    message: EmailMessage
+
+
+def claim_mail(uow, notification_id: int, mail_from: str, public_url: str,
+               stale_claim: dt.timedelta) -> OutgoingMail | None:
+    """Take one e-mail for sending (pending, failed, or claimed by a sender that died
+    more than ``stale_claim`` ago). None when it is not ours to send: sent already,
+    being sent by someone else, or nobody to send it to. The caller commits the claim
+    before talking to the SMTP server."""
+    session = uow.session
+    row = session.get(Notification, notification_id)
+    if row is None:
+        return None
+    now = clock.now()
+    claimable = or_(Notification.mail_state.in_(("pending", "failed")),
+                    and_(Notification.mail_state == "sending", Notification.mail_claimed_at < now - stale_claim))
+    claimed = session.execute(update(Notification).where(Notification.id == notification_id, claimable)
+                              .values(mail_state="sending", mail_claimed_at=now)
+                              .execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        return None
+    session.refresh(row)
+    user = session.get(User, row.user_id)
+    if user is None or not user.active or not user.email:
+        row.mail_state = "none"
+        return None
+    body = "\n\n".join(part for part in (
+        row.body, f"Case: {row.case_code}" if row.case_code else "",
+        f"Open: {public_url.rstrip('/')}{row.link}" if row.link else "",
+        "This message was sent by the casework system; please do not reply.") if part)
+    domain = mail_from.rsplit("@", 1)[-1].strip("> ") or "localhost"
+    message_id = f"<notification-{row.id}.{int(row.created_at.timestamp())}@{domain}>"
+    return OutgoingMail(row.id, build_message(mail_from, user.email, row.subject, body, message_id))
+
+
+def mark_mail_sent(uow, notification_id: int) -> None:
+    _set_mail_state(uow, notification_id, "sent", mailed_at=clock.now(), mail_error=None)
+
+
+def mark_mail_skipped(uow, notification_id: int) -> None:
+    """No SMTP server is configured: the notification stays in-app only."""
+    uow.session.execute(update(Notification).where(Notification.id == notification_id,
+                                                   Notification.mail_state.in_(("pending", "failed")))
+                        .values(mail_state="skipped"))
+
+
+def mark_mail_retrying(uow, notification_id: int, error: str) -> None:
+    """A send failed: back to pending so the retried job can claim it again."""
+    _set_mail_state(uow, notification_id, "pending", mail_error=error[:MAIL_ERROR_MAX])
+
+
+def mark_mail_failed(uow, notification_id: int, error: str) -> None:
+    """The last retry failed (an incident records it; retrying the incident resends)."""
+    _set_mail_state(uow, notification_id, "failed", mail_error=error[:MAIL_ERROR_MAX])
+
+
+def _set_mail_state(uow, notification_id: int, state: str, **values) -> None:
+    uow.session.execute(update(Notification).where(Notification.id == notification_id)
+                        .values(mail_state=state, **values))
+
+
+def mails_to_resend(session, lost_after: dt.timedelta, stale_claim: dt.timedelta, limit: int) -> list[int]:
+    """E-mails whose job seems lost: pending with no attempt for ``lost_after``, or
+    claimed by a sender that died (no outcome for ``stale_claim``)."""
+    now = clock.now()
+    last_touch = func.coalesce(Notification.mail_claimed_at, Notification.created_at)
+    query = (select(Notification.id)
+             .where(or_(and_(Notification.mail_state == "pending", last_touch < now - lost_after),
+                        and_(Notification.mail_state == "sending", Notification.mail_claimed_at < now - stale_claim)))
+             .order_by(Notification.id).limit(limit))
+    return list(session.scalars(query))
