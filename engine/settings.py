@@ -23,6 +23,7 @@ class Settings:
     deploy_on_start: bool = True
     migrate_on_start: bool = True
     script_time_limit: float = 2.0
+    max_duration_days: float = 3653.0  # the longest duration or timer the engine interprets (ten years)
     smtp_url: str | None = None
     mail_from: str = "casework@localhost"
     testing: bool = False
@@ -52,6 +53,7 @@ class Settings:
             deploy_on_start=_flag(env.get("DEPLOY_ON_START"), default=True),
             migrate_on_start=_flag(env.get("MIGRATE_ON_START"), default=True),
             script_time_limit=float(env.get("SCRIPT_TIME_LIMIT", "2.0")),
+            max_duration_days=float(env.get("MAX_DURATION_DAYS", "3653")),
             smtp_url=env.get("SMTP_URL") or None,
             mail_from=env.get("MAIL_FROM", "casework@localhost"),
         )

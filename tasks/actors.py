@@ -84,7 +84,6 @@ def declare(broker: dramatiq.Broker, ctx: EngineContext, actors: dict, relay_fac
         target.fn(*args)
         with ctx.uow() as uow:
             incidents.retry_succeeded(uow, incident_id)
-            uow.commit()
 
     declared = {}
     for fn, options in ((fire_timer, {}),

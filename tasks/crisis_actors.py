@@ -27,14 +27,12 @@ def declare(broker: dramatiq.Broker, ctx: EngineContext, actors: dict) -> dict[s
     def crisis_plan_checks(crisis_id: int) -> None:
         with ctx.uow() as uow:
             batches = crisis_fanout.plan_checks(uow, crisis_id)
-            uow.commit()
         log.info("crisis %s: %d check batches enqueued", crisis_id, batches)
 
     def crisis_start_checks(crisis_id: int, check_ids: list[int]) -> None:
         with ctx.uow() as uow:
             try:
                 crisis_fanout.start_check_batch(uow, ctx.runtime, crisis_id, check_ids)
-                uow.commit()
             except Conflict as err:  # a concurrent writer won a row: run the batch again on fresh state
                 raise Retry(f"crisis {crisis_id} check batch: {err.message}") from err
 

@@ -38,15 +38,8 @@ class IncidentRecorder(Middleware):
         attempts = int(message.options.get("retries", 1))
         try:
             with self.ctx.uow() as uow:
-                if message.actor_name == RETRY_ACTOR:
-                    actor, args = incidents.retry_failed(uow, int(message.args[0]), error, attempts)
-                else:
-                    actor, args = message.actor_name, list(message.args)
-                    incidents.record_failure(uow, actor, args, error, attempts)
-                hook = self.on_give_up.get(actor)
-                if hook is not None:
-                    hook(uow, *args, error=error)
-                uow.commit()
+                incidents.record_job_failure(uow, message.actor_name, list(message.args), error, attempts,
+                                             RETRY_ACTOR, self.on_give_up)
         except (SQLAlchemyError, DomainError) as err:
             log.error("could not record the failure of %s%s (%s): %s", message.actor_name,
                       tuple(message.args), error, err)

@@ -33,13 +33,11 @@ def declare(broker: dramatiq.Broker, ctx: EngineContext, actors: dict, queue_set
         if not settings.smtp_url:
             with ctx.uow() as uow:
                 notifications.mark_mail_skipped(uow, notification_id)
-                uow.commit()
             return
         sender = SmtpSender(SmtpConfig.from_url(settings.smtp_url), queue_settings.smtp_timeout_seconds)
         with ctx.uow() as uow:
             mail = notifications.claim_mail(uow, notification_id, settings.mail_from, queue_settings.public_url,
                                             queue_settings.mail_stale_claim)
-            uow.commit()
         if mail is None:
             return
         try:
@@ -47,11 +45,9 @@ def declare(broker: dramatiq.Broker, ctx: EngineContext, actors: dict, queue_set
         except MailError as err:
             with ctx.uow() as uow:
                 notifications.mark_mail_retrying(uow, notification_id, str(err))
-                uow.commit()
             raise
         with ctx.uow() as uow:
             notifications.mark_mail_sent(uow, notification_id)
-            uow.commit()
 
     def mail_gave_up(uow, notification_id: int, error: str) -> None:
         notifications.mark_mail_failed(uow, notification_id, error)
@@ -66,7 +62,6 @@ def declare(broker: dramatiq.Broker, ctx: EngineContext, actors: dict, queue_set
             with ctx.uow() as uow:
                 run = deadlines.notify_deadlines(uow, queue_settings.due_soon_window, queue_settings.sweep_batch,
                                                  queue_settings.due_soon_share)
-                uow.commit()
             noticed += run.tasks
             if max(run.due_soon, run.overdue) < queue_settings.sweep_batch:
                 break

@@ -13,8 +13,8 @@ import sys
 from engine.infra import bootstrap, db
 from engine.errors import DomainError
 from engine.process import deployment as model_service
-from engine.people import accounts as people
 from engine.settings import Settings
+from engine.people import demo as demo_users
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,14 +30,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with ctx.uow() as uow:
             if args.command == "deploy":
-                for r in model_service.deploy_directory(uow, settings.workflows_dir):
+                for r in model_service.deploy_workflows(uow, settings.workflows_dir):
                     print(f"{r.process_id} v{r.version} {'deployed' if r.created else 'unchanged'}")
             else:
                 if not settings.demo:
                     print("demo users are never created in production (DEMO is off)", file=sys.stderr)
                     return 2
-                print(f"{people.seed_demo_users(uow)} demo users created")
-            uow.commit()
+                print(f"{demo_users.create_demo_users(uow)} demo users created")
     except DomainError as err:
         print(f"error: {err.message}", file=sys.stderr)
         for field, messages in err.errors.items():

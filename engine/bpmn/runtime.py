@@ -1,9 +1,12 @@
-"""Start, restore, advance and wake one BpmnWorkflow; nothing here touches the database.
+"""Build, restore, advance and wake one BpmnWorkflow; nothing here touches the database.
 
-Every workflow runs with the sandboxed script engine (engine.scripting). Specs are
-restored once per process-model version and cached. Spiff's timer module reads the time
-through ``engine.clock`` so a frozen clock in tests and the database sweeper agree with
-the engine on when a timer is due.
+Every workflow runs with the sandboxed script engine (``engine.bpmn.script_engine``).
+Specs are restored once per process-model version and cached. Timers are computed by
+``engine.bpmn.timers`` (our bounded parser, our clock), so a frozen clock in tests and the
+database sweeper agree with the engine on when a timer is due.
+
+The database side of a step (load, save, rows, audit) is ``engine.bpmn.engine_step``: use
+that, not this, to move an instance.
 """
 from __future__ import annotations
 
@@ -11,32 +14,21 @@ import datetime as dt
 import logging
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine import clock
-from engine.bpmn import sandbox as scripting, spec_parsing as specs
-from engine.errors import ScriptError
+from engine.bpmn import spec_parsing, timers
+from engine.bpmn.script_engine import make_script_engine
 from engine.bpmn.serialization import dump_state, load_state
+from engine.errors import ScriptError
+from engine.models import InstanceStatus
 
 log = logging.getLogger(__name__)
-
-
-class _ClockedDatetime(dt.datetime):
-    """``datetime`` whose ``now()`` is ``engine.clock.now()``."""
-
-    @classmethod
-    def now(cls, tz=None):
-        current = clock.now()
-        return current.astimezone(tz) if tz is not None else current.replace(tzinfo=None)
-
-
-spiff_timer.datetime = _ClockedDatetime
 
 
 @dataclass(frozen=True)
@@ -62,7 +54,7 @@ class SpecCache:
             if hit is not None:
                 self._items.move_to_end(key)
                 return hit
-        restored = specs.restore_specs(model.spec_json)
+        restored = spec_parsing.restore_specs(model.spec_json)
         with self._lock:
             self._items[key] = restored
             while len(self._items) > self._size:
@@ -70,18 +62,34 @@ class SpecCache:
         return restored
 
 
+NewTaskListener = Callable[..., object]  # (uow, [HumanTask]) -> anything
+
+
+@dataclass
 class ProcessRuntime:
-    def __init__(self, script_time_limit: float = 2.0, spec_cache: SpecCache | None = None):
-        self.script_engine = scripting.make_script_engine(time_limit=script_time_limit)
-        self.spec_cache = spec_cache or SpecCache()
+    """The SpiffWorkflow side of every step. ``new_task_listeners`` are called by the
+    engine-step path with the human-task rows a step created (the composition root adds
+    the 'task assigned' notification)."""
+    script_time_limit: float = 2.0
+    spec_cache: SpecCache = field(default_factory=SpecCache)
+    new_task_listeners: list[NewTaskListener] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.script_engine = make_script_engine(time_limit=self.script_time_limit)
 
     # -- building -----------------------------------------------------------------
-    def start(self, model, data: dict | None = None) -> BpmnWorkflow:
+    def new_workflow(self, model, data: dict | None = None) -> BpmnWorkflow:
+        """A workflow of ``model`` holding ``data``, not yet advanced."""
         spec, subprocess_specs = self.spec_cache.get(model)
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
         workflow.task_tree.data.update(data or {})
         for task in workflow.get_tasks(state=TaskState.READY):
             task.data.update(data or {})
+        return workflow
+
+    def start(self, model, data: dict | None = None) -> BpmnWorkflow:
+        """A new workflow run to its first wait state."""
+        workflow = self.new_workflow(model, data)
         self.advance(workflow)
         return workflow
 
@@ -146,18 +154,14 @@ class ProcessRuntime:
             definition = getattr(task.task_spec, "event_definition", None)
             if not isinstance(definition, TimerEventDefinition):
                 continue
-            value = task.internal_data.get("event_value")
-            if isinstance(value, dict):  # a cycle timer: {'cycles', 'next', 'duration'}
-                value = value.get("next")
-            if not value:
-                continue
-            found.append(PendingTimer(str(task.id), task.task_spec.bpmn_id,
-                                      TimerEventDefinition.get_datetime(value)))
+            due_at = timers.due_instant(task.internal_data.get("event_value"))
+            if due_at is not None:
+                found.append(PendingTimer(str(task.id), task.task_spec.bpmn_id, due_at))
         return found
 
     @staticmethod
-    def status(workflow: BpmnWorkflow) -> str:
-        return "complete" if workflow.is_completed() else "running"
+    def status(workflow: BpmnWorkflow) -> InstanceStatus:
+        return InstanceStatus.COMPLETE if workflow.is_completed() else InstanceStatus.RUNNING
 
     def evaluate(self, task, expression: str):
         try:

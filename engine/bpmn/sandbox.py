@@ -1,9 +1,10 @@
-"""Sandboxed Python for BPMN scripts, gateway conditions, timer expressions and DMN cells.
+"""The sandbox policy for BPMN scripts, gateway conditions, timer expressions and DMN cells.
 
 SpiffWorkflow runs all of these with plain ``exec``/``eval``. Diagrams are uploaded by
 process owners, so here every source is parsed, checked against an AST allowlist and
-compiled once (cached per source string), then run with a tiny builtins dict and a time
-budget. ``lint`` runs the same checks without running anything (the deploy step).
+compiled once (cached per source string); ``engine.bpmn.script_engine`` then runs the
+code with a tiny builtins dict and a time budget. ``lint`` runs the same checks without
+running anything (the deploy step).
 
 Protected against:
   * imports, ``def``/``lambda``/``class``, ``global``/``nonlocal``, ``with``, ``try``,
@@ -45,19 +46,13 @@ from time import monotonic
 from types import CodeType
 from typing import NamedTuple
 
-from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
-from SpiffWorkflow.exceptions import SpiffWorkflowException
-
-from engine.bpmn import operations
-
 DEFAULT_TIME_LIMIT = 2.0
 MAX_ITEMS = 10**6
 MAX_EXPONENT = 10_000
 MAX_SOURCE_CHARS = 100_000
 _CACHED_SOURCE_CHARS = 20_000  # longer sources are compiled each time (bounds the cache)
-_FILENAME = "<script>"
-_TICK = "_sandbox_tick"
+SCRIPT_FILENAME = "<script>"
+TICK_NAME = "_sandbox_tick"
 
 
 @dataclass(frozen=True, order=True)
@@ -231,7 +226,7 @@ def _problem(node: ast.AST) -> str | None:
 def _tick_call(at: ast.AST) -> ast.Call:
     where = dict(lineno=at.lineno, col_offset=at.col_offset,
                  end_lineno=at.lineno, end_col_offset=at.col_offset)
-    return ast.Call(ast.Name(_TICK, ast.Load(), **where), [], [], **where)
+    return ast.Call(ast.Name(TICK_NAME, ast.Load(), **where), [], [], **where)
 
 
 def _issue(node: ast.AST, message: str) -> LintIssue:
@@ -261,7 +256,7 @@ def _check_and_instrument(tree: ast.AST) -> tuple[list[LintIssue], list[LintIssu
     return sorted(issues), warnings, instrumented
 
 
-class _Compiled(NamedTuple):
+class Compiled(NamedTuple):
     code: CodeType | None
     issues: tuple[LintIssue, ...]  # refused: syntax errors and sandbox violations
     syntax_error: bool
@@ -269,37 +264,37 @@ class _Compiled(NamedTuple):
     warnings: tuple[LintIssue, ...] = ()  # reported by lint only
 
 
-def _compile_uncached(source: str, mode: str) -> _Compiled:
+def _compile_uncached(source: str, mode: str) -> Compiled:
     if len(source) > MAX_SOURCE_CHARS:
-        return _Compiled(None, (LintIssue(1, 1, f"longer than {MAX_SOURCE_CHARS} characters"),), False)
+        return Compiled(None, (LintIssue(1, 1, f"longer than {MAX_SOURCE_CHARS} characters"),), False)
     text = source.lstrip(" \t") if mode == "eval" else source  # as eval() does
     shift = len(source) - len(text)
     try:
-        tree = ast.parse(text, _FILENAME, mode)
+        tree = ast.parse(text, SCRIPT_FILENAME, mode)
         issues, warnings, instrumented = _check_and_instrument(tree)
         if issues:
-            return _Compiled(None, tuple(issues), False, False, tuple(warnings))
-        return _Compiled(compile(tree, _FILENAME, mode), (), False, instrumented, tuple(warnings))
+            return Compiled(None, tuple(issues), False, False, tuple(warnings))
+        return Compiled(compile(tree, SCRIPT_FILENAME, mode), (), False, instrumented, tuple(warnings))
     except (SyntaxError, ValueError) as err:  # ValueError: null bytes
         line = getattr(err, "lineno", None) or 1
         col = (getattr(err, "offset", None) or 1) + (shift if line == 1 else 0)
         message = f"syntax error: {getattr(err, 'msg', err)}"
-        return _Compiled(None, (LintIssue(line, col, message),), True)
+        return Compiled(None, (LintIssue(line, col, message),), True)
     except (RecursionError, MemoryError):
-        return _Compiled(None, (LintIssue(1, 1, "the code is nested too deeply"),), False)
+        return Compiled(None, (LintIssue(1, 1, "the code is nested too deeply"),), False)
 
 
 _compile_cached = functools.lru_cache(maxsize=2048)(_compile_uncached)
 
 
-def _compiled(source: str | None, mode: str) -> _Compiled:
+def _compiled(source: str | None, mode: str) -> Compiled:
     source = source or ""
     if len(source) > _CACHED_SOURCE_CHARS:
         return _compile_uncached(source, mode)
     return _compile_cached(source, mode)
 
 
-def _checked(source: str | None, mode: str) -> _Compiled:
+def checked_code(source: str | None, mode: str) -> Compiled:
     """The compiled code, or raise SyntaxError / SandboxViolation."""
     compiled = _compiled(source, mode)
     if compiled.code is not None:
@@ -309,7 +304,7 @@ def _checked(source: str | None, mode: str) -> _Compiled:
         lines = (source or "").splitlines() or [""]
         text = lines[first.line - 1] if first.line <= len(lines) else ""
         message = first.message.removeprefix("syntax error: ")
-        raise SyntaxError(message, (_FILENAME, first.line, first.col, text))
+        raise SyntaxError(message, (SCRIPT_FILENAME, first.line, first.col, text))
     raise SandboxViolation(compiled.issues)
 
 
@@ -322,8 +317,7 @@ def lint(source: str, mode: str = "exec") -> list[LintIssue]:
     return sorted(compiled.issues + compiled.warnings)
 
 
-# -- running ------------------------------------------------------------------------------
-def _deadline(limit: float):
+def deadline(limit: float):
     """A tick() for loop bodies: reads the clock every 32nd call (the clock read is the
     expensive part), so a deadline overrun is at most 31 iterations."""
     deadline, calls = monotonic() + limit, 0
@@ -335,102 +329,3 @@ def _deadline(limit: float):
             return True
         raise SandboxLimitExceeded(f"time limit of {limit:g} s exceeded")
     return tick
-
-
-class SandboxedEnvironment(TaskDataEnvironment):
-    """TaskDataEnvironment semantics (scripts read and write task data as globals;
-    expressions see external context + task data) with sandboxed code."""
-
-    def __init__(self, environment_globals: dict | None = None, time_limit: float = DEFAULT_TIME_LIMIT):
-        super().__init__(environment_globals)
-        if not time_limit > 0:
-            raise ValueError("time_limit must be positive")
-        self.time_limit = time_limit
-
-    def _arm(self, scope: dict, compiled: _Compiled) -> None:
-        scope["__builtins__"] = SAFE_BUILTINS  # last: task data can't replace it
-        if compiled.instrumented:
-            scope[_TICK] = _deadline(self.time_limit)
-
-    def evaluate(self, expression, context, external_context=None):
-        compiled = _checked(expression, "eval")
-        self._prepare_context(context)
-        scope = {**self.globals, **(external_context or {}), **context}
-        self._arm(scope, compiled)
-        return eval(compiled.code, scope)
-
-    def execute(self, script, context, external_context=None):
-        compiled = _checked(script, "exec")
-        self.check_for_overwrite(context, external_context or {})
-        self._prepare_context(context)
-        context.update({**self.globals, **(external_context or {})})
-        self._arm(context, compiled)
-        try:
-            exec(compiled.code, context)
-        finally:
-            context.pop(_TICK, None)
-            self._remove_globals_and_functions_from_context(context, external_context)
-        return True
-
-
-def _error_line(source: str | None, err: BaseException) -> tuple[int | None, str | None]:
-    if isinstance(err, SandboxViolation):
-        line = err.line
-    elif isinstance(err, SyntaxError):
-        line = err.lineno
-    else:
-        line, tb = None, err.__traceback__
-        while tb is not None:
-            if tb.tb_frame.f_code.co_filename == _FILENAME:
-                line = tb.tb_lineno
-            tb = tb.tb_next
-    lines = (source or "").splitlines()
-    return line, (lines[line - 1] if line and line <= len(lines) else None)
-
-
-class SandboxedScriptEngine(PythonScriptEngine):
-    """Drop-in PythonScriptEngine: ``BpmnWorkflow(spec, subprocess_specs, script_engine=...)``.
-
-    Failures surface as ``WorkflowTaskException`` through Spiff's own error handling;
-    ``validate`` raises ``SyntaxError`` or ``SandboxViolation`` (DMNEngine relies on the
-    former to decide whether a cell needs an implicit ``==``)."""
-
-    def __init__(self, environment: SandboxedEnvironment | None = None,
-                 time_limit: float = DEFAULT_TIME_LIMIT):
-        super().__init__(environment or SandboxedEnvironment(time_limit=time_limit))
-        if not isinstance(self.environment, SandboxedEnvironment):
-            raise TypeError("SandboxedScriptEngine needs a SandboxedEnvironment")
-
-    def validate(self, expression):
-        _checked(expression, "eval")
-
-    def evaluate(self, task, expression, external_context=None):
-        try:
-            return super().evaluate(task, expression, external_context)
-        except WorkflowTaskException as err:
-            cause = err.__context__  # Spiff wraps without 'from'; say what went wrong
-            if isinstance(cause, Exception) and err.error_type == type(cause).__name__:
-                err.line_number, err.error_line = _error_line(expression, cause)
-                err.add_note(_describe(cause))
-            raise
-
-    def call_service(self, task, **kwargs):
-        """Service tasks run registered operations (engine.operations); domain errors
-        they raise (engine.errors) pass through unchanged and roll the step back."""
-        return operations.call(task, kwargs["operation_name"], kwargs.get("operation_params", {}))
-
-    def create_task_exec_exception(self, task, script, err):
-        if isinstance(err, SpiffWorkflowException):  # raised by host code: Spiff's handling
-            return super().create_task_exec_exception(task, script, err)
-        line, error_line = _error_line(script, err)
-        return WorkflowTaskException(_describe(err), task=task, exception=err,
-                                     line_number=line, error_line=error_line)
-
-
-def _describe(err: BaseException) -> str:
-    return str(err) if isinstance(err, SandboxError) else f"{type(err).__name__}: {err}"
-
-
-def make_script_engine(time_limit: float = DEFAULT_TIME_LIMIT) -> SandboxedScriptEngine:
-    """The engine every workflow runs with."""
-    return SandboxedScriptEngine(time_limit=time_limit)

@@ -1,6 +1,9 @@
-"""The case file as plain dataclasses: everything recorded on one case, for the case
-page and the API. Loading it is not an access decision: ``cases.get_case_file`` decides
-and audits, then calls :func:`load_case_file`.
+"""The case file: everything recorded on one case, as plain dataclasses for the case page
+and the API, opened only by those who need to know it (R32) and audited every time.
+
+:func:`get_case_file` decides and audits (the name is shown only to those who may see it,
+``access.may_see_client_name``; the strictly confidential section only to those allowed,
+``access.may_see_confidential``), then :func:`load_case_file` reads.
 """
 from __future__ import annotations
 
@@ -10,9 +13,13 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from engine.models import Case, CaseEvent, CaseNote, Client, HumanTask, ServiceReferral, Vote
+from engine import clock
+from engine.case.records import load_case
+from engine.errors import Forbidden
+from engine.models import Case, CaseClientLink, CaseEvent, CaseNote, Client, HumanTask, ServiceReferral, TaskState, Vote
 from engine.models.case_decisions import CaseAssessment, CasePlan, CaseReview, ClosureRequest, Conference
-from engine.case.records import usernames
+from engine.people import access
+from engine.people.directory import get_user, supervisee_ids, usernames
 
 
 @dataclass(frozen=True)
@@ -74,8 +81,10 @@ class CaseFile:
     plans: list[CasePlan]
     reviews: list[CaseReview]
     closures: list[ClosureRequest]
+    confidential: bool = False  # the strictly confidential section is shown (and its notes are in ``notes``)
     status_history: list[TimelineEntry] = field(default_factory=list)
     risk_history: list[TimelineEntry] = field(default_factory=list)
+    may_hand_over: bool = False
 
     @property
     def name_shown(self) -> bool:
@@ -86,11 +95,13 @@ def _rows(session, model, case_id, order):
     return list(session.scalars(select(model).where(model.case_id == case_id).order_by(order)))
 
 
-def load_case_file(session, case: Case, client: Client | None, open_tasks: list[HumanTask]) -> CaseFile:
+def load_case_file(session, case: Case, client: Client | None, open_tasks: list[HumanTask], *,
+                   confidential: bool = False) -> CaseFile:
+    """Everything recorded on ``case``; confidential notes only when ``confidential``."""
     events = _rows(session, CaseEvent, case.id, CaseEvent.at)
     events.sort(key=lambda e: (e.at, e.id))
     done = list(session.scalars(select(HumanTask).where(HumanTask.case_code == case.code,
-                                                        HumanTask.state != "ready")
+                                                        HumanTask.state != TaskState.READY)
                                 .order_by(HumanTask.completed_at, HumanTask.created_at)))
     votes = _rows(session, Vote, case.id, Vote.at)
     conferences = _rows(session, Conference, case.id, Conference.opened_at)
@@ -113,7 +124,8 @@ def load_case_file(session, case: Case, client: Client | None, open_tasks: list[
         open_tasks=[line(t) for t in sorted(open_tasks, key=lambda t: (t.due_at is None, t.due_at, t.created_at))],
         done_tasks=[line(t) for t in done],
         referrals=_rows(session, ServiceReferral, case.id, ServiceReferral.referred_at),
-        notes=_rows(session, CaseNote, case.id, CaseNote.at),
+        notes=[n for n in _rows(session, CaseNote, case.id, CaseNote.at) if confidential or not n.confidential],
+        confidential=confidential,
         votes=[VoteLine(v.conference_id, kinds.get(v.conference_id, ""), names.get(v.member_id), v.vote, v.comment,
                         v.at) for v in votes],
         conferences=conferences,
@@ -124,3 +136,45 @@ def load_case_file(session, case: Case, client: Client | None, open_tasks: list[
         status_history=[t for t in timeline if t.kind == "status"],
         risk_history=[t for t in timeline if t.kind == "risk"],
     )
+
+
+def get_case_file(uow, user_id: int, case_code: str) -> CaseFile:
+    """The case file, if this user needs to know it (R32): the client only for those who
+    may see the name, the strictly confidential section only for those allowed. Every
+    opening is audited (with whether the name was shown), and so is every sight of the
+    confidential section. Commits the audit rows."""
+    session = uow.session
+    user = get_user(session, user_id)
+    case = load_case(session, case_code)
+    supervised = supervisee_ids(session, user.id)
+    open_tasks = list(session.scalars(select(HumanTask).where(HumanTask.case_code == case.code,
+                                                              HumanTask.state == TaskState.READY)))
+    holds = any(t.assignee_id == user.id or (t.assignee_id is None and access.offered_to(user, t))
+                for t in open_tasks)
+    works_on = any(t.assignee_id == user.id and t.role != "committee_member" for t in open_tasks)
+    before_committee = session.scalar(select(Conference.id).where(Conference.case_id == case.id,
+                                                                  Conference.outcome.is_(None)).limit(1)) is not None
+    if not access.may_view_case(user, case, supervised, holds_task=holds, before_committee=before_committee):
+        raise Forbidden(f"case {case.code} is not yours to see (need-to-know)")
+    name_shown = access.may_see_client_name(user, case, supervised, works_on_open_task=works_on)
+    client = None
+    if name_shown:
+        client = session.scalar(select(Client).join(CaseClientLink, CaseClientLink.client_id == Client.id)
+                                .where(CaseClientLink.case_id == case.id))
+    confidential = access.may_see_confidential(user, case, supervised)
+    uow.audit(user.id, "case_file_viewed", "case", case.id, case.code, name_shown=name_shown)
+    if confidential:
+        uow.audit(user.id, "case_confidential_viewed", "case", case.id, case.code)
+    record = load_case_file(session, case, client, open_tasks, confidential=confidential)
+    record.may_hand_over = access.may_hand_over(user, case, supervised)
+    uow.commit()
+    return record
+
+
+def form_context(session, case_code: str) -> dict:
+    """The R33 header every form and note of the case carries, for display beside a form:
+    date, case code, status, caseworker, supervisor (read-only fields of every case form)."""
+    case = load_case(session, case_code)
+    names = usernames(session, [case.caseworker_id, case.supervisor_id])
+    return {"form_date": clock.now().date().isoformat(), "case_code": case.code, "case_status": case.status,
+            "caseworker": names.get(case.caseworker_id), "supervisor": names.get(case.supervisor_id)}

@@ -1,131 +1,26 @@
-"""Who works on a case and whether it is open: assignment within the caseload cap (R06,
-R31), reassignment (R29), closure only once authorised (R22, R25), reopening (R24).
+"""Whether a case is open: closure only once authorised (R22, R25), ending without case
+management (R01, R10), reopening (R24).
 
 These are the guarded state changes of a case. The diagrams reach them through the
-``case.*`` operations; people reach ``reassign_case`` and ``reopen_case`` directly. Each
-refuses with a clear error and changes nothing when a rule is broken.
+``case.*`` operations; people reach ``reopen_case`` directly. Each refuses with a clear
+error and changes nothing when a rule is broken.
 """
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
-
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 
 from engine import clock
-from engine.errors import Conflict, Forbidden, Invalid
-from engine.models import Case, HumanTask, Supervision, User
-from engine.models.case_decisions import ClosureRequest
 from engine.bpmn.runtime import ProcessRuntime
 from engine.case import processes as case_processes
-from engine.case.records import active_caseload, load_case, record_event, set_stage, set_status, user_named, username
-from engine.people.accounts import get_user, supervisee_ids
+from engine.case.records import load_case, set_stage, set_status
+from engine.errors import Conflict, Forbidden, Invalid
+from engine.models import Case, User
+from engine.models.case_decisions import ClosureRequest
+from engine.people.directory import get_user, supervisee_ids
 
 CLOSING_STATUSES = ("requested", "authorised")
 
 
-# -- assignment -------------------------------------------------------------------------
-@dataclass(frozen=True)
-class CaseloadRule:
-    """The caps of DMN ``caseload_limits`` (R06: active cases; R31: new cases per period)."""
-    max_active_cases: int
-    max_new_cases: int
-    new_cases_period_days: int
-
-
-def supervisor_of(session, user_id: int | None) -> int | None:
-    if user_id is None:
-        return None
-    return session.scalar(select(Supervision.supervisor_id).where(Supervision.supervisee_id == user_id)
-                          .order_by(Supervision.supervisor_id).limit(1))
-
-
-def new_cases_in_period(session, caseworker_id: int, days: int) -> int:
-    since = clock.now() - dt.timedelta(days=days)
-    return session.scalar(select(func.count()).select_from(Case).where(
-        Case.caseworker_id == caseworker_id, Case.date_registered >= since)) or 0
-
-
-def has_capacity(session, user: User, rule: CaseloadRule) -> tuple[bool, int]:
-    """(within both caps, active caseload)."""
-    active = active_caseload(session, user.id)
-    fresh = new_cases_in_period(session, user.id, rule.new_cases_period_days)
-    return active < rule.max_active_cases and fresh < rule.max_new_cases, active
-
-
-def caseworkers(session) -> list[User]:
-    users = session.scalars(select(User).where(User.active, User.available).order_by(User.username))
-    return [u for u in users if "caseworker" in u.roles]
-
-
-def choose_caseworker(session, rule: CaseloadRule, prefer_ids=()) -> User | None:
-    """The preferred caseworker (continuity: the intake worker, or the previous one) if
-    within the caps, else the one with the smallest caseload within them; None if nobody."""
-    candidates = caseworkers(session)
-    loads = {u.id: has_capacity(session, u, rule) for u in candidates}
-    fits = [u for u in candidates if loads[u.id][0]]
-    for preferred in prefer_ids:
-        for user in fits:
-            if user.id == preferred:
-                return user
-    return min(fits, key=lambda u: (loads[u.id][1], u.username), default=None)
-
-
-def assign(uow, case: Case, caseworker: User, actor_id: int | None, why: str, **detail) -> None:
-    before = case.caseworker_id
-    case.caseworker_id = caseworker.id
-    case.supervisor_id = supervisor_of(uow.session, caseworker.id)
-    record_event(uow, case, actor_id, "assignment",
-                 f"caseworker {caseworker.username} assigned ({why}); supervisor "
-                 f"{username(uow.session, case.supervisor_id) or 'none'}",
-                 before=username(uow.session, before), after=caseworker.username, **detail)
-
-
-def assign_chosen(uow, case: Case, chosen: str | None, rule: CaseloadRule, actor_id: int | None,
-                  override_reason: str | None) -> User:
-    """A supervisor's choice (R06): an active caseworker within the cap, or over it with a
-    reason kept on the record."""
-    user = user_named(uow.session, chosen)
-    if user is None or "caseworker" not in user.roles:
-        raise Invalid(f"{chosen!r} is not an active caseworker",
-                      errors={"new_caseworker": ["choose the username of an active caseworker"]})
-    within, active = has_capacity(uow.session, user, rule)
-    if not within and not (override_reason or "").strip():
-        raise Invalid(f"{user.username} has {active} active cases (cap {rule.max_active_cases}) or too many "
-                      f"new cases this period; give a reason to assign over the cap (R06)",
-                      errors={"cap_override_reason": ["required to assign above the caseload cap"]})
-    assign(uow, case, user, actor_id, "chosen by a supervisor" + ("" if within else ", above the cap"),
-           active_cases=active, cap=rule.max_active_cases, override_reason=override_reason if not within else None)
-    return user
-
-
-def reassign_case(uow, actor_id: int, case_code: str, new_caseworker: str, reason: str) -> Case:
-    """A supervisor or the director hands a case to another caseworker (R29 handover): the
-    open tasks of the leaving caseworker on this case move with it."""
-    session = uow.session
-    actor = get_user(session, actor_id)
-    case = load_case(session, case_code)
-    if case.status == "C":
-        raise Conflict(f"case {case.code} is closed")
-    supervised = supervisee_ids(session, actor.id)
-    if not ("director" in actor.roles or case.supervisor_id == actor.id or case.caseworker_id in supervised):
-        raise Forbidden("only the case's supervisor or the director may reassign it")
-    if not (reason or "").strip():
-        raise Invalid("say why the case changes hands", errors={"reason": ["is required"]})
-    user = user_named(session, new_caseworker)
-    if user is None or "caseworker" not in user.roles:
-        raise Invalid(f"{new_caseworker!r} is not an active caseworker",
-                      errors={"new_caseworker": ["choose the username of an active caseworker"]})
-    previous = case.caseworker_id
-    assign(uow, case, user, actor.id, f"reassigned: {reason}")
-    if previous is not None:
-        session.execute(update(HumanTask).where(HumanTask.case_code == case.code, HumanTask.state == "ready",
-                                                HumanTask.assignee_id == previous)
-                        .values(assignee_id=user.id).execution_options(synchronize_session="fetch"))
-    return case
-
-
-# -- closure ------------------------------------------------------------------------------
 def pending_closure(session, case: Case) -> ClosureRequest | None:
     return session.scalar(select(ClosureRequest).where(ClosureRequest.case_id == case.id,
                                                        ClosureRequest.status.in_(CLOSING_STATUSES))
@@ -198,7 +93,7 @@ def reopen(uow, runtime: ProcessRuntime, case: Case, actor_id: int | None, why: 
 
 
 def reopen_case(uow, runtime: ProcessRuntime, actor_id: int, case_code: str, reason: str) -> Case:
-    """A person reopens a closed case because new information emerged (R24)."""
+    """A person reopens a closed case because new information emerged (R24). Commits."""
     session = uow.session
     actor = get_user(session, actor_id)
     case = load_case(session, case_code)
@@ -207,4 +102,5 @@ def reopen_case(uow, runtime: ProcessRuntime, actor_id: int, case_code: str, rea
     if not (reason or "").strip():
         raise Invalid("say why the case is reopened", errors={"reason": ["is required"]})
     reopen(uow, runtime, case, actor.id, reason)
+    uow.commit()
     return case

@@ -8,7 +8,7 @@ from engine.models import Case, ServiceReferral
 from engine.bpmn.runtime import ProcessRuntime
 from engine.case import processes as case_processes
 from engine.case.records import ensure_not_closed, load_case, record_event
-from engine.people.accounts import get_user, supervisee_ids
+from engine.people.directory import get_user, supervisee_ids
 
 
 def make_referral(uow, runtime: ProcessRuntime, case: Case, provider: str, service: str, actor_id: int | None,
@@ -29,7 +29,7 @@ def make_referral(uow, runtime: ProcessRuntime, case: Case, provider: str, servi
 def refer_case(uow, runtime: ProcessRuntime, actor_id: int, case_code: str, provider: str, service: str,
                consent_to_share: bool) -> ServiceReferral:
     """The caseworker (or their supervisor) refers the client to another provider during
-    implementation. Refused without consent to share information (R18)."""
+    implementation. Refused without consent to share information (R18). Commits."""
     session = uow.session
     actor = get_user(session, actor_id)
     case = load_case(session, case_code)
@@ -46,4 +46,6 @@ def refer_case(uow, runtime: ProcessRuntime, actor_id: int, case_code: str, prov
         errors["service"] = ["is required"]
     if errors:
         raise Invalid("the referral cannot be made", errors=errors)
-    return make_referral(uow, runtime, case, provider.strip(), service.strip(), actor.id)
+    referral = make_referral(uow, runtime, case, provider.strip(), service.strip(), actor.id)
+    uow.commit()
+    return referral

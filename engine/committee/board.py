@@ -19,7 +19,7 @@ from engine.models.case_decisions import Conference
 from engine.case.dashboards import CaseSummary, case_summary
 from engine.process.decision_parameters import decision_row
 from engine.process.inbox import TaskRow, ordered, task_rows
-from engine.people.accounts import get_user
+from engine.people.directory import get_user
 
 COMMITTEE_ROLE = "committee_member"
 

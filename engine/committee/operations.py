@@ -21,7 +21,7 @@ from engine.models.case_decisions import Conference
 from engine.models.case_decisions import CONFERENCE_KINDS, VOTES
 from engine.bpmn.operations import OperationContext, operation
 from engine.case.records import record_event, set_stage, take_text
-from engine.people.accounts import get_user
+from engine.people.directory import get_user
 
 
 def committee_members(session) -> list[User]:

@@ -22,7 +22,7 @@ from engine.models.crisis import CRISIS_KINDS, SUB_FUNCTIONS, Crisis, Disruption
 from engine.bpmn.runtime import ProcessRuntime
 from engine.process import instances
 from engine.service_ops import notifications
-from engine.people.accounts import get_user
+from engine.people.directory import get_user
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def declare_crisis(uow, runtime: ProcessRuntime, actor_id: int, kind, descriptio
     """A crisis-team member declares a disruption: record it, start the BCP workflow
     (which sets the T+24 h resumption deadline and starts the fan-out), write the first
     disruption-log entry and tell the staff. A second declaration while one is active
-    is a ``Conflict`` naming the active one, also when two declarations race."""
+    is a ``Conflict`` naming the active one, also when two declarations race. Commits."""
     session = uow.session
     user = require_role(session, actor_id, DECLARE_ROLES, "declare a disruption")
     kind, text, functions = validate_declaration(kind, description, affected_functions)
@@ -148,6 +148,7 @@ def declare_crisis(uow, runtime: ProcessRuntime, actor_id: int, kind, descriptio
                                   "Crisis checks of affected cases will appear in inboxes.",
                              link=link, dedupe_key=f"crisis_declared:{crisis.id}")
     log.info("crisis %s declared by %s: %s %s", crisis.id, user.username, kind, functions)
+    uow.commit()
     return crisis
 
 

@@ -20,17 +20,17 @@ import json
 import logging
 from collections.abc import Iterable
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engine import clock
-from engine.bpmn import spec_parsing as specs, task_sync as tasks_sync
+from engine.bpmn import engine_step
+from engine.people.directory import usernames
 from engine.errors import Conflict, Invalid
-from engine.models import Case, HumanTask, ProcessInstance, User
+from engine.models import Case
 from engine.models.crisis import Crisis, CrisisCaseCheck
 from engine.bpmn.runtime import ProcessRuntime
 from engine.crisis import follow_ups as crisis_follow_ups
-from engine.process import instances
 from engine.service_ops import notifications
 from engine.crisis.declaration import CHECK_PROCESS, add_system_entry, load_crisis, require_role
 from engine.crisis.staffing import StaffPool
@@ -56,7 +56,7 @@ def _profile_table(check_profiles: list[dict]) -> dict[tuple, tuple[int, int]]:
 def plan_checks(uow, crisis_id: int) -> int:
     """Plan the crisis's checks once and enqueue the batches still to start; returns the
     number of batches enqueued. Safe to run again: the crisis row is locked, planning
-    happens once, and batches only carry rows not started yet."""
+    happens once, and batches only carry rows not started yet. Commits."""
     session = uow.session
     crisis = load_crisis(session, crisis_id, for_update=True)
     if crisis.status == "closed":
@@ -85,18 +85,20 @@ def plan_checks(uow, crisis_id: int) -> int:
     batches = [pending[i:i + CHECK_BATCH_SIZE] for i in range(0, len(pending), CHECK_BATCH_SIZE)]
     for batch in batches:
         uow.enqueue("crisis_start_checks", crisis.id, batch)
+    uow.commit()
     return len(batches)
 
 
 def request_fan_out(uow, user_id: int, crisis_id: int) -> None:
     """A crisis-team member asks for the fan-out to run again (after a lost message, say):
-    planning happens once, and only checks not started yet are sent again."""
+    planning happens once, and only checks not started yet are sent again. Commits."""
     require_role(uow.session, user_id, ("crisis_team",), "restart the crisis-check fan-out")
     crisis = load_crisis(uow.session, crisis_id)
     if crisis.status == "closed":
         raise Conflict(f"crisis {crisis.id} is closed")
     uow.enqueue("crisis_plan_checks", crisis.id)
     uow.audit(user_id, "crisis_fan_out_requested", "crisis", crisis.id)
+    uow.commit()
 
 
 def _insert_checks(session, crisis: Crisis, params: dict, pool: StaffPool) -> int:
@@ -134,13 +136,12 @@ def _insert_ignoring_duplicates(session):
 
 def start_check_batch(uow, runtime: ProcessRuntime, crisis_id: int, check_ids: Iterable[int]) -> int:
     """Start the check instances of the rows of ``check_ids`` still planned; returns how
-    many this call started (0 for a repeated message)."""
+    many this call started (0 for a repeated message). Commits."""
     session = uow.session
-    now = clock.now()
     claimed = list(session.scalars(
         update(CrisisCaseCheck).where(CrisisCaseCheck.id.in_(list(check_ids)), CrisisCaseCheck.crisis_id == crisis_id,
                                       CrisisCaseCheck.state == "planned")
-        .values(state="started", started_at=now).returning(CrisisCaseCheck.id)
+        .values(state="started", started_at=clock.now()).returning(CrisisCaseCheck.id)
         .execution_options(synchronize_session=False)))
     if not claimed:
         return 0
@@ -148,74 +149,18 @@ def start_check_batch(uow, runtime: ProcessRuntime, crisis_id: int, check_ids: I
     params = json.loads(crisis.impact_parameters or "{}")
     checks = list(session.scalars(select(CrisisCaseCheck).where(CrisisCaseCheck.id.in_(claimed))
                                   .order_by(CrisisCaseCheck.rank)))
-    usernames = dict(session.execute(select(User.id, User.username).where(
-        User.id.in_({c.assignee_id for c in checks if c.assignee_id}), User.active)).all())
-    model = latest_model(session, CHECK_PROCESS)
-    rows = [ProcessInstance(id=instance_id, model_id=model.id, model=model, process_id=CHECK_PROCESS,
-                            case_code=check.case_code, parent_instance_id=crisis.instance_id, created_at=now,
-                            updated_at=now)
-            for check, instance_id in zip(checks, _reserve_instance_ids(session, len(checks)))]
-    user_ids = {name: uid for uid, name in usernames.items()}
-    started = []
-    with session.no_autoflush:
-        for check, instance in zip(checks, rows):
-            data = {"crisis_id": crisis.id, "case_code": check.case_code, "risk_level": check.risk_level,
-                    "in_crisis": check.in_crisis, "pending_review": check.pending_review,
-                    "check_order": check.check_order, "check_within_hours": check.check_within_hours,
-                    "check_assignee": usernames.get(check.assignee_id), "backup": check.backup,
-                    "reassess_within_hours": params.get("reassess_within_hours")}
-            with instances.operations_bound(uow, runtime, instance, None):
-                workflow = runtime.start(model, data)
-            instance.state_json = runtime.dump(workflow)
-            instance.status = runtime.status(workflow)
-            started.append((check, instance, workflow))
-    session.add_all(rows)
-    session.flush()  # one multi-row INSERT of the instances, before the rows that refer to them
-    for check, instance, workflow in started:
-        _write_task_rows(uow, runtime, instance, workflow, user_ids, now)
-        check.instance_id = instance.id
-        uow.audit(None, "crisis_check_started", "process_instance", instance.id, check.case_code,
+    names = usernames(session, {c.assignee_id for c in checks})
+    starts = [engine_step.Start(case_code=check.case_code, parent_instance_id=crisis.instance_id, data={
+        "crisis_id": crisis.id, "case_code": check.case_code, "risk_level": check.risk_level,
+        "in_crisis": check.in_crisis, "pending_review": check.pending_review, "check_order": check.check_order,
+        "check_within_hours": check.check_within_hours, "check_assignee": names.get(check.assignee_id),
+        "backup": check.backup, "reassess_within_hours": params.get("reassess_within_hours")}) for check in checks]
+    # the claim above holds SQLite's write lock, as start_many needs
+    steps = engine_step.start_many(uow, runtime, latest_model(session, CHECK_PROCESS), starts)
+    for check, step in zip(checks, steps):
+        check.instance_id = step.instance.id
+        uow.audit(None, "crisis_check_started", "process_instance", step.instance.id, check.case_code,
                   crisis_id=crisis.id, assignee_id=check.assignee_id, backup=check.backup)
-    session.flush()
-    log.info("crisis %s: started %d check instances", crisis.id, len(rows))
-    return len(rows)
-
-
-def _reserve_instance_ids(session, count: int) -> list[int]:
-    """Ids for ``count`` new instances, known before their workflows start, so each row is
-    inserted once with its state (one multi-row INSERT, no UPDATE per instance)."""
-    if session.bind.dialect.name == "postgresql":
-        return list(session.scalars(text("SELECT nextval(pg_get_serial_sequence('process_instances', 'id')) "
-                                         "FROM generate_series(1, :n)"), {"n": count}))
-    # SQLite: this transaction already holds the write lock (it claimed its checks), so no
-    # other writer can take these ids before the INSERT.
-    first = (session.scalar(select(func.max(ProcessInstance.id))) or 0) + 1
-    return list(range(first, first + count))
-
-
-def _write_task_rows(uow, runtime: ProcessRuntime, instance: ProcessInstance, workflow, user_ids: dict,
-                     now: dt.datetime) -> None:
-    """The human-task rows of a just-started check instance, without a query per row: it
-    has no rows yet and its assignee's id is known. Anything else (a timer, an assignee
-    the batch does not know) goes through ``tasks_sync`` like every other instance."""
-    ready = runtime.ready_human_tasks(workflow)
-    fast = not runtime.pending_timers(workflow)
-    built = []
-    for task in ready if fast else ():
-        props = specs.user_task_properties(task.task_spec)
-        username = task.data.get(props["assign_to"]) if props.get("assign_to") else None
-        if username is not None and username not in user_ids:
-            fast = False
-            break
-        priority, risk = tasks_sync.priority_from_property(props.get("priority"), task.data)
-        spec = task.task_spec
-        built.append(HumanTask(
-            id=str(task.id), instance_id=instance.id, case_code=instance.case_code, process_id=instance.process_id,
-            bpmn_id=spec.bpmn_id, name=spec.bpmn_id, title=props.get("title") or spec.bpmn_name or spec.bpmn_id,
-            role=spec.lane, assignee_id=user_ids.get(username), state="ready", created_at=now,
-            due_at=tasks_sync.due_from_property(runtime, task, props.get("due"), now), priority=priority,
-            risk_level=risk, form=props.get("form")))
-    if fast:
-        uow.session.add_all(built)
-    else:
-        tasks_sync.sync_instance(uow, runtime, instance, workflow)
+    uow.commit()
+    log.info("crisis %s: started %d check instances", crisis.id, len(steps))
+    return len(steps)

@@ -21,7 +21,9 @@ from engine.errors import Invalid
 from engine.models import HumanTask, ProcessInstance, Timer
 from engine.models.crisis import ReadinessActivity
 from engine.bpmn.runtime import ProcessRuntime
+from engine.bpmn import engine_step
 from engine.process import instances
+from engine.process.deployment import latest_model
 from engine.crisis.declaration import require_role
 
 log = logging.getLogger(__name__)
@@ -32,14 +34,20 @@ MANAGE_ROLES = ("crisis_team", "process_owner")
 VIEW_ROLES = ("crisis_team", "process_owner", "director", "admin")
 
 
+def schedule_readiness(uow, runtime: ProcessRuntime, user_id: int) -> dict:
+    """A crisis-team member or process owner runs the readiness plan; returns what it
+    scheduled. Commits."""
+    require_role(uow.session, user_id, MANAGE_ROLES, "schedule the readiness programme")
+    scheduled = start_readiness_plan(uow, runtime, user_id)
+    uow.commit()
+    return scheduled
+
+
 def start_readiness_plan(uow, runtime: ProcessRuntime, actor_id: int | None) -> dict:
-    """Run the readiness plan (a crisis-team member or process owner asks, or a crisis
-    closes); returns what it scheduled."""
-    if actor_id is not None:
-        require_role(uow.session, actor_id, MANAGE_ROLES, "schedule the readiness programme")
-    instance = instances.start_process(uow, runtime, PLAN_PROCESS, actor_id, {})
-    workflow = runtime.restore(instance)
-    return dict(workflow.last_task.data.get("scheduled") or {}) if workflow.last_task else {}
+    """Run the readiness plan (a person asks, a crisis closes, an occurrence is done);
+    returns what it scheduled. A building block: the calling use case commits."""
+    step = engine_step.start(uow, runtime, latest_model(uow.session, PLAN_PROCESS), actor_id, {})
+    return dict(step.last_data.get("scheduled") or {})
 
 
 def schedule_activities(uow, runtime: ProcessRuntime, activities, actor_id: int | None) -> dict:

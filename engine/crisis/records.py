@@ -19,7 +19,7 @@ from engine.models.crisis import (ALTERNATIVE_METHODS, CASE_NOTE_KINDS, LOG_ENTR
                                   CrisisCaseNote, DisruptionLogEntry)
 from engine.service_ops import notifications
 from engine.crisis.declaration import VIEW_ROLES, load_crisis, require_role
-from engine.people.accounts import get_user
+from engine.people.directory import get_user
 
 TEXT_MAX = 4000
 WRITABLE_NOTE_KINDS = tuple(k for k in CASE_NOTE_KINDS if k != "check")  # "check" notes come from the check form
@@ -44,7 +44,7 @@ def _text(value, field: str, required: bool = True) -> str:
 
 # -- disruption log -----------------------------------------------------------------------
 def add_log_entry(uow, user_id: int, crisis_id: int, kind, text) -> DisruptionLogEntry:
-    """A crisis-team member adds a timestamped entry to the disruption log."""
+    """A crisis-team member adds a timestamped entry to the disruption log. Commits."""
     session = uow.session
     user = require_role(session, user_id, ("crisis_team",), "write in the disruption log")
     if kind not in LOG_ENTRY_KINDS:
@@ -55,6 +55,7 @@ def add_log_entry(uow, user_id: int, crisis_id: int, kind, text) -> DisruptionLo
     session.add(entry)
     session.flush()
     uow.audit(user.id, "disruption_log_entry_added", "crisis", crisis.id, entry_id=entry.id, kind=kind)
+    uow.commit()
     return entry
 
 
@@ -90,7 +91,7 @@ def _require_need_to_know(user: User, case: Case, check: CrisisCaseCheck | None)
 def add_case_note(uow, user_id: int, crisis_id: int, case_code: str, kind, text,
                   alternative_methods=None) -> CrisisCaseNote:
     """Document how the disruption affected one case: a delay, an adjustment, the
-    alternative methods used, a follow-up action for after restoration."""
+    alternative methods used, a follow-up action for after restoration. Commits."""
     session = uow.session
     user = get_user(session, user_id)
     crisis = _open_crisis(session, crisis_id)
@@ -109,6 +110,7 @@ def add_case_note(uow, user_id: int, crisis_id: int, case_code: str, kind, text,
     text = _text(text, "text", required=kind != "alternative_method")
     note = _add_note(session, crisis.id, case, user.id, kind, text, methods)
     uow.audit(user.id, "crisis_case_note_added", "case", case.id, case.code, crisis_id=crisis.id, kind=kind)
+    uow.commit()
     return note
 
 
@@ -124,7 +126,7 @@ def _add_note(session, crisis_id: int, case: Case, author_id, kind: str, text: s
 def list_case_notes(uow, user_id: int, crisis_id: int, case_code: str | None = None,
                     limit: int = 100, offset: int = 0):
     """One case's crisis notes (its people and the crisis team), or every case's (crisis
-    team, directors); each case whose notes are read gets an audit row."""
+    team, directors); each case whose notes are read gets an audit row. Commits."""
     session = uow.session
     user = get_user(session, user_id)
     load_crisis(session, crisis_id)
@@ -140,6 +142,7 @@ def list_case_notes(uow, user_id: int, crisis_id: int, case_code: str | None = N
     rows = session.execute(query.order_by(CrisisCaseNote.at, CrisisCaseNote.id).limit(limit).offset(offset)).all()
     for code in sorted({note.case_code for note, _ in rows}):
         uow.audit(user.id, "crisis_case_notes_viewed", "crisis", crisis_id, code)
+    uow.commit()
     return list(rows), total
 
 

@@ -139,7 +139,7 @@ def list_follow_ups(session, user_id: int, crisis_id: int, limit: int = 100, off
 def data_validation_report(uow, user_id: int, crisis_id: int, limit: int = 200, offset: int = 0) -> dict:
     """R40: every record created or changed between the declaration and now (or the
     crisis's closure), from the audit trail: totals by kind of record and action, the
-    cases touched, and the entries themselves (paged)."""
+    cases touched, and the entries themselves (paged). Commits."""
     session = uow.session
     crisis = view_crisis(session, user_id, crisis_id, CASE_LIST_ROLES)
     until = crisis.closed_at or clock.now()
@@ -155,6 +155,7 @@ def data_validation_report(uow, user_id: int, crisis_id: int, limit: int = 200, 
     entries = session.execute(select(AuditEvent, actor.username).outerjoin(actor, actor.id == AuditEvent.actor_id)
                               .where(window).order_by(AuditEvent.at, AuditEvent.id).limit(limit).offset(offset)).all()
     uow.audit(user_id, "crisis_data_report_viewed", "crisis", crisis.id)
+    uow.commit()
     return {"crisis_id": crisis.id, "from": crisis.declared_at, "until": until, "total": total,
             "cases_touched": cases,
             "by_kind": [{"subject_type": s, "action": a, "count": n} for s, a, n in by_kind],

@@ -18,12 +18,14 @@ from engine.case.operations import care as care_operations, closure as closure_o
     intake as intake_operations
 from engine.committee import operations as committee_operations
 from engine.crisis import operations as crisis_operations
-from engine.infra import db
+from engine.bpmn import durations
 from engine.bpmn.runtime import ProcessRuntime
-from engine.process import deployment as model_service
-from engine.people import accounts as people
-from engine.settings import Settings
+from engine.infra import db
 from engine.infra.unit_of_work import UnitOfWork
+from engine.people import demo as demo_users
+from engine.process import deployment as model_service
+from engine.service_ops import notifications
+from engine.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -51,16 +53,19 @@ def build(settings: Settings, migrate: bool | None = None) -> EngineContext:
     engine = db.make_engine(settings.database_url)
     if settings.migrate_on_start if migrate is None else migrate:
         db.upgrade(engine)
-    return EngineContext(settings=settings, engine=engine,
-                         session_factory=db.make_session_factory(engine),
-                         runtime=ProcessRuntime(script_time_limit=settings.script_time_limit))
+    durations.configure(settings.max_duration_days)
+    runtime = ProcessRuntime(script_time_limit=settings.script_time_limit,
+                             new_task_listeners=[notifications.notify_new_tasks])
+    return EngineContext(settings=settings, engine=engine, session_factory=db.make_session_factory(engine),
+                         runtime=runtime)
 
 
 def deploy_and_seed(ctx: EngineContext) -> None:
-    """Deploy ``workflows/`` and, in demo mode, create the demo users."""
+    """Deploy ``workflows/`` and, in demo mode, create the demo users (start-up of the
+    embedded app; one transaction)."""
     with ctx.uow() as uow:
         if ctx.settings.demo:
-            made = people.seed_demo_users(uow)
+            made = demo_users.seed_demo_users(uow)
             if made:
                 log.info("seeded %d demo users", made)
         if ctx.settings.deploy_on_start:

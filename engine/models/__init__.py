@@ -1,14 +1,15 @@
 """Every table, importable from one place (Alembic and Flask-SQLAlchemy need them all)."""
-from engine.models.base import Base, UTCDateTime
+from engine.models.base import Base, UTCDateTime, Vocabulary
 from engine.models.people import ROLES, Supervision, User, UserRole
-from engine.models.process import ProcessInstance, ProcessModel, ProcessModelFile
-from engine.models.work import PRIORITY_BY_RISK, AuditEvent, HumanTask, OutboxMessage, Timer
-from engine.models.case import (CASE_STAGES, CASE_STATUSES, RISK_LEVELS, Case, CaseClientLink, CaseEvent, CaseNote,
-                                Client, ServiceReferral, Vote)
+from engine.models.process import InstanceStatus, ProcessInstance, ProcessModel, ProcessModelFile
+from engine.models.work import PRIORITY_BY_RISK, AuditEvent, HumanTask, OutboxMessage, TaskState, Timer, TimerState
+from engine.models.case import (CASE_STAGES, CASE_STATUSES, RISK_LEVELS, UNRATED, Case, CaseClientLink, CaseEvent,
+                                CaseNote, CaseStage, CaseStatus, Client, RiskLevel, ServiceReferral, Vote)
 from engine.models import ops, crisis  # noqa: F401 - their tables register on Base.metadata
 
 __all__ = [
-    "Base", "UTCDateTime", "ROLES", "User", "UserRole", "Supervision",
+    "Base", "UTCDateTime", "Vocabulary", "InstanceStatus", "TaskState", "TimerState", "CaseStatus", "CaseStage",
+    "RiskLevel", "UNRATED", "ROLES", "User", "UserRole", "Supervision",
     "ProcessModel", "ProcessModelFile", "ProcessInstance",
     "HumanTask", "Timer", "OutboxMessage", "AuditEvent", "PRIORITY_BY_RISK",
     "CASE_STAGES", "CASE_STATUSES", "RISK_LEVELS", "Case", "Client", "CaseClientLink", "CaseEvent", "CaseNote",

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 
 from sqlalchemy import DateTime, MetaData
 from sqlalchemy.orm import DeclarativeBase
@@ -37,3 +38,35 @@ class UTCDateTime(TypeDecorator):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+class Vocabulary(StrEnum):
+    """A set of stored values, each with its label for people (pages show the label, the
+    database and the API the value). Members compare equal to their string values, so
+    they go into String columns and JSON as they are."""
+
+    _label: str
+
+    def __new__(cls, value: str, label: str) -> "Vocabulary":
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member._label = label
+        return member
+
+    @property
+    def label(self) -> str:
+        return self._label
+
+    @classmethod
+    def values(cls) -> tuple[str, ...]:
+        return tuple(member.value for member in cls)
+
+    @classmethod
+    def label_of(cls, value: str | None, default: str = "—") -> str:
+        """The label of a stored value; an unknown one is shown as it is."""
+        if value is None or value == "":
+            return default
+        try:
+            return cls(value).label
+        except ValueError:
+            return str(value)

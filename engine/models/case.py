@@ -15,16 +15,50 @@ from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine import clock
-from engine.models.base import Base, UTCDateTime
+from engine.models.base import Base, UTCDateTime, Vocabulary
 
-CASE_STATUSES = ("O", "IA", "AO", "C")  # open, inactive, aged-out, closed (003 §5.5)
-STATUS_NAMES = {"O": "open", "IA": "inactive", "AO": "aged-out", "C": "closed"}
-ACTIVE_STATUSES = ("O", "IA", "AO")  # count against a caseworker's caseload (R06)
-RISK_LEVELS = ("high", "medium", "low")
-# Where a case stands in the process (DOMAIN §2). "pending or under review" for the BCP
-# (R37) means screening, admission or review.
-CASE_STAGES = ("screening", "emergency", "admission", "intake", "assessment", "planning",
-               "implementation", "review", "closure", "post_closure", "closed", "no_action")
+
+class CaseStatus(Vocabulary):
+    """The case statuses of 003 §5.5."""
+    OPEN = "O", "Open"
+    INACTIVE = "IA", "Inactive"
+    AGED_OUT = "AO", "Aged out"
+    CLOSED = "C", "Closed"
+
+
+class RiskLevel(Vocabulary):
+    """The risk rating of 004 §6.2."""
+    HIGH = "high", "High"
+    MEDIUM = "medium", "Medium"
+    LOW = "low", "Low"
+
+
+# The risk level a diagram (and a page) sees before a case's first rating.
+UNRATED = "unrated"
+
+
+class CaseStage(Vocabulary):
+    """Where a case stands in the process (DOMAIN §2). "Pending or under review" for the
+    BCP (R37) means screening, admission or review."""
+    SCREENING = "screening", "Screening"
+    EMERGENCY = "emergency", "Emergency response"
+    ADMISSION = "admission", "Admission"
+    INTAKE = "intake", "Intake"
+    ASSESSMENT = "assessment", "Assessment"
+    PLANNING = "planning", "Case planning"
+    IMPLEMENTATION = "implementation", "Implementation"
+    REVIEW = "review", "Case review"
+    CLOSURE = "closure", "Closure"
+    POST_CLOSURE = "post_closure", "After closure"
+    CLOSED = "closed", "Closed"
+    NO_ACTION = "no_action", "No action required"
+
+
+CASE_STATUSES = CaseStatus.values()
+STATUS_NAMES = {status.value: status.label.lower() for status in CaseStatus}
+ACTIVE_STATUSES = (CaseStatus.OPEN, CaseStatus.INACTIVE, CaseStatus.AGED_OUT)  # count against the caseload (R06)
+RISK_LEVELS = RiskLevel.values()
+CASE_STAGES = CaseStage.values()
 # Why a case was closed (DOMAIN §2 step 11; R21). The first six are the reasons a caseworker
 # may give in a closure request; the others are recorded by the process itself.
 CLOSURE_REASONS = ("goals_met", "no_longer_wants_services", "aged_out", "death", "transfer",
@@ -42,8 +76,8 @@ class Case(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
-    status: Mapped[str] = mapped_column(String(2), default="O")
-    stage: Mapped[str] = mapped_column(String(40), default="screening")
+    status: Mapped[str] = mapped_column(String(2), default=CaseStatus.OPEN)
+    stage: Mapped[str] = mapped_column(String(40), default=CaseStage.SCREENING)
     risk_level: Mapped[str | None] = mapped_column(String(10))
     risk_suggested: Mapped[str | None] = mapped_column(String(10))
     risk_needs_judgement: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -159,7 +193,7 @@ from engine.models.case_decisions import (  # noqa: E402 - their tables register
     CaseAssessment, CasePlan, CaseReview, ClosureRequest, Conference, Vote)
 
 __all__ = [
-    "CASE_STATUSES", "STATUS_NAMES", "ACTIVE_STATUSES", "RISK_LEVELS", "CASE_STAGES", "CLOSURE_REASONS",
+    "CaseStatus", "RiskLevel", "CaseStage", "UNRATED", "CASE_STATUSES", "STATUS_NAMES", "ACTIVE_STATUSES", "RISK_LEVELS", "CASE_STAGES", "CLOSURE_REASONS",
     "NO_ACTION_REASONS", "REFERRAL_STATUSES", "Case", "Client", "CaseClientLink", "CaseEvent", "CaseNote",
     "ServiceReferral", "CaseAssessment", "CasePlan", "CaseReview", "ClosureRequest", "Conference", "Vote",
 ]

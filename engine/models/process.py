@@ -7,7 +7,15 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine import clock
-from engine.models.base import Base, UTCDateTime
+from engine.models.base import Base, UTCDateTime, Vocabulary
+
+
+class InstanceStatus(Vocabulary):
+    """Where a process instance stands."""
+    RUNNING = "running", "Running"
+    COMPLETE = "complete", "Finished"
+    ERROR = "error", "Stopped by an error"
+    CANCELLED = "cancelled", "Cancelled"
 
 
 class ProcessModel(Base):
@@ -53,7 +61,7 @@ class ProcessInstance(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     model_id: Mapped[int] = mapped_column(ForeignKey("process_models.id"), index=True)
     process_id: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(20), default="running")  # running|complete|error|cancelled
+    status: Mapped[str] = mapped_column(String(20), default=InstanceStatus.RUNNING)
     case_code: Mapped[str | None] = mapped_column(String(40), index=True)
     parent_instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
     state_json: Mapped[str] = mapped_column(Text)

@@ -1,6 +1,6 @@
 """Human tasks and timers: the engine's wait states, kept queryable in tables.
 
-Both are rewritten from the instance's task tree by ``engine.tasks_sync`` in the same
+Both are rewritten from the instance's task tree by ``engine.bpmn.task_sync`` in the same
 transaction that saves the instance, so they never disagree with it.
 """
 from __future__ import annotations
@@ -11,9 +11,22 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine import clock
-from engine.models.base import Base, UTCDateTime
+from engine.models.base import Base, UTCDateTime, Vocabulary
 
 PRIORITY_BY_RISK = {"high": 3, "medium": 2, "low": 1}
+
+
+class TaskState(Vocabulary):
+    """Where a human task stands."""
+    READY = "ready", "Open"
+    COMPLETED = "completed", "Done"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class TimerState(Vocabulary):
+    PENDING = "pending", "Waiting"
+    FIRED = "fired", "Fired"
+    CANCELLED = "cancelled", "Cancelled"
 
 
 class HumanTask(Base):
@@ -37,7 +50,7 @@ class HumanTask(Base):
     title: Mapped[str] = mapped_column(String(300))
     role: Mapped[str | None] = mapped_column(String(40))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    state: Mapped[str] = mapped_column(String(20), default="ready")  # ready|completed|cancelled
+    state: Mapped[str] = mapped_column(String(20), default=TaskState.READY)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
     due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     priority: Mapped[int] = mapped_column(Integer, default=1)
@@ -59,7 +72,7 @@ class Timer(Base):
     task_id: Mapped[str] = mapped_column(String(36))
     bpmn_id: Mapped[str] = mapped_column(String(200))
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    state: Mapped[str] = mapped_column(String(20), default="pending")  # pending|fired|cancelled
+    state: Mapped[str] = mapped_column(String(20), default=TimerState.PENDING)
     fired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 

@@ -21,10 +21,6 @@ def may_view_task(user: User, task: HumanTask, supervisee_ids: set[int]) -> bool
     return "admin" in user.roles
 
 
-def may_claim(user: User, task: HumanTask) -> bool:
-    return offered_to(user, task) or task.assignee_id == user.id
-
-
 def may_complete(user: User, task: HumanTask) -> bool:
     if task.assignee_id is not None:
         return task.assignee_id == user.id
@@ -83,3 +79,11 @@ def may_see_confidential(user, case, supervised: set[int]) -> bool:
 def may_refer(user: User) -> bool:
     """Staff who take referrals (R01: anyone who works with clients)."""
     return user.has_role("caseworker", "supervisor", "director")
+
+
+def may_hand_over(user: User, case, supervised_ids: set[int]) -> bool:
+    """Who may hand an open case to another caseworker (R29): the case's supervisor, the
+    supervisor of its caseworker, the director."""
+    if case.status == "C" or not user.has_role("supervisor", "director"):
+        return False
+    return "director" in user.roles or case.supervisor_id == user.id or case.caseworker_id in supervised_ids

@@ -1,8 +1,7 @@
-"""Users: passwords, lock-out, roles, supervision, demo seeding."""
+"""Accounts: passwords, signing in with lock-out, creating users."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -10,7 +9,7 @@ from sqlalchemy import select
 
 from engine import clock
 from engine.errors import Invalid, Unauthorized
-from engine.models import ROLES, Supervision, User, UserRole
+from engine.models import ROLES, User, UserRole
 
 _hasher = PasswordHasher()
 MAX_FAILED_LOGINS = 5
@@ -72,73 +71,3 @@ def create_user(uow, username: str, password: str, roles: list[str], display_nam
     uow.session.add(user)
     uow.session.flush()
     return user
-
-
-def set_supervisor(uow, supervisor_id: int, supervisee_id: int) -> None:
-    if uow.session.get(Supervision, (supervisor_id, supervisee_id)) is None:
-        uow.session.add(Supervision(supervisor_id=supervisor_id, supervisee_id=supervisee_id))
-
-
-def get_user(session, user_id: int) -> User:
-    user = session.get(User, user_id)
-    if user is None or not user.active:
-        raise Unauthorized("this account does not exist or is disabled")
-    return user
-
-
-def supervisee_ids(session, supervisor_id: int, transitive: bool = True) -> set[int]:
-    """The people this user supervises (and, transitively, theirs: a director sees the
-    supervisors' teams too)."""
-    found: set[int] = set()
-    frontier = {supervisor_id}
-    while frontier:
-        rows = session.scalars(select(Supervision.supervisee_id)
-                               .where(Supervision.supervisor_id.in_(frontier))).all()
-        frontier = set(rows) - found - {supervisor_id}
-        found |= frontier
-        if not transitive:
-            break
-    return found
-
-
-@dataclass(frozen=True)
-class DemoUser:
-    username: str
-    roles: tuple[str, ...]
-    display_name: str
-    supervisor: str | None = None
-
-
-DEMO_USERS = (
-    DemoUser("caseworker1", ("caseworker",), "Caseworker One", "supervisor1"),
-    DemoUser("caseworker2", ("caseworker",), "Caseworker Two", "supervisor1"),
-    DemoUser("supervisor1", ("supervisor", "committee_member"), "Supervisor One", "director1"),
-    DemoUser("director1", ("director", "committee_member", "supervisor"), "Director One"),
-    DemoUser("committee1", ("committee_member",), "Committee Member One"),
-    DemoUser("committee2", ("committee_member",), "Committee Member Two"),
-    DemoUser("processowner1", ("process_owner",), "Process Owner One"),
-    DemoUser("crisislead1", ("crisis_team",), "Crisis Lead One"),
-    DemoUser("admin", ("admin",), "Administrator"),
-)
-DEMO_PASSWORD = "demo"
-
-
-def seed_demo_users(uow) -> int:
-    """Create the demo users of CONTRACT.md that do not exist yet. Returns how many."""
-    made = 0
-    by_name = {}
-    pw_hash = hash_password(DEMO_PASSWORD)
-    for demo in DEMO_USERS:
-        user = uow.session.scalar(select(User).where(User.username == demo.username))
-        if user is None:
-            user = User(username=demo.username, password_hash=pw_hash, display_name=demo.display_name,
-                        email=f"{demo.username}@demo.invalid")
-            user.role_rows = [UserRole(role=r) for r in demo.roles]
-            uow.session.add(user)
-            made += 1
-        by_name[demo.username] = user
-    uow.session.flush()
-    for demo in DEMO_USERS:
-        if demo.supervisor:
-            set_supervisor(uow, by_name[demo.supervisor].id, by_name[demo.username].id)
-    return made

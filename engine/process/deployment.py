@@ -1,4 +1,8 @@
-"""Deploying process models: validate, version on content change, list."""
+"""Deploying process models: validate, version on content change, list and read them.
+
+``deploy_upload`` (a process owner's upload) and ``deploy_workflows`` (the operator's
+``deploy`` command) are use cases and commit; ``deploy_files`` and ``deploy_directory``
+are their building blocks (start-up deploys through them inside its own transaction)."""
 from __future__ import annotations
 
 import copy
@@ -11,10 +15,14 @@ from sqlalchemy import func, select
 
 from engine import clock
 from engine.bpmn import spec_parsing as specs
-from engine.errors import NotFound
-from engine.models import ProcessInstance, ProcessModel, ProcessModelFile
+from engine.errors import Forbidden, NotFound
+from engine.models import InstanceStatus, ProcessInstance, ProcessModel, ProcessModelFile
+from engine.people.directory import get_user
 
 log = logging.getLogger(__name__)
+
+DEPLOY_ROLES = ("process_owner", "admin")
+VIEW_ROLES = ("process_owner", "admin", "director")
 
 
 @dataclass(frozen=True)
@@ -82,8 +90,32 @@ def deploy_files(uow, files: dict[str, bytes | str], actor_id: int | None = None
 
 
 def deploy_directory(uow, path: Path, actor_id: int | None = None) -> list[DeployResult]:
-    """Deploy every file under a ``workflows/`` folder (start-up and `flask deploy`)."""
+    """Deploy every file under a ``workflows/`` folder (start-up and the deploy command)."""
     return deploy_files(uow, specs.load_directory(path), actor_id, merge_with_deployed=False)
+
+
+def deploy_upload(uow, user_id: int, files: dict[str, bytes]) -> list[DeployResult]:
+    """A process owner (or admin) deploys uploaded files over the deployed ones. Commits."""
+    user = get_user(uow.session, user_id)
+    if not user.has_role(*DEPLOY_ROLES):
+        raise Forbidden("only process owners deploy process models")
+    results = deploy_files(uow, files, actor_id=user.id)
+    uow.commit()
+    return results
+
+
+def deploy_workflows(uow, path: Path) -> list[DeployResult]:
+    """The operator deploys a ``workflows/`` folder. Commits."""
+    results = deploy_directory(uow, path)
+    uow.commit()
+    return results
+
+
+def model_version(session, model_id: int) -> ProcessModel:
+    model = session.get(ProcessModel, model_id)
+    if model is None:
+        raise NotFound(f"no process model version {model_id}")
+    return model
 
 
 def _kind(filename: str) -> str:
@@ -93,7 +125,7 @@ def _kind(filename: str) -> str:
 def models_with_counts(session) -> list[tuple[ProcessModel, int]]:
     """Every model version with how many instances still run on it."""
     counts = dict(session.execute(
-        select(ProcessInstance.model_id, func.count()).where(ProcessInstance.status == "running")
+        select(ProcessInstance.model_id, func.count()).where(ProcessInstance.status == InstanceStatus.RUNNING)
         .group_by(ProcessInstance.model_id)).all())
     models = session.scalars(select(ProcessModel).order_by(ProcessModel.process_id,
                                                            ProcessModel.version.desc()))
@@ -118,3 +150,19 @@ def form_schema(session, model: ProcessModel, filename: str | None) -> dict | No
             raise NotFound(f"form {filename} is not part of this process model version")
         schema = _form_cache.setdefault(key, json.loads(text))
     return copy.deepcopy(schema)
+
+
+def model_files(session, model_id: int, kind: str | None = None) -> list[ProcessModelFile]:
+    """The source files of one model version (``kind``: bpmn, dmn or form)."""
+    query = select(ProcessModelFile).where(ProcessModelFile.model_id == model_id)
+    if kind:
+        query = query.where(ProcessModelFile.kind == kind)
+    return list(session.scalars(query.order_by(ProcessModelFile.filename)))
+
+
+def running_instance_count(session, model_id: int) -> int:
+    return session.scalar(select(func.count(ProcessInstance.id)).where(
+        ProcessInstance.model_id == model_id, ProcessInstance.status == InstanceStatus.RUNNING)) or 0
+
+
+# -- one task's surroundings ----------------------------------------------------------

@@ -1,4 +1,6 @@
-"""Inbox queries: the ready tasks a person can act on, paged, filtered and counted.
+"""Inbox queries: the ready tasks a person can act on, paged, filtered and counted — the
+one query engine behind the inbox pages (:func:`inbox_page`) and ``GET /api/tasks``
+(:func:`task_list`).
 
 Lists carry case codes and staff usernames, never a client's name (R32). Every filter maps
 onto an index of ``human_tasks`` (assignee/role + state + due) so the inbox stays fast with
@@ -14,13 +16,14 @@ from sqlalchemy import and_, func, or_, select
 from engine import clock
 from engine.people import access
 from engine.errors import Forbidden, Invalid
-from engine.models import HumanTask, ProcessModel, User
-from engine.people.accounts import get_user, supervisee_ids
+from engine.models import HumanTask, ProcessModel, TaskState, User
+from engine.people.directory import get_user, supervisee_ids, usernames
 
 INBOX_STATUSES = ("all", "overdue", "due_today", "due_week", "no_due")
 # "This week" on the inbox and the dashboard: a presentation window, not a domain deadline.
 WEEK = dt.timedelta(days=7)
 MAX_PAGE_SIZE = 200
+API_SCOPES = ("mine", "claimable", "team", "open")
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,12 @@ class TaskRow:
     overdue: bool
     due_today: bool
     instance_id: int
+    created_at: dt.datetime
+    state: str = TaskState.READY
+
+    @property
+    def name(self) -> str:
+        return self.bpmn_id
 
 
 @dataclass(frozen=True)
@@ -104,13 +113,13 @@ def status_filter(status: str, now: dt.datetime):
 
 
 def task_rows(session, tasks: list[HumanTask], now: dt.datetime) -> list[TaskRow]:
-    ids = {t.assignee_id for t in tasks if t.assignee_id}
-    names = dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all()) if ids else {}
+    names = usernames(session, (t.assignee_id for t in tasks))
     _, end_of_day = day_bounds(now)
     return [TaskRow(id=t.id, case_code=t.case_code, process_id=t.process_id, bpmn_id=t.bpmn_id, title=t.title,
                     role=t.role, assignee=names.get(t.assignee_id), due_at=t.due_at, priority=t.priority,
                     risk_level=t.risk_level, overdue=bool(t.due_at and t.due_at < now),
-                    due_today=bool(t.due_at and now <= t.due_at < end_of_day), instance_id=t.instance_id)
+                    due_today=bool(t.due_at and now <= t.due_at < end_of_day), instance_id=t.instance_id,
+                    created_at=t.created_at, state=t.state)
             for t in tasks]
 
 
@@ -135,15 +144,8 @@ def _parts(session, user: User, scope: str) -> list:
     return [scope_filter(session, user, scope)]
 
 
-def inbox_page(session, user_id: int, query: InboxQuery, known_counts: dict[str, int] | None = None) -> InboxPage:
-    """One page of ready tasks in one inbox scope, filtered by case, process and status.
-
-    ``known_counts`` (from :func:`inbox_counts`, already computed for the navigation)
-    spares counting the unfiltered scope twice."""
-    user = get_user(session, user_id)
-    now = clock.now()
-    page_size = min(max(query.page_size, 1), MAX_PAGE_SIZE)
-    conditions = [HumanTask.state == "ready"]
+def _conditions(query: InboxQuery, now: dt.datetime) -> list:
+    conditions = [HumanTask.state == TaskState.READY]
     status = status_filter(query.status, now)
     if status is not None:
         conditions.append(status)
@@ -151,31 +153,69 @@ def inbox_page(session, user_id: int, query: InboxQuery, known_counts: dict[str,
         conditions.append(HumanTask.case_code == query.case_code)
     if query.process_id:
         conditions.append(HumanTask.process_id == query.process_id)
+    return conditions
+
+
+def _count(session, conditions: list, parts: list) -> int:
+    return sum(session.scalar(select(func.count(HumanTask.id)).where(*conditions, part)) or 0 for part in parts)
+
+
+def _fetch(session, conditions: list, parts: list, offset: int, limit: int) -> list[HumanTask]:
+    """Rows ``offset`` to ``offset + limit`` of the scope in inbox order: each disjoint part
+    is read in index order up to the end of the window, then merged."""
+    upto = offset + limit
+    tasks: list[HumanTask] = []
+    for part in parts:
+        tasks += session.scalars(ordered(select(HumanTask).where(*conditions, part)).limit(upto))
+    return sorted(tasks, key=_sort_key)[offset:upto]
+
+
+def inbox_page(session, user_id: int, query: InboxQuery, known_counts: dict[str, int] | None = None) -> InboxPage:
+    """One page of ready tasks in one inbox scope, filtered by case, process and status
+    (a page past the last shows the last).
+
+    ``known_counts`` (from :func:`inbox_counts`, already computed for the navigation)
+    spares counting the unfiltered scope twice."""
+    user = get_user(session, user_id)
+    now = clock.now()
+    page_size = min(max(query.page_size, 1), MAX_PAGE_SIZE)
+    conditions = _conditions(query, now)
     parts = _parts(session, user, query.scope)
     unfiltered = len(conditions) == 1
     if unfiltered and known_counts and query.scope in known_counts:
         total = known_counts[query.scope]
     else:
-        total = sum(session.scalar(select(func.count(HumanTask.id)).where(*conditions, part)) or 0 for part in parts)
+        total = _count(session, conditions, parts)
     pages = max((total + page_size - 1) // page_size, 1)
     page = min(max(query.page, 1), pages)
-    upto = page * page_size
-    tasks: list[HumanTask] = []
-    for part in parts:
-        tasks += session.scalars(ordered(select(HumanTask).where(*conditions, part)).limit(upto))
-    tasks = sorted(tasks, key=_sort_key)[(page - 1) * page_size:upto]
+    tasks = _fetch(session, conditions, parts, (page - 1) * page_size, page_size)
     return InboxPage(task_rows(session, tasks, now), total, page, pages, query)
+
+
+def task_list(session, user_id: int, scope: str = "mine", overdue: bool = False, case_code: str | None = None,
+              process_id: str | None = None, limit: int = 100, offset: int = 0) -> tuple[list[TaskRow], int]:
+    """``GET /api/tasks``: ready tasks in one scope, due first then highest priority, from
+    ``offset``; and the total."""
+    user = get_user(session, user_id)
+    now = clock.now()
+    query = InboxQuery(scope=scope, case_code=case_code, process_id=process_id,
+                       status="overdue" if overdue else "all")
+    conditions = _conditions(query, now)
+    parts = _parts(session, user, scope)
+    total = _count(session, conditions, parts)
+    tasks = _fetch(session, conditions, parts, max(offset, 0), min(max(limit, 1), MAX_PAGE_SIZE * 5))
+    return task_rows(session, tasks, now), total
 
 
 def inbox_counts(session, user_id: int) -> dict[str, int]:
     """How many ready tasks each of the user's scopes holds, and how many of mine are overdue."""
     user = get_user(session, user_id)
     counts = {scope: session.scalar(select(func.count(HumanTask.id)).where(
-        HumanTask.state == "ready", scope_filter(session, user, scope))) or 0
+        HumanTask.state == TaskState.READY, scope_filter(session, user, scope))) or 0
         for scope in scopes_for(user) if scope != "open"}
     counts["open"] = counts["mine"] + counts["claimable"]  # disjoint: held by me / held by nobody
     counts["overdue"] = session.scalar(select(func.count(HumanTask.id)).where(
-        HumanTask.state == "ready", HumanTask.assignee_id == user.id,
+        HumanTask.state == TaskState.READY, HumanTask.assignee_id == user.id,
         HumanTask.due_at.is_not(None), HumanTask.due_at < clock.now())) or 0
     return counts
 
@@ -191,7 +231,7 @@ def team_overdue_count(session, user_id: int) -> int:
     if not user.has_role(*access.TEAM_ROLES):
         return 0
     return session.scalar(select(func.count(HumanTask.id)).where(
-        HumanTask.state == "ready", scope_filter(session, user, "team"),
+        HumanTask.state == TaskState.READY, scope_filter(session, user, "team"),
         HumanTask.due_at.is_not(None), HumanTask.due_at < clock.now())) or 0
 
 
@@ -199,5 +239,5 @@ def newly_ready_for(session, user_id: int, instance_id: int, exclude_task_id: st
     """Ready tasks of one instance this user holds or may claim (after completing one)."""
     user = get_user(session, user_id)
     return list(session.scalars(ordered(select(HumanTask).where(
-        HumanTask.instance_id == instance_id, HumanTask.state == "ready", HumanTask.id != exclude_task_id,
+        HumanTask.instance_id == instance_id, HumanTask.state == TaskState.READY, HumanTask.id != exclude_task_id,
         scope_filter(session, user, "open")))))

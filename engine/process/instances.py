@@ -1,4 +1,10 @@
-"""Starting instances, saving them, and waking their timers."""
+"""Process instances: starting them, waking their timers, cancelling them, reading one.
+
+Every engine step here goes through ``engine.bpmn.engine_step``. ``start_process`` and
+``cancel_instance`` are building blocks other use cases (and service-task operations) call
+inside their own unit of work; ``start_by_request``, ``fire_timer`` and ``view_instance``
+are use cases and own their transaction.
+"""
 from __future__ import annotations
 
 import logging
@@ -6,117 +12,94 @@ import logging
 from sqlalchemy import select, update
 
 from engine import clock
-from engine.bpmn import operations, task_sync as tasks_sync
-from engine.errors import Conflict, DomainError, NotFound
-from engine.models import HumanTask, ProcessInstance, Timer
+from engine.bpmn import engine_step
 from engine.bpmn.runtime import ProcessRuntime
+from engine.errors import Forbidden
+from engine.models import HumanTask, InstanceStatus, ProcessInstance, TaskState, Timer, TimerState
+from engine.people.directory import get_user
 from engine.process.deployment import latest_model
-from engine.service_ops import notifications
 
 log = logging.getLogger(__name__)
+
+# Who may start a process through the API (the engine starts the rest for itself).
+START_ROLES = ("caseworker", "supervisor", "director", "process_owner", "admin")
+# Who may read any instance's status (others: the ones they started).
+INSTANCE_VIEW_ROLES = ("admin", "process_owner", "director")
 
 
 def start_process(uow, runtime: ProcessRuntime, process_id: str, actor_id: int | None,
                   data: dict | None = None, case_code: str | None = None,
                   parent_instance_id: int | None = None) -> ProcessInstance:
-    """Start the newest version of ``process_id`` and run it to its first wait state."""
+    """Start the newest version of ``process_id`` and run it to its first wait state.
+    A building block: the calling use case commits."""
     model = latest_model(uow.session, process_id)
-    instance = ProcessInstance(model_id=model.id, model=model, process_id=process_id,
-                               case_code=case_code, parent_instance_id=parent_instance_id,
-                               state_json="{}", started_by=actor_id, created_at=clock.now())
-    uow.session.add(instance)
-    uow.session.flush()
-    with operations_bound(uow, runtime, instance, actor_id):
-        workflow = runtime.start(model, data)
-    save(uow, runtime, instance, workflow)
-    uow.audit(actor_id, "instance_started", "process_instance", instance.id, case_code,
-              process_id=process_id, version=model.version)
-    return instance
+    return engine_step.start(uow, runtime, model, actor_id, data, case_code, parent_instance_id).instance
 
 
-def save(uow, runtime: ProcessRuntime, instance: ProcessInstance, workflow,
-         completed_by: int | None = None) -> list[HumanTask]:
-    """Write the engine state (bumping the instance version: a stale one is a 409) and
-    bring the human-task and timer rows in step with it."""
-    instance.state_json = runtime.dump(workflow)
-    instance.status = runtime.status(workflow)
-    instance.updated_at = clock.now()
-    uow.flush()  # the version check happens here, before any dependent row is touched
-    created = tasks_sync.sync_instance(uow, runtime, instance, workflow, completed_by)
-    notifications.notify_new_tasks(uow, created)
-    if instance.status == "complete":
-        uow.audit(completed_by, "instance_completed", "process_instance", instance.id, instance.case_code)
-    return created
-
-
-def operations_bound(uow, runtime: ProcessRuntime, instance: ProcessInstance, actor_id: int | None):
-    """Service tasks reached while the block advances ``instance`` write through ``uow``."""
-    return operations.bound(operations.OperationContext(uow, instance, actor_id, runtime))
-
-
-def load_instance(session, instance_id: int) -> ProcessInstance:
-    instance = session.get(ProcessInstance, instance_id)
-    if instance is None:
-        raise NotFound(f"no process instance {instance_id}")
-    return instance
-
-
-def record_failure(uow, instance_id: int, error: DomainError, actor_id: int | None,
-                   mark_error: bool) -> None:
-    """After a rolled-back attempt, note the diagram failure on the instance (and stop it
-    when ``mark_error``: a worker cannot retry a broken script forever)."""
-    uow.session.rollback()
-    values = {"error": error.message}
-    if mark_error:
-        values["status"] = "error"
-    uow.session.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id).values(**values))
-    uow.audit(actor_id, "script_failed", "process_instance", instance_id,
-              element=error.details.get("element_id"), message=error.message)
+def start_by_request(uow, runtime: ProcessRuntime, user_id: int, process_id: str, data: dict) -> ProcessInstance:
+    """A person starts a process through the API. Commits."""
+    if not get_user(uow.session, user_id).has_role(*START_ROLES):
+        raise Forbidden("your roles may not start processes")
+    instance = start_process(uow, runtime, process_id, user_id, data)
     uow.commit()
+    return instance
+
+
+def view_instance(session, user_id: int, instance_id: int) -> ProcessInstance:
+    """One instance's status (not its data): for whoever started it and for admins,
+    process owners and directors."""
+    user = get_user(session, user_id)
+    instance = engine_step.load_instance(session, instance_id)
+    if instance.started_by != user.id and not user.has_role(*INSTANCE_VIEW_ROLES):
+        raise Forbidden("you did not start this instance")
+    return instance
 
 
 def fire_timer(uow, runtime: ProcessRuntime, timer_id: int) -> bool:
     """Fire one timer exactly once. False when it was fired or cancelled already (a
-    repeated message, or the sweeper and the delayed message racing)."""
+    repeated message, or the sweeper and the delayed message racing). Commits; a diagram
+    failure stops the instance (nobody is there to be told) and raises."""
     timer = uow.session.get(Timer, timer_id)
-    if timer is None or timer.state != "pending":
+    if timer is None or timer.state != TimerState.PENDING:
         return False
     if timer.due_at > clock.now():
         return False  # an early message: the delayed one or the sweeper comes back later
     claimed = uow.session.execute(
-        update(Timer).where(Timer.id == timer_id, Timer.state == "pending")
-        .values(state="fired", fired_at=clock.now())).rowcount
+        update(Timer).where(Timer.id == timer_id, Timer.state == TimerState.PENDING)
+        .values(state=TimerState.FIRED, fired_at=clock.now())).rowcount
     if claimed != 1:
         return False
-    instance = load_instance(uow.session, timer.instance_id)
-    if instance.status != "running":
+    instance = engine_step.load_instance(uow.session, timer.instance_id)
+    if instance.status != InstanceStatus.RUNNING:
         # the instance ended or failed meanwhile: the timer will never fire, stop re-sending it
-        uow.session.execute(update(Timer).where(Timer.id == timer_id).values(state="cancelled"))
+        uow.session.execute(update(Timer).where(Timer.id == timer_id).values(state=TimerState.CANCELLED))
         uow.commit()
         return False
-    workflow = runtime.restore(instance)
-    try:
-        with operations_bound(uow, runtime, instance, None):
-            fired = runtime.fire_timer(workflow, timer.task_id)
-    except DomainError as err:  # a broken script, or an operation refusing: stop, don't re-fire forever
-        record_failure(uow, instance.id, err, None, mark_error=True)
-        raise
-    if not fired:
-        uow.commit()
-        return False
-    save(uow, runtime, instance, workflow)
-    uow.audit(None, "timer_fired", "process_instance", instance.id, instance.case_code,
-              element=timer.bpmn_id, due_at=timer.due_at.isoformat())
+    with engine_step.advancing(uow, runtime, instance, None, stop_on_failure=True) as step:
+        fired = step.fire_timer(timer.task_id, element=timer.bpmn_id, due_at=timer.due_at)
     uow.commit()
-    return True
+    return fired
 
 
 def due_timer_ids(session, limit: int = 500) -> list[int]:
     """Pending timers whose time has come (the sweeper re-sends these)."""
-    return list(session.scalars(select(Timer.id).where(Timer.state == "pending", Timer.due_at <= clock.now())
+    return list(session.scalars(select(Timer.id).where(Timer.state == TimerState.PENDING,
+                                                       Timer.due_at <= clock.now())
                                 .order_by(Timer.due_at).limit(limit)))
 
 
-def ensure_running(instance: ProcessInstance) -> None:
-    if instance.status != "running":
-        raise Conflict(f"process instance {instance.id} is {instance.status}")
+def cancel_instance(uow, instance: ProcessInstance, actor_id: int | None, why: str) -> None:
+    """Stop one instance: it takes no more input, its open tasks and pending timers end.
+    A building block: the calling use case commits."""
+    now = clock.now()
+    instance.status = InstanceStatus.CANCELLED
+    instance.updated_at = now
+    uow.session.execute(update(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                HumanTask.state == TaskState.READY)
+                        .values(state=TaskState.CANCELLED, completed_at=now)
+                        .execution_options(synchronize_session="fetch"))
+    uow.session.execute(update(Timer).where(Timer.instance_id == instance.id, Timer.state == TimerState.PENDING)
+                        .values(state=TimerState.CANCELLED).execution_options(synchronize_session="fetch"))
+    uow.audit(actor_id, "instance_cancelled", "process_instance", instance.id, instance.case_code,
+              process_id=instance.process_id, reason=why)
+    log.info("cancelled instance %s (%s) of case %s: %s", instance.id, instance.process_id, instance.case_code, why)

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from engine.people import access
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.models import HumanTask, User
-from engine.people.accounts import get_user, supervisee_ids
+from engine.people.directory import get_user, supervisee_ids
 
 
 def reassign_task(uow, actor_id: int, task_id: str, new_assignee: str, reason: str = "") -> HumanTask:
@@ -47,5 +47,6 @@ def reassign_task(uow, actor_id: int, task_id: str, new_assignee: str, reason: s
         raise Conflict("the task changed while you were reassigning it; reload and try again")
     uow.audit(actor.id, "task_reassigned", "human_task", task.id, task.case_code,
               previous_assignee_id=previous, assignee_id=user.id, reason=(reason or "").strip()[:500])
+    uow.commit()
     session.refresh(task)
     return task

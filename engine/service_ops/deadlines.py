@@ -32,8 +32,8 @@ class DeadlineRun:
 
 
 def notify_deadlines(uow, due_soon_window: dt.timedelta, limit: int, due_soon_share: float) -> DeadlineRun:
-    """Send the notices that are due now for up to ``limit`` tasks of each kind. The
-    caller commits, and calls again while a kind returned ``limit`` tasks.
+    """Send the notices that are due now for up to ``limit`` tasks of each kind. Commits;
+    the caller calls again while a kind returned ``limit`` tasks.
 
     "Due soon" means within ``due_soon_window`` of the due time, but never earlier than
     ``due_soon_share`` of the task's lifetime before it: a task due 24 h after it was
@@ -47,6 +47,7 @@ def notify_deadlines(uow, due_soon_window: dt.timedelta, limit: int, due_soon_sh
         if now >= task.due_at - (task.due_at - task.created_at) * due_soon_share][:limit]
     sent_overdue = sum(_send(uow, task, "task_overdue", now) for task in overdue)
     sent_soon = sum(_send(uow, task, "task_due_soon", now) for task in due_soon)
+    uow.commit()
     return DeadlineRun(due_soon=sent_soon, overdue=sent_overdue)
 
 

@@ -18,7 +18,7 @@ from engine.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.models import User, UserRole
 from engine.models.ops import INCIDENT_STATES, Incident, dialect_insert
 from engine.service_ops.notifications import notify_in_app
-from engine.people.accounts import get_user
+from engine.people.directory import get_user
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,24 @@ ADMIN_ROLE = "admin"
 
 def job_key(actor: str, args) -> str:
     return hashlib.sha256(json.dumps([actor, list(args)], sort_keys=True, default=str).encode()).hexdigest()
+
+
+def record_job_failure(uow, actor: str, args, error: str, attempts: int, retry_actor: str,
+                       on_give_up=None) -> tuple[str, list]:
+    """A job gave up after its last retry: open (or reopen) its incident — or, when the job
+    was an incident's retry (``retry_actor``), reopen that incident — and let the job's
+    owner mark its own record (``on_give_up``: actor name -> ``fn(uow, *args, error=)``).
+    Returns the failed job (actor, arguments). Commits."""
+    if actor == retry_actor:
+        actor, args = retry_failed(uow, int(args[0]), error, attempts)
+    else:
+        args = list(args)
+        record_failure(uow, actor, args, error, attempts)
+    hook = (on_give_up or {}).get(actor)
+    if hook is not None:
+        hook(uow, *args, error=error)
+    uow.commit()
+    return actor, args
 
 
 def record_failure(uow, actor: str, args, error: str, attempts: int) -> int:
@@ -90,7 +108,7 @@ def _load(session, incident_id: int) -> Incident:
 
 
 def retry_incident(uow, user_id: int, incident_id: int) -> Incident:
-    """Queue the failed job again (sent once this unit of work commits)."""
+    """Queue the failed job again (sent once this unit of work commits). Commits."""
     admin = _require_admin(uow.session, user_id)
     incident = _load(uow.session, incident_id)
     if incident.state != "open":
@@ -102,11 +120,12 @@ def retry_incident(uow, user_id: int, incident_id: int) -> Incident:
     uow.flush()
     uow.enqueue("retry_incident", incident.id)
     uow.audit(admin.id, "incident_retried", "incident", incident.id, actor=incident.actor)
+    uow.commit()
     return incident
 
 
 def resolve_incident(uow, user_id: int, incident_id: int) -> Incident:
-    """An admin closes an incident without retrying (the job no longer matters)."""
+    """An admin closes an incident without retrying (the job no longer matters). Commits."""
     admin = _require_admin(uow.session, user_id)
     incident = _load(uow.session, incident_id)
     if incident.state == "resolved":
@@ -115,6 +134,7 @@ def resolve_incident(uow, user_id: int, incident_id: int) -> Incident:
     incident.resolved_at = clock.now()
     incident.resolved_by = admin.id
     uow.audit(admin.id, "incident_resolved", "incident", incident.id, actor=incident.actor)
+    uow.commit()
     return incident
 
 
@@ -128,10 +148,12 @@ def job_of_retry(session, incident_id: int) -> tuple[str, list] | None:
 
 
 def retry_succeeded(uow, incident_id: int) -> None:
+    """The retried job succeeded: resolve its incident. Commits."""
     incident = _load(uow.session, incident_id)
     incident.state = "resolved"
     incident.resolved_at = clock.now()
     uow.audit(None, "incident_resolved", "incident", incident.id, actor=incident.actor, by="retry")
+    uow.commit()
 
 
 def retry_failed(uow, incident_id: int, error: str, attempts: int) -> tuple[str, list]:

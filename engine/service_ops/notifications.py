@@ -124,19 +124,23 @@ def list_notifications(session, user_id: int, unread_only: bool = False, limit: 
 
 
 def mark_read(uow, user_id: int, notification_id: int) -> Notification:
-    """Mark one of the caller's notifications read (someone else's is a 404)."""
+    """Mark one of the caller's notifications read (someone else's is a 404). Commits."""
     row = uow.session.get(Notification, notification_id)
     if row is None or row.user_id != user_id:
         raise NotFound(f"no notification {notification_id}")
     if row.read_at is None:
         row.read_at = clock.now()
+    uow.commit()
     return row
 
 
 def mark_all_read(uow, user_id: int) -> int:
-    return uow.session.execute(update(Notification).where(Notification.user_id == user_id,
-                                                          Notification.read_at.is_(None))
-                               .values(read_at=clock.now())).rowcount
+    """Mark every notification of the caller read; returns how many. Commits."""
+    marked = uow.session.execute(update(Notification).where(Notification.user_id == user_id,
+                                                            Notification.read_at.is_(None))
+                                 .values(read_at=clock.now())).rowcount
+    uow.commit()
+    return marked
 
 
 # -- the e-mail copies -------------------------------------------------------------------
@@ -150,8 +154,8 @@ def claim_mail(uow, notification_id: int, mail_from: str, public_url: str,
                stale_claim: dt.timedelta) -> OutgoingMail | None:
     """Take one e-mail for sending (pending, failed, or claimed by a sender that died
     more than ``stale_claim`` ago). None when it is not ours to send: sent already,
-    being sent by someone else, or nobody to send it to. The caller commits the claim
-    before talking to the SMTP server."""
+    being sent by someone else, or nobody to send it to. Commits the claim (before anyone
+    talks to the SMTP server)."""
     session = uow.session
     row = session.get(Notification, notification_id)
     if row is None:
@@ -163,11 +167,13 @@ def claim_mail(uow, notification_id: int, mail_from: str, public_url: str,
                               .values(mail_state="sending", mail_claimed_at=now)
                               .execution_options(synchronize_session=False)).rowcount
     if claimed != 1:
+        uow.commit()
         return None
     session.refresh(row)
     user = session.get(User, row.user_id)
     if user is None or not user.active or not user.email:
         row.mail_state = "none"
+        uow.commit()
         return None
     body = "\n\n".join(part for part in (
         row.body, f"Case: {row.case_code}" if row.case_code else "",
@@ -179,23 +185,28 @@ def claim_mail(uow, notification_id: int, mail_from: str, public_url: str,
 
 
 def mark_mail_sent(uow, notification_id: int) -> None:
+    """Commits."""
     _set_mail_state(uow, notification_id, "sent", mailed_at=clock.now(), mail_error=None)
+    uow.commit()
 
 
 def mark_mail_skipped(uow, notification_id: int) -> None:
-    """No SMTP server is configured: the notification stays in-app only."""
+    """No SMTP server is configured: the notification stays in-app only. Commits."""
     uow.session.execute(update(Notification).where(Notification.id == notification_id,
                                                    Notification.mail_state.in_(("pending", "failed")))
                         .values(mail_state="skipped"))
+    uow.commit()
 
 
 def mark_mail_retrying(uow, notification_id: int, error: str) -> None:
-    """A send failed: back to pending so the retried job can claim it again."""
+    """A send failed: back to pending so the retried job can claim it again. Commits."""
     _set_mail_state(uow, notification_id, "pending", mail_error=error[:MAIL_ERROR_MAX])
+    uow.commit()
 
 
 def mark_mail_failed(uow, notification_id: int, error: str) -> None:
-    """The last retry failed (an incident records it; retrying the incident resends)."""
+    """The last retry failed (an incident records it; retrying the incident resends). A
+    building block of the incident recorder's transaction."""
     _set_mail_state(uow, notification_id, "failed", mail_error=error[:MAIL_ERROR_MAX])
 
 

@@ -11,6 +11,7 @@ from engine.models import Case, HumanTask, OutboxMessage, User
 from engine.crisis import declaration as crisis, fanout as crisis_fanout
 from engine.process import human_tasks
 from engine.people import accounts as people
+from engine.people import directory
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
 CRISIS_JOBS = ("crisis_plan_checks", "crisis_start_checks")
@@ -25,7 +26,7 @@ def add_caseworker(ctx, username: str, supervisor: str = "supervisor1", availabl
     with ctx.uow() as uow:
         user = people.create_user(uow, username, "pw", ["caseworker"])
         user.available = available
-        people.set_supervisor(uow, user_id(ctx, supervisor), user.id)
+        directory.set_supervisor(uow, user_id(ctx, supervisor), user.id)
         uow.commit()
         return user.id
 

@@ -16,6 +16,9 @@ from engine.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.models import AuditEvent, Case, CaseClientLink, Client, HumanTask, ProcessInstance
 from engine.case import lifecycle as case_status, intake as cases
 from tests.workflows.case_driver import CLIENT, NEEDS_MEDIUM, REFERRAL, CaseDriver
+from engine.case import assignment
+from engine.case import case_lists
+from engine.case import files as case_files
 
 CASE_TABLES = {"cases", "clients", "case_client_links", "case_events", "case_notes", "service_referrals",
                "case_assessments", "case_plans", "case_reviews", "case_closures", "conferences", "votes"}
@@ -72,7 +75,7 @@ def test_only_staff_working_with_clients_take_referrals(ctx):
 
 def _file(ctx, d, username, code):
     with ctx.uow() as uow:
-        file = cases.get_case_file(uow, d.uid(username), code)
+        file = case_files.get_case_file(uow, d.uid(username), code)
         uow.commit()
         return file
 
@@ -137,7 +140,7 @@ def test_case_lists_show_codes_the_user_may_see(ctx):
 
     def codes(username):
         with ctx.session_factory() as s:
-            rows, total = cases.list_cases(s, d.uid(username))
+            rows, total = case_lists.list_cases(s, d.uid(username))
             assert total == len(rows)
             return {r.code for r in rows}
     assert codes("caseworker1") == {mine}
@@ -145,9 +148,9 @@ def test_case_lists_show_codes_the_user_may_see(ctx):
     assert codes("supervisor1") == codes("director1") == {mine, other}
     assert codes("committee1") == set()
     with ctx.session_factory() as s:
-        rows, _ = cases.list_cases(s, d.uid("caseworker1"))
+        rows, _ = case_lists.list_cases(s, d.uid("caseworker1"))
         assert not hasattr(rows[0], "name") and rows[0].caseworker == "caseworker1"
-        assert cases.list_cases(s, d.uid("director1"), status="C")[1] == 0
+        assert case_lists.list_cases(s, d.uid("director1"), status="C")[1] == 0
 
 
 def test_reassignment_moves_the_open_tasks_and_is_for_supervisors(ctx):
@@ -156,11 +159,11 @@ def test_reassignment_moves_the_open_tasks_and_is_for_supervisors(ctx):
     code = d.refer()
     d.to_registered(code)
     with ctx.uow() as uow, pytest.raises(Forbidden):
-        case_status.reassign_case(uow, d.uid("caseworker1"), code, "caseworker2", "leaving")
+        assignment.reassign_case(uow, d.uid("caseworker1"), code, "caseworker2", "leaving")
     with ctx.uow() as uow, pytest.raises(Invalid):
-        case_status.reassign_case(uow, d.uid("supervisor1"), code, "committee1", "leaving")
+        assignment.reassign_case(uow, d.uid("supervisor1"), code, "committee1", "leaving")
     with ctx.uow() as uow:
-        case_status.reassign_case(uow, d.uid("supervisor1"), code, "caseworker2", "caseworker1 on leave")
+        assignment.reassign_case(uow, d.uid("supervisor1"), code, "caseworker2", "caseworker1 on leave")
         uow.commit()
     assert d.assignee(d.task(code, "initial_assessment")) == "caseworker2"
     assert d.username(d.case(code).caseworker_id) == "caseworker2"

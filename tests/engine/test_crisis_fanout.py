@@ -80,7 +80,7 @@ def test_a_worker_crash_mid_batch_leaves_no_half_batch_and_the_retry_completes_i
         crisis_fanout.plan_checks(uow, crisis_id)
         uow.commit()
     (_, batch), = pending_jobs(ctx, "crisis_start_checks")
-    original, calls = ctx.runtime.start, []
+    original, calls = ctx.runtime.new_workflow, []
 
     def dies_on_the_fourth(model, data=None):
         calls.append(data)
@@ -88,13 +88,13 @@ def test_a_worker_crash_mid_batch_leaves_no_half_batch_and_the_retry_completes_i
             raise SystemExit("worker killed")
         return original(model, data)
 
-    monkeypatch.setattr(ctx.runtime, "start", dies_on_the_fourth)
+    monkeypatch.setattr(ctx.runtime, "new_workflow", dies_on_the_fourth)
     with pytest.raises(SystemExit), ctx.uow() as uow:
         crisis_fanout.start_check_batch(uow, ctx.runtime, crisis_id, batch)
     assert check_instances(ctx) == 0
     with ctx.session_factory() as session:
         assert set(session.scalars(select(CrisisCaseCheck.state))) == {"planned"}
-    monkeypatch.setattr(ctx.runtime, "start", original)
+    monkeypatch.setattr(ctx.runtime, "new_workflow", original)
     with ctx.uow() as uow:
         assert crisis_fanout.start_check_batch(uow, ctx.runtime, crisis_id, batch) == 6
         uow.commit()

@@ -21,7 +21,7 @@ INTERVALS = {"risk_assessment": 365, "bcp_review": 180, "staff_training": 365, "
 
 def plan(ctx, username="crisislead1") -> dict:
     with ctx.uow() as uow:
-        result = crisis_readiness.start_readiness_plan(uow, ctx.runtime, user_id(ctx, username))
+        result = crisis_readiness.schedule_readiness(uow, ctx.runtime, user_id(ctx, username))
         uow.commit()
         return result
 
@@ -46,7 +46,7 @@ def test_each_readiness_activity_waits_its_interval_in_its_own_short_instance_R4
     with ctx.session_factory() as session:
         assert session.scalar(select(func.count()).where(ProcessInstance.process_id == "bcp_readiness_activity")) == 7
     with ctx.uow() as uow, pytest.raises(Forbidden):
-        crisis_readiness.start_readiness_plan(uow, ctx.runtime, user_id(ctx, "caseworker1"))
+        crisis_readiness.schedule_readiness(uow, ctx.runtime, user_id(ctx, "caseworker1"))
 
 
 def test_a_drill_comes_due_is_done_and_the_next_one_is_scheduled_R41(ctx):

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from engine import clock
 from engine.errors import Conflict, Forbidden, Invalid
 from engine.models import AuditEvent, OutboxMessage, ProcessInstance, Timer
-from engine.process import human_tasks, instances
+from engine.process import human_tasks, inbox, instances
 from tests.engine.helpers import NEEDS_HIGH, T0, only_ready_task, ready_tasks, user_id
 
 
@@ -145,14 +145,14 @@ def test_inbox_scopes(ctx):
     task = only_ready_task(ctx, instance_id)
     cw1, sup = user_id(ctx, "caseworker1"), user_id(ctx, "supervisor1")
     with ctx.session_factory() as s:
-        assert [t.id for t in human_tasks.list_tasks(s, cw1, "claimable")[0]] == [task.id]
-        assert human_tasks.list_tasks(s, cw1, "mine")[1] == 0
+        assert [t.id for t in inbox.task_list(s, cw1, "claimable")[0]] == [task.id]
+        assert inbox.task_list(s, cw1, "mine")[1] == 0
     with ctx.uow() as uow:
         human_tasks.claim_task(uow, cw1, task.id)
         uow.commit()
     clock.freeze(T0 + dt.timedelta(hours=25))
     with ctx.session_factory() as s:
-        assert [t.id for t in human_tasks.list_tasks(s, cw1, "mine")[0]] == [task.id]
-        assert [t.id for t in human_tasks.list_tasks(s, sup, "team", overdue=True)[0]] == [task.id]
+        assert [t.id for t in inbox.task_list(s, cw1, "mine")[0]] == [task.id]
+        assert [t.id for t in inbox.task_list(s, sup, "team", overdue=True)[0]] == [task.id]
         with pytest.raises(Forbidden):
-            human_tasks.list_tasks(s, cw1, "team")
+            inbox.task_list(s, cw1, "team")

@@ -12,7 +12,8 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
-from engine.bpmn.sandbox import LintIssue, SandboxedScriptEngine, SandboxViolation, lint, make_script_engine
+from engine.bpmn.sandbox import LintIssue, SandboxViolation, lint
+from engine.bpmn.script_engine import SandboxedScriptEngine, make_script_engine
 
 DEFINITIONS = """<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
   xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"

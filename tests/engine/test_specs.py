@@ -8,9 +8,10 @@ import pytest
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from engine.bpmn import sandbox as scripting, spec_parsing as specs
+from engine.bpmn import spec_parsing as specs
 from engine.errors import SpecInvalid
 from tests.engine.spec_samples import FORM, NOTIFY, REFERRAL, RISK, assert_problem, bundle, invalid, line_of
+from engine.bpmn import script_engine
 
 
 # -- a valid bundle ----------------------------------------------------------------------
@@ -33,7 +34,7 @@ def test_valid_bundle_parses():
 
 
 def _run(spec, subprocess_specs, count: int, severity: str) -> dict:
-    workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=scripting.make_script_engine())
+    workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine.make_script_engine())
     for task in workflow.get_tasks(state=TaskState.READY):
         task.data.update(prior_reports_count=count, severity=severity, hours_left=4)
     workflow.do_engine_steps()

@@ -9,10 +9,10 @@ from sqlalchemy import select
 from engine.errors import Forbidden, Invalid
 from engine.models import ProcessInstance, ServiceReferral
 from engine.models.case_decisions import CaseAssessment, CasePlan
-from engine.case import intake as cases
 from engine.process import deployment as models
 from engine.settings import PROJECT_ROOT
 from tests.workflows.case_driver import (DAY, HOUR, NEEDS_HIGH, NEEDS_LOW, NEEDS_MEDIUM, PLAN, T0, CaseDriver)
+from engine.case import files as case_files
 
 # Variants of a route run on SQLite only (the suite stays fast); the backbone tests without
 # this mark run on SQLite and PostgreSQL.
@@ -269,6 +269,6 @@ def test_the_r33_header_a_form_echoes_back_is_the_systems_not_the_senders(ctx):
     assert d.assignee(d.task(code, "comprehensive_start")) == "caseworker1"
     assert d.case(code).status == "O"
     with ctx.uow() as uow:
-        file = cases.get_case_file(uow, d.uid("caseworker1"), code)
+        file = case_files.get_case_file(uow, d.uid("caseworker1"), code)
     rating = next(e for e in file.timeline if e.form == "case_initial_assessment")
     assert (rating.case_status, rating.caseworker, rating.supervisor) == ("O", "caseworker1", "supervisor1")

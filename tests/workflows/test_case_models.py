@@ -10,11 +10,12 @@ from lxml import etree
 
 from engine.bpmn import spec_parsing as specs
 from engine.models.case import CLOSURE_REASONS
+from engine.bpmn import namespaces
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
 CASE_DIAGRAMS = sorted((WORKFLOWS / "bpmn").glob("case_*.bpmn"))
 CASE_FORMS = sorted(list((WORKFLOWS / "forms").glob("case_*.json")) + list((WORKFLOWS / "forms").glob("committee_*.json")))
-NS = specs.NS
+NS = namespaces.NS
 HEADER = ("form_date", "case_code", "case_status", "caseworker", "supervisor")
 WAITS_WITHOUT_DEADLINE = {"request_closure"}  # waits for the plan's goals, not for a date
 
@@ -26,10 +27,10 @@ def form(name: str) -> dict:
 def user_tasks():
     for path in CASE_DIAGRAMS:
         root = etree.parse(str(path)).getroot()
-        lanes = {ref.text.strip(): lane.get("name") for lane in root.iter(f"{{{specs.BPMN_NS}}}lane")
-                 for ref in lane.iter(f"{{{specs.BPMN_NS}}}flowNodeRef")}
-        for task in root.iter(f"{{{specs.BPMN_NS}}}userTask"):
-            props = {p.get("name"): p.get("value") for p in task.iter(f"{{{specs.SPIFF_NS}}}property")}
+        lanes = {ref.text.strip(): lane.get("name") for lane in root.iter(f"{{{namespaces.BPMN_NS}}}lane")
+                 for ref in lane.iter(f"{{{namespaces.BPMN_NS}}}flowNodeRef")}
+        for task in root.iter(f"{{{namespaces.BPMN_NS}}}userTask"):
+            props = {p.get("name"): p.get("value") for p in task.iter(f"{{{namespaces.SPIFF_NS}}}property")}
             yield path.name, task.get("id"), lanes.get(task.get("id")), props
 
 

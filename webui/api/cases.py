@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from engine.case import assignment, case_lists, files as case_files, intake, lifecycle, service_referrals
 from engine.models.case import CASE_STAGES, CASE_STATUSES, RISK_LEVELS
-from engine.case import service_referrals as case_referrals, lifecycle as case_status, intake as cases
 from webui.auth import current_user_id
 from webui.extensions import runtime, uow
 
@@ -53,7 +53,7 @@ class CaseQuerySchema(Schema):
     status = fields.String(load_default=None, validate=validate.OneOf(CASE_STATUSES))
     stage = fields.String(load_default=None, validate=validate.OneOf(CASE_STAGES))
     risk_level = fields.String(load_default=None, validate=validate.OneOf(RISK_LEVELS))
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=cases.MAX_PAGE))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=case_lists.MAX_PAGE))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
 
 
@@ -158,7 +158,7 @@ class CaseFileSchema(Schema):
     votes = fields.List(fields.Nested(VoteSchema))
 
 
-def case_file_dict(file: cases.CaseFile) -> dict:
+def case_file_dict(file: case_files.CaseFile) -> dict:
     case = file.case
     return {
         "case_code": case.code, "status": case.status, "stage": case.stage, "risk_level": case.risk_level,
@@ -180,8 +180,7 @@ def create(body):
     user_id = current_user_id()
     with uow() as work:
         client = dict(body["client"])
-        case = cases.create_referral(work, runtime(), user_id, body["referral"], client)
-        work.commit()
+        case = intake.create_referral(work, runtime(), user_id, body["referral"], client)
         return {"case_code": case.code, "status": case.status, "process_instance_id": case.main_instance_id}
 
 
@@ -192,7 +191,7 @@ def list_cases(query):
     """The cases I may see (need-to-know): codes, never names."""
     user_id = current_user_id()
     with uow() as work:
-        rows, total = cases.list_cases(work.session, user_id, **query)
+        rows, total = case_lists.list_cases(work.session, user_id, **query)
         return {"cases": rows, "total": total}
 
 
@@ -202,18 +201,13 @@ def get_case(case_code):
     """One case file: status, risk level, caseworker, tracking dates, open tasks, timeline."""
     user_id = current_user_id()
     with uow() as work:
-        file = cases.get_case_file(work, user_id, case_code)
-        body = case_file_dict(file)
-        work.commit()  # the audit row of this read
-        return body
+        return case_file_dict(case_files.get_case_file(work, user_id, case_code))
 
 
-def _file_after(work, user_id, case_code) -> dict:
-    work.commit()
+def _file_after(user_id: int, case_code: str) -> dict:
+    """The case file as it is after a change (read in a fresh unit of work, audited)."""
     with uow() as read:
-        body = case_file_dict(cases.get_case_file(read, user_id, case_code))
-        read.commit()
-        return body
+        return case_file_dict(case_files.get_case_file(read, user_id, case_code))
 
 
 @blp.post("/<case_code>/reopen")
@@ -223,8 +217,8 @@ def reopen(body, case_code):
     """Reopen a closed case (R24): a new case-management process starts with a reassessment."""
     user_id = current_user_id()
     with uow() as work:
-        case_status.reopen_case(work, runtime(), user_id, case_code, body["reason"])
-        return _file_after(work, user_id, case_code)
+        lifecycle.reopen_case(work, runtime(), user_id, case_code, body["reason"])
+    return _file_after(user_id, case_code)
 
 
 @blp.post("/<case_code>/reassign")
@@ -234,8 +228,8 @@ def reassign(body, case_code):
     """Hand the case to another caseworker (R29): its open tasks move with it."""
     user_id = current_user_id()
     with uow() as work:
-        case_status.reassign_case(work, user_id, case_code, body["caseworker"], body["reason"])
-        return _file_after(work, user_id, case_code)
+        assignment.hand_over_case(work, user_id, case_code, body["caseworker"], body["reason"])
+    return _file_after(user_id, case_code)
 
 
 @blp.post("/<case_code>/referrals")
@@ -245,7 +239,5 @@ def refer(body, case_code):
     """Refer the client to another provider (R18): only with consent to share; the outcome is tracked."""
     user_id = current_user_id()
     with uow() as work:
-        referral = case_referrals.refer_case(work, runtime(), user_id, case_code, body["provider"], body["service"],
-                                             body["consent_to_share"])
-        work.commit()
-        return referral
+        return service_referrals.refer_case(work, runtime(), user_id, case_code, body["provider"], body["service"],
+                                            body["consent_to_share"])

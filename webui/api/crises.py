@@ -9,12 +9,11 @@ delete an entry.
 from __future__ import annotations
 
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
+from engine.crisis import declaration as crisis_service, fanout as crisis_fanout, readiness as crisis_readiness, \
+    records as crisis_records, reports as crisis_reports
 from engine.errors import NotFound
-from engine.models import User
-from engine.crisis import declaration as crisis_service
-from engine.crisis import fanout as crisis_fanout, readiness as crisis_readiness, records as crisis_records, reports as crisis_reports
+from engine.people.directory import usernames
 from webui.api.crisis_schemas import (CaseNoteInSchema, CaseNoteListSchema, CaseNoteSchema, CheckListSchema,
                                      CheckQuerySchema, CrisisListSchema, CrisisQuerySchema, CrisisSchema,
                                      DashboardSchema, DataValidationSchema, DeclareSchema, FollowUpListSchema,
@@ -25,13 +24,8 @@ from webui.extensions import runtime, uow
 blp = Blueprint("crises", __name__, url_prefix="/api/crises", description="Crisis declarations and the BCP workflow")
 
 
-def _usernames(session, ids) -> dict[int, str]:
-    ids = {i for i in ids if i}
-    return dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all()) if ids else {}
-
-
 def crisis_dict(session, crisis, names: dict | None = None) -> dict:
-    names = names if names is not None else _usernames(session, [crisis.declared_by, crisis.communication_lead_id])
+    names = names if names is not None else usernames(session, [crisis.declared_by, crisis.communication_lead_id])
     return {"id": crisis.id, "kind": crisis.kind, "description": crisis.description,
             "affected_functions": crisis.functions, "status": crisis.status, "active": crisis.active,
             "declared_by": names.get(crisis.declared_by), "declared_at": crisis.declared_at,
@@ -56,7 +50,6 @@ def declare(body):
     with uow() as work:
         crisis = crisis_service.declare_crisis(work, runtime(), user_id, body["kind"], body["description"],
                                                body["affected_functions"])
-        work.commit()
         return crisis_dict(work.session, crisis)
 
 
@@ -68,7 +61,7 @@ def list_crises(query):
     user_id = current_user_id()
     with uow() as work:
         rows, total = crisis_service.list_crises(work.session, user_id, **query)
-        names = _usernames(work.session, [i for c in rows for i in (c.declared_by, c.communication_lead_id)])
+        names = usernames(work.session, [i for c in rows for i in (c.declared_by, c.communication_lead_id)])
         return {"crises": [crisis_dict(work.session, c, names) for c in rows], "total": total}
 
 
@@ -123,8 +116,7 @@ def add_log_entry(body, crisis_id):
     user_id = current_user_id()
     with uow() as work:
         entry = crisis_records.add_log_entry(work, user_id, crisis_id, body["kind"], body["text"])
-        work.commit()
-        return {"id": entry.id, "at": entry.at, "author": _usernames(work.session, [user_id]).get(user_id),
+        return {"id": entry.id, "at": entry.at, "author": usernames(work.session, [user_id]).get(user_id),
                 "kind": entry.kind, "text": entry.text}
 
 
@@ -147,7 +139,6 @@ def rerun_fan_out(crisis_id):
     user_id = current_user_id()
     with uow() as work:
         crisis_fanout.request_fan_out(work, user_id, crisis_id)
-        work.commit()
         return crisis_dict(work.session, crisis_service.load_crisis(work.session, crisis_id))
 
 
@@ -170,7 +161,6 @@ def all_case_notes(query, crisis_id):
     user_id = current_user_id()
     with uow() as work:
         rows, total = crisis_records.list_case_notes(work, user_id, crisis_id, None, **query)
-        work.commit()
         return {"notes": [_note_dict(n, a) for n, a in rows], "total": total}
 
 
@@ -182,7 +172,6 @@ def case_notes(query, crisis_id, case_code):
     user_id = current_user_id()
     with uow() as work:
         rows, total = crisis_records.list_case_notes(work, user_id, crisis_id, case_code, **query)
-        work.commit()
         return {"notes": [_note_dict(n, a) for n, a in rows], "total": total}
 
 
@@ -196,8 +185,7 @@ def add_case_note(body, crisis_id, case_code):
     with uow() as work:
         note = crisis_records.add_case_note(work, user_id, crisis_id, case_code, body["kind"], body["text"],
                                             body["alternative_methods"])
-        work.commit()
-        return _note_dict(note, _usernames(work.session, [user_id]).get(user_id))
+        return _note_dict(note, usernames(work.session, [user_id]).get(user_id))
 
 
 @blp.get("/<int:crisis_id>/data-validation")
@@ -207,9 +195,7 @@ def data_validation(query, crisis_id):
     """Every record created or changed during the disruption, from the audit trail (R40)."""
     user_id = current_user_id()
     with uow() as work:
-        report = crisis_reports.data_validation_report(work, user_id, crisis_id, **query)
-        work.commit()
-        return report
+        return crisis_reports.data_validation_report(work, user_id, crisis_id, **query)
 
 
 @blp.get("/readiness")
@@ -228,6 +214,5 @@ def schedule_readiness():
     process owners); activities already scheduled are left as they are."""
     user_id = current_user_id()
     with uow() as work:
-        crisis_readiness.start_readiness_plan(work, runtime(), user_id)
-        work.commit()
+        crisis_readiness.schedule_readiness(work, runtime(), user_id)
         return {"activities": crisis_readiness.list_activities(work.session, user_id)}

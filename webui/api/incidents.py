@@ -66,9 +66,7 @@ def retry(incident_id):
     when it fails again (409 unless the incident is open)."""
     user_id = current_user_id()
     with uow() as work:
-        incident = incidents.retry_incident(work, user_id, incident_id)
-        work.commit()
-        return incident
+        return incidents.retry_incident(work, user_id, incident_id)
 
 
 @blp.post("/<int:incident_id>/resolve")
@@ -77,6 +75,4 @@ def resolve(incident_id):
     """Close an incident without retrying it (409 if resolved already)."""
     user_id = current_user_id()
     with uow() as work:
-        incident = incidents.resolve_incident(work, user_id, incident_id)
-        work.commit()
-        return incident
+        return incidents.resolve_incident(work, user_id, incident_id)

@@ -58,9 +58,7 @@ def mark_read(notification_id):
     """Mark one of my notifications read (404 for anyone else's)."""
     user_id = current_user_id()
     with uow() as work:
-        row = notifications.mark_read(work, user_id, notification_id)
-        work.commit()
-        return row
+        return notifications.mark_read(work, user_id, notification_id)
 
 
 @blp.post("/read-all")
@@ -69,6 +67,4 @@ def mark_all_read():
     """Mark all my notifications read."""
     user_id = current_user_id()
     with uow() as work:
-        marked = notifications.mark_all_read(work, user_id)
-        work.commit()
-        return {"marked": marked}
+        return {"marked": notifications.mark_all_read(work, user_id)}

@@ -5,16 +5,14 @@ from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from engine.errors import BadRequest, Forbidden
+from engine.errors import BadRequest
 from engine.process import deployment as model_service
-from engine.people.accounts import get_user
 from webui.auth import current_user_id
 from webui.extensions import uow
 
 blp = Blueprint("process_models", __name__, url_prefix="/api/process-models",
                 description="Deployed BPMN/DMN process models and their versions")
 
-DEPLOY_ROLES = ("process_owner", "admin")
 ALLOWED_SUFFIXES = (".bpmn", ".dmn", ".json")
 
 
@@ -78,20 +76,16 @@ def deploy():
     """Deploy BPMN/DMN/form files (multipart, any field name). A process gets a new
     version only when its content changed; running instances keep theirs."""
     user_id = current_user_id()
+    uploads = request.files.getlist("files") or list(request.files.values())
+    if not uploads:
+        raise BadRequest("send the files as multipart/form-data", errors={"files": ["no file sent"]})
+    files: dict[str, bytes] = {}
+    for upload in uploads:
+        name = (upload.filename or "").rsplit("/", 1)[-1]
+        if not name.lower().endswith(ALLOWED_SUFFIXES):
+            raise BadRequest(f"{name or 'a file'} is not a .bpmn, .dmn or .json file",
+                             errors={name or "files": ["unsupported file type"]})
+        files[name] = upload.read()
     with uow() as work:
-        user = get_user(work.session, user_id)
-        if not user.has_role(*DEPLOY_ROLES):
-            raise Forbidden("only process owners deploy process models")
-        uploads = request.files.getlist("files") or list(request.files.values())
-        if not uploads:
-            raise BadRequest("send the files as multipart/form-data", errors={"files": ["no file sent"]})
-        files: dict[str, bytes] = {}
-        for upload in uploads:
-            name = (upload.filename or "").rsplit("/", 1)[-1]
-            if not name.lower().endswith(ALLOWED_SUFFIXES):
-                raise BadRequest(f"{name or 'a file'} is not a .bpmn, .dmn or .json file",
-                                 errors={name or "files": ["unsupported file type"]})
-            files[name] = upload.read()
-        results = model_service.deploy_files(work, files, actor_id=user.id)
-        work.commit()
+        results = model_service.deploy_upload(work, user_id, files)
         return {"deployed": [r.__dict__ for r in results]}

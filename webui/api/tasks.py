@@ -3,12 +3,10 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
-from sqlalchemy import select
 
 from engine import clock
-from engine.models import User
-
-from engine.process import human_tasks
+from engine.people.directory import username
+from engine.process import human_tasks, inbox
 from webui.auth import current_user_id
 from webui.extensions import runtime, uow
 
@@ -18,7 +16,7 @@ RISK_BY_PRIORITY = {3: "high", 2: "medium", 1: "low"}
 
 
 class TaskQuerySchema(Schema):
-    scope = fields.String(load_default="mine", validate=validate.OneOf(human_tasks.SCOPES))
+    scope = fields.String(load_default="mine", validate=validate.OneOf(inbox.API_SCOPES))
     overdue = fields.Boolean(load_default=False)
     case_code = fields.String(load_default=None)
     process_id = fields.String(load_default=None)
@@ -60,21 +58,15 @@ class CompleteSchema(Schema):
 
 
 def task_dict(task, assignee: str | None = None, form=None) -> dict:
+    """A task (a ``HumanTask`` row or an inbox ``TaskRow``) as the API shows it."""
     return {
         "id": task.id, "name": task.name, "title": task.title, "case_code": task.case_code,
         "process_id": task.process_id, "instance_id": task.instance_id, "role": task.role,
         "assignee": assignee, "state": task.state, "created_at": task.created_at, "due_at": task.due_at,
         "overdue": bool(task.state == "ready" and task.due_at and task.due_at < clock.now()),
         "priority": RISK_BY_PRIORITY.get(task.priority, "low"), "priority_rank": task.priority,
-        "risk_level": task.risk_level, "form": form, "form_file": task.form,
+        "risk_level": task.risk_level, "form": form, "form_file": getattr(task, "form", None),
     }
-
-
-def _usernames(session, ids) -> dict[int, str]:
-    ids = {i for i in ids if i}
-    if not ids:
-        return {}
-    return dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
 
 
 @blp.get("")
@@ -84,10 +76,8 @@ def list_tasks(query):
     """Ready tasks in one inbox: `mine`, `claimable` (offered to my roles) or `team`."""
     user_id = current_user_id()
     with uow() as work:
-        tasks, total = human_tasks.list_tasks(work.session, user_id, **query)
-        names = _usernames(work.session, (t.assignee_id for t in tasks))
-        return {"tasks": [task_dict(t, names.get(t.assignee_id)) for t in tasks],
-                "total": total, "scope": query["scope"]}
+        rows, total = inbox.task_list(work.session, user_id, **query)
+        return {"tasks": [task_dict(row, row.assignee) for row in rows], "total": total, "scope": query["scope"]}
 
 
 @blp.get("/<task_id>")
@@ -97,7 +87,6 @@ def get_task(task_id):
     user_id = current_user_id()
     with uow() as work:
         view = human_tasks.get_task(work, user_id, task_id)
-        work.commit()  # the audit row of this read
         return task_dict(view.task, view.assignee, view.form)
 
 
@@ -108,8 +97,7 @@ def claim(task_id):
     user_id = current_user_id()
     with uow() as work:
         task = human_tasks.claim_task(work, user_id, task_id)
-        work.commit()
-        return task_dict(task, _usernames(work.session, [task.assignee_id]).get(task.assignee_id))
+        return task_dict(task, username(work.session, task.assignee_id))
 
 
 @blp.post("/<task_id>/unclaim")
@@ -119,7 +107,6 @@ def unclaim(task_id):
     user_id = current_user_id()
     with uow() as work:
         task = human_tasks.unclaim_task(work, user_id, task_id)
-        work.commit()
         return task_dict(task)
 
 
@@ -131,4 +118,4 @@ def complete(body, task_id):
     user_id = current_user_id()
     with uow() as work:
         task = human_tasks.complete_task(work, runtime(), user_id, task_id, body["data"])
-        return task_dict(task, _usernames(work.session, [task.assignee_id]).get(task.assignee_id))
+        return task_dict(task, username(work.session, task.assignee_id))

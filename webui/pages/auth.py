@@ -13,6 +13,7 @@ from engine.errors import Unauthorized
 from engine.people import accounts as people
 from webui.extensions import login_manager, uow
 from webui.pages.common import page_blueprint
+from engine.people import directory
 
 bp = page_blueprint("pages_auth", __name__)
 
@@ -32,7 +33,7 @@ class SessionUser(UserMixin):
 def load_user(user_id: str):
     with uow() as work:
         try:
-            user = people.get_user(work.session, int(user_id))
+            user = directory.get_user(work.session, int(user_id))
         except (Unauthorized, ValueError):
             return None
         return SessionUser(user.id, user.username, user.display_name, frozenset(user.roles))

@@ -6,11 +6,11 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from engine.people import access
+from engine.case import case_lists, files as case_files, intake
 from engine.errors import Forbidden, Invalid
 from engine.models.case import CASE_STAGES, CASE_STATUSES, RISK_LEVELS
-from engine.case import intake as case_service, dashboards
-from engine.people.accounts import get_user, supervisee_ids
+from engine.people import access, directory
+from engine.process import positions
 from webui.extensions import runtime, uow
 from webui.pages.common import page_blueprint, page_number, require_roles
 
@@ -33,9 +33,9 @@ def case_list():
                                                           "risk_level": RISK_LEVELS}[k]}
     page = page_number(request.args.get("page"))
     with uow() as work:
-        rows, total = case_service.list_cases(work.session, current_user.id, limit=PAGE_SIZE,
+        rows, total = case_lists.list_cases(work.session, current_user.id, limit=PAGE_SIZE,
                                               offset=(page - 1) * PAGE_SIZE, **filters)
-        may_refer = access.may_refer(get_user(work.session, current_user.id))
+        may_refer = access.may_refer(directory.get_user(work.session, current_user.id))
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     return render_template("cases.html", rows=rows, total=total, page=page, pages=pages, filters=filters,
                            statuses=CASE_STATUSES, stages=CASE_STAGES, risks=RISK_LEVELS, may_refer=may_refer)
@@ -47,7 +47,7 @@ def new_referral():
     values = {k: (request.form.get(k) or "").strip() for k in
               ("source", "primary_concern", "referred_by", "name", "date_of_birth", "sex")}
     with uow() as work:
-        if not access.may_refer(get_user(work.session, current_user.id)):
+        if not access.may_refer(directory.get_user(work.session, current_user.id)):
             raise Forbidden("only caseworkers, supervisors and the director take referrals")
     if request.method == "GET":
         return render_template("referral.html", values=values, errors={}, sources=REFERRAL_SOURCES, sexes=SEX_CHOICES)
@@ -56,8 +56,7 @@ def new_referral():
     client = {"name": values["name"], "date_of_birth": values["date_of_birth"] or None, "sex": values["sex"] or None}
     with uow() as work:
         try:
-            case = case_service.create_referral(work, runtime(), current_user.id, referral, client)
-            work.commit()
+            case = intake.create_referral(work, runtime(), current_user.id, referral, client)
         except Invalid as err:
             return render_template("referral.html", values=values, errors=err.errors, sources=REFERRAL_SOURCES,
                                    sexes=SEX_CHOICES), 422
@@ -70,19 +69,11 @@ def new_referral():
 @login_required
 def case_file(code: str):
     with uow() as work:
-        record = case_service.get_case_file(work, current_user.id, code)
-        user = get_user(work.session, current_user.id)
-        supervised = supervisee_ids(work.session, user.id)
-        confidential = access.may_see_confidential(user, record.case, supervised)
-        if confidential:
-            work.audit(user.id, "case_confidential_viewed", "case", record.case.id, record.case.code)
-        positions = dashboards.case_positions(work.session, record.case.code)
-        may_hand_over = user.has_role("supervisor", "director") and record.case.status != "C" and (
-            "director" in user.roles or record.case.supervisor_id == user.id or record.case.caseworker_id in supervised)
-        caseworkers = dashboards.people_with_role(work.session, "caseworker") if may_hand_over else []
-        work.commit()  # the audit rows of this read
-    return render_template("case_file.html", f=record, case=record.case, confidential=confidential,
-                           positions=positions, may_hand_over=may_hand_over, caseworkers=caseworkers)
+        record = case_files.get_case_file(work, current_user.id, code)
+        where = positions.case_positions(work.session, record.case.code)
+        caseworkers = directory.people_with_role(work.session, "caseworker") if record.may_hand_over else []
+    return render_template("case_file.html", f=record, case=record.case, confidential=record.confidential,
+                           positions=where, may_hand_over=record.may_hand_over, caseworkers=caseworkers)
 
 
 @bp.app_template_filter("source_label")

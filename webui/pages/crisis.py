@@ -5,14 +5,13 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import SelectField, SelectMultipleField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from engine.errors import Conflict, Invalid
-from engine.models import User
+from engine.people.directory import usernames
 from engine.models.crisis import CRISIS_KINDS, LOG_ENTRY_KINDS, SUB_FUNCTIONS
 from engine.crisis import declaration as crisis_service
 from engine.crisis import fanout as crisis_fanout, readiness as crisis_readiness, records as crisis_records, reports as crisis_reports
@@ -71,7 +70,6 @@ def declare():
         with uow() as work:
             record = crisis_service.declare_crisis(work, runtime(), current_user.id, form.kind.data,
                                                    form.description.data, form.affected_functions.data or [])
-            work.commit()
             crisis_id = record.id
     except Invalid as err:
         return render_template("crisis.html", **_index_context(form, err.errors)), 422
@@ -99,15 +97,10 @@ def _dashboard_context(crisis_id: int, log_form: LogEntryForm) -> dict:
         urgent = crisis_reports.list_checks(session, current_user.id, crisis_id, remaining=True, limit=20)[0] \
             if sees_cases else []
         record = board["crisis"]
-        names = _usernames(session, (record.declared_by, record.communication_lead_id))
+        names = usernames(session, (record.declared_by, record.communication_lead_id))
     return {"board": board, "crisis": board["crisis"], "entries": entries, "urgent": urgent, "sees_cases": sees_cases,
             "log_form": log_form, "can_log": current_user.has_role("crisis_team") and board["crisis"].active,
             "kind_labels": KIND_LABELS, "names": names}
-
-
-def _usernames(session, ids) -> dict[int, str]:
-    ids = {i for i in ids if i}
-    return dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all()) if ids else {}
 
 
 @bp.post("/crisis/<int:crisis_id>/log")
@@ -118,7 +111,6 @@ def add_log_entry(crisis_id: int):
         return render_template("crisis_dashboard.html", **_dashboard_context(crisis_id, form)), 422
     with uow() as work:
         crisis_records.add_log_entry(work, current_user.id, crisis_id, form.kind.data, form.text.data)
-        work.commit()
     flash("Entry added to the disruption log.", "info")
     return redirect(url_for("pages_crisis.dashboard", crisis_id=crisis_id) + "#log")
 
@@ -128,7 +120,6 @@ def add_log_entry(crisis_id: int):
 def rerun_fan_out(crisis_id: int):
     with uow() as work:
         crisis_fanout.request_fan_out(work, current_user.id, crisis_id)
-        work.commit()
     flash("The crisis-check fan-out runs again; no case gets a second check.", "info")
     return redirect(url_for("pages_crisis.dashboard", crisis_id=crisis_id))
 
@@ -141,7 +132,6 @@ def data_validation(crisis_id: int):
     with uow() as work:
         report = crisis_reports.data_validation_report(work, current_user.id, crisis_id, limit=REPORT_PAGE,
                                                        offset=(page - 1) * REPORT_PAGE)
-        work.commit()
     pages = max((report["total"] + REPORT_PAGE - 1) // REPORT_PAGE, 1)
     return render_template("crisis_data_validation.html", report=report, page=page, pages=pages)
 
@@ -150,8 +140,7 @@ def data_validation(crisis_id: int):
 @require_roles(*crisis_readiness.MANAGE_ROLES)
 def schedule_readiness():
     with uow() as work:
-        result = crisis_readiness.start_readiness_plan(work, runtime(), current_user.id)
-        work.commit()
+        result = crisis_readiness.schedule_readiness(work, runtime(), current_user.id)
     scheduled = result.get("scheduled") or []
     flash(f"Readiness programme: {len(scheduled)} activit{'y' if len(scheduled) == 1 else 'ies'} newly scheduled."
           if scheduled else "Readiness programme: every activity was already scheduled.", "info")

@@ -9,7 +9,7 @@ from flask_login import current_user
 from engine.errors import Conflict, Invalid, NotFound
 from engine.models.case import ACTIVE_STATUSES, CASE_STATUSES
 from engine.case import dashboards
-from engine.case.lifecycle import reassign_case as hand_over_case
+from engine.case.assignment import hand_over_case
 from engine.process.decision_parameters import decision_value
 from engine.process.reassignment import reassign_task
 from webui.extensions import uow
@@ -50,7 +50,6 @@ def reassign(task_id: str):
         try:
             task = reassign_task(work, current_user.id, task_id, request.form.get("assignee", ""),
                                  request.form.get("reason", ""))
-            work.commit()
         except (Invalid, Conflict) as err:
             flash(f"Not reassigned: {err.message}.", "error")
             return _back()
@@ -66,7 +65,6 @@ def reassign_case():
     with uow() as work:
         try:
             hand_over_case(work, current_user.id, code, request.form.get("caseworker", ""), request.form.get("reason", ""))
-            work.commit()
         except (Invalid, Conflict, NotFound) as err:
             detail = "; ".join(f"{k}: {', '.join(v)}" for k, v in (err.errors or {}).items())
             flash(f"Case {code or '(no code)'} not handed over: {err.message}{' (' + detail + ')' if detail else ''}.",

@@ -13,7 +13,6 @@ from flask_login import current_user, login_required
 from engine.bpmn.dmn_check import Problem
 from engine.errors import NotFound, SpecInvalid
 from engine.models import ProcessModel
-from engine.case import dashboards
 from engine.process import deployment as model_service
 from webui.extensions import uow
 from webui.pages.common import page_blueprint, require_roles
@@ -21,8 +20,7 @@ from webui.pages.common import page_blueprint, require_roles
 log = logging.getLogger(__name__)
 bp = page_blueprint("pages_models", __name__)
 
-VIEW_ROLES = ("process_owner", "admin", "director")
-DEPLOY_ROLES = ("process_owner", "admin")
+VIEW_ROLES, DEPLOY_ROLES = model_service.VIEW_ROLES, model_service.DEPLOY_ROLES
 UPLOAD_SUFFIXES = (".bpmn", ".dmn", ".json")
 CONTENT_TYPES = {"bpmn": "application/xml", "dmn": "application/xml", "form": "application/json"}
 SHOWN_UPLOAD_LIMIT = 2 * 1024 * 1024
@@ -77,14 +75,13 @@ def upload():
         files[name] = upload.read()
     with uow() as work:
         try:
-            results = model_service.deploy_files(work, files, actor_id=current_user.id)
+            results = model_service.deploy_upload(work, current_user.id, files)
         except SpecInvalid as err:
             problems = list(getattr(err, "problems", None) or [err])
             shown = {name: content.decode("utf-8", "replace") for name, content in files.items()
                      if name.lower().endswith((".bpmn", ".dmn")) and len(content) <= SHOWN_UPLOAD_LIMIT}
             log.info("upload by %s refused: %s", current_user.username, err.message)
             return _render_list(problems, shown, 422)
-        work.commit()
     changed = [r for r in results if r.created]
     if changed:
         flash("Deployed: " + ", ".join(f"{r.process_id} version {r.version}" for r in changed)
@@ -98,13 +95,11 @@ def upload():
 @require_roles(*VIEW_ROLES)
 def model_version(model_id: int):
     with uow() as work:
-        model = work.session.get(ProcessModel, model_id)
-        if model is None:
-            raise NotFound(f"no process model version {model_id}")
+        model = model_service.model_version(work.session, model_id)
         versions = [(m, n) for m, n in model_service.models_with_counts(work.session)
                     if m.process_id == model.process_id]
-        files = dashboards.model_files(work.session, model.id)
-        running = dashboards.running_instance_count(work.session, model.id)
+        files = model_service.model_files(work.session, model.id)
+        running = model_service.running_instance_count(work.session, model.id)
     return render_template("model_version.html", model=model, versions=versions, files=files, running=running)
 
 
@@ -114,7 +109,7 @@ def model_file(model_id: int, filename: str):
     """The source of one file of one model version, for the diagram and table viewers.
     Process definitions hold no case data; anyone signed in may read them."""
     with uow() as work:
-        match = [f for f in dashboards.model_files(work.session, model_id) if f.filename == filename]
+        match = [f for f in model_service.model_files(work.session, model_id) if f.filename == filename]
         if not match:
             raise NotFound(f"no file {filename} in process model version {model_id}")
         content, kind = match[0].content, match[0].kind

@@ -14,15 +14,16 @@ from flask_login import current_user, login_required
 
 from engine.people import access
 from engine.errors import Conflict, Invalid, NotFound, ScriptError
-from engine.models import ProcessInstance
-from engine.case import intake as case_service, dashboards
+from engine.case import dashboards
 from engine.process import human_tasks, inbox as inbox_queries
-from engine.people.accounts import get_user
+from engine.people.directory import get_user
 from webui.extensions import runtime, uow
 from webui.pages.auth import safe_next
 from webui.pages.common import page_blueprint
 from webui.pages.form_display import editor_schema, read_only_fields
-from webui.pages.process_outline import outline_after
+from engine.bpmn.diagram_outline import outline_after
+from engine.case import files as case_files
+from engine.process import deployment
 
 log = logging.getLogger(__name__)
 bp = page_blueprint("pages_tasks", __name__)
@@ -32,11 +33,9 @@ MAX_FORM_JSON = 256 * 1024
 def _render(task_id: str, data: dict | None = None, errors: dict | None = None, status: int = 200):
     with uow() as work:
         view = human_tasks.get_task(work, current_user.id, task_id)
-        work.commit()  # the audit row of this read
         task = view.task
         user = get_user(work.session, current_user.id)
-        instance = work.session.get(ProcessInstance, task.instance_id)
-        bpmn = [f.content for f in dashboards.model_files(work.session, instance.model_id, "bpmn")]
+        bpmn = [f.content for f in deployment.model_files(work.session, view.model_id, "bpmn")]
         header = _system_fields(work.session, task.case_code, view.form)
         context = {
             "task": task, "assignee": view.assignee, "form": view.form,
@@ -50,7 +49,7 @@ def _render(task_id: str, data: dict | None = None, errors: dict | None = None, 
             "may_complete": task.state == "ready" and access.may_complete(user, task),
             "may_claim": task.state == "ready" and task.assignee_id is None and access.offered_to(user, task),
             "holds_it": task.state == "ready" and task.assignee_id == user.id,
-            "process_name": instance.model.name, "model_version": instance.model.version,
+            "process_name": view.process_name, "model_version": view.model_version,
         }
     return render_template("task.html", **context), status
 
@@ -62,7 +61,7 @@ def _system_fields(session, case_code: str | None, schema: dict | None) -> dict:
     if not case_code or not properties:
         return {}
     try:
-        header = case_service.form_context(session, case_code)
+        header = case_files.form_context(session, case_code)
     except NotFound:
         return {}
     return {k: v for k, v in header.items() if v is not None and properties.get(k, {}).get("readOnly")}
@@ -108,7 +107,6 @@ def claim(task_id: str):
     with uow() as work:
         try:
             task = human_tasks.claim_task(work, current_user.id, task_id)
-            work.commit()
             flash(f"You hold “{task.title}”{' for ' + task.case_code if task.case_code else ''} now.", "info")
         except Conflict as err:
             flash(f"Could not claim it: {err.message}.", "error")
@@ -121,7 +119,6 @@ def unclaim(task_id: str):
     with uow() as work:
         try:
             task = human_tasks.unclaim_task(work, current_user.id, task_id)
-            work.commit()
             flash(f"“{task.title}” is back with the {task.role or 'team'}.", "info")
         except Conflict as err:
             flash(f"Could not hand it back: {err.message}.", "error")

@@ -23,7 +23,9 @@ from engine.models.case_decisions import CaseAssessment
 from engine.models.case import NO_ACTION_REASONS, RISK_LEVELS
 from engine.bpmn.operations import OperationContext, operation
 from engine.case import lifecycle as case_status
-from engine.case.records import load_case, publish_context, record_event, set_risk, set_stage, start_clock, take_text, username
+from engine.case.records import load_case, publish_context, record_event, set_risk, set_stage, start_clock, take_text
+from engine.people.directory import username
+from engine.case import assignment
 
 TRACKING_DATES = ("date_comprehensive_started", "date_comprehensive_completed", "date_last_contact")
 
@@ -142,19 +144,19 @@ def assign_caseworker(ctx: OperationContext, data: dict, max_active_cases: int, 
     (``override_reason`` or the form's ``cap_override_reason``).
     Result ``assigned``: False means nobody has capacity."""
     case = case_of(ctx)
-    rule = case_status.CaseloadRule(int(max_active_cases), int(max_new_cases), int(new_cases_period_days))
+    rule = assignment.CaseloadRule(int(max_active_cases), int(max_new_cases), int(new_cases_period_days))
     if chosen is not None:
         override_reason = override_reason or data.get("cap_override_reason")
-        case_status.assign_chosen(ctx.uow, case, chosen, rule, ctx.actor_id, override_reason)
+        assignment.assign_chosen(ctx.uow, case, chosen, rule, ctx.actor_id, override_reason)
         take_text(data, "new_caseworker", "cap_override_reason", "reassign_notes")
         return finish(ctx, case, data, assigned=True)
-    user = case_status.choose_caseworker(ctx.uow.session, rule, [case.intake_worker_id, case.caseworker_id])
+    user = assignment.choose_caseworker(ctx.uow.session, rule, [case.intake_worker_id, case.caseworker_id])
     if user is None:
         record_event(ctx.uow, case, ctx.actor_id, "assignment",
                      f"no caseworker has capacity (cap {rule.max_active_cases} active cases); "
                      "a supervisor assigns (R06)", cap=rule.max_active_cases)
         return finish(ctx, case, data, assigned=False)
-    case_status.assign(ctx.uow, case, user, ctx.actor_id, "within the caseload cap", cap=rule.max_active_cases)
+    assignment.assign(ctx.uow, case, user, ctx.actor_id, "within the caseload cap", cap=rule.max_active_cases)
     return finish(ctx, case, data, assigned=True)
 
 
@@ -172,7 +174,7 @@ def record_escalation(ctx: OperationContext, data: dict) -> dict:
         if not new_caseworker:
             raise Invalid("name the caseworker who takes the case over",
                           errors={"new_caseworker": ["required when the case is reassigned"]})
-        case_status.reassign_case(ctx.uow, ctx.actor_id, case.code, new_caseworker,
+        assignment.reassign_case(ctx.uow, ctx.actor_id, case.code, new_caseworker,
                                   "initial assessment overdue (R07)")
     return finish(ctx, case, data, action=action)
 

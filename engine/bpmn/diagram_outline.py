@@ -12,7 +12,8 @@ from functools import lru_cache
 
 from lxml import etree
 
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+from engine.bpmn.namespaces import bpmn, local_name, parse_xml
+
 WAITS = {"userTask": "task", "manualTask": "task", "receiveTask": "wait", "callActivity": "subprocess",
          "subProcess": "subprocess", "endEvent": "end", "intermediateCatchEvent": "wait"}
 MAX_STEPS = 15
@@ -57,37 +58,32 @@ class _Process:
     outgoing: dict
 
 
-def _local(tag) -> str:
-    return etree.QName(tag).localname if isinstance(tag, str) else ""
-
-
 @lru_cache(maxsize=32)
 def _parse(xml_text: str, process_id: str) -> _Process | None:
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
     try:
-        root = etree.fromstring(xml_text.encode("utf-8"), parser)
+        root = parse_xml(xml_text)
     except etree.XMLSyntaxError:
         return None
-    process = root.find(f"{{{BPMN_NS}}}process[@id='{process_id}']")
+    process = next((p for p in root.iter(bpmn("process")) if p.get("id") == process_id), None)
     if process is None:
         return None
     lanes = {}
-    for lane in process.iter(f"{{{BPMN_NS}}}lane"):
-        for ref in lane.findall(f"{{{BPMN_NS}}}flowNodeRef"):
+    for lane in process.iter(bpmn("lane")):
+        for ref in lane.findall(bpmn("flowNodeRef")):
             lanes[(ref.text or "").strip()] = lane.get("name")
     elements, outgoing = {}, {}
     for node in process.iter():
-        kind = _local(node.tag)
+        kind = local_name(node.tag)
         node_id = node.get("id")
         if not node_id:
             continue
         if kind == "sequenceFlow":
-            condition = node.find(f"{{{BPMN_NS}}}conditionExpression")
+            condition = node.find(bpmn("conditionExpression"))
             outgoing.setdefault(node.get("sourceRef"), []).append(
                 _Flow(node.get("targetRef"), node.get("name") or "",
                       (condition.text or "").strip() if condition is not None else ""))
         elif kind not in ("lane", "laneSet", "flowNodeRef", "incoming", "outgoing"):
-            timer = node.find(f"{{{BPMN_NS}}}timerEventDefinition") is not None
+            timer = node.find(bpmn("timerEventDefinition")) is not None
             elements[node_id] = _Element(node_id, kind, node.get("name") or node_id, lanes.get(node_id),
                                          node.get("attachedToRef"), timer)
     return _Process(elements, outgoing)

@@ -1,0 +1,229 @@
+"""The one path of every engine step.
+
+Every change to a workflow instance — starting it, completing one of its human tasks,
+firing one of its timers, the crisis fan-out starting hundreds at once — goes through
+this module, which does, in this order:
+
+1. take the instance row with its version (the version is checked when it is saved: a
+   concurrent writer that saved first makes this step a 409);
+2. restore the workflow from its saved state, or build a new one;
+3. bind the service-task operations to this unit of work, instance and actor;
+4. let the caller move it (:meth:`EngineStep.complete`, :meth:`EngineStep.fire_timer`,
+   or just run to the first wait state when starting);
+5. on a diagram failure: roll back, record the failure on the instance (and stop the
+   instance when nobody is there to be told, as for a timer), commit that record — the
+   one commit this module makes — and raise;
+6. save: dump the state, set the status, bump the version (flush: the version check),
+   sync the human-task and timer rows, tell the runtime's listeners about new tasks,
+   audit what happened.
+
+The caller's use case commits. Nothing else in the engine restores or saves a workflow
+(``tests/engine/test_engine_step.py`` checks the source for it).
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select, text, update
+
+from engine import clock
+from engine.bpmn import operations, task_sync
+from engine.bpmn.runtime import ProcessRuntime
+from engine.errors import Conflict, DomainError, NotFound, ScriptError
+from engine.models import HumanTask, InstanceStatus, ProcessInstance, ProcessModel
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Start:
+    """One instance for :func:`start_many` to start."""
+    data: dict
+    case_code: str | None = None
+    parent_instance_id: int | None = None
+
+
+@dataclass
+class EngineStep:
+    """One instance being moved by one step; made by :func:`advancing` or :func:`start`."""
+    uow: object
+    runtime: ProcessRuntime
+    instance: ProcessInstance
+    workflow: object  # BpmnWorkflow
+    actor_id: int | None
+    created_tasks: list[HumanTask] = field(default_factory=list)
+    _moved: bool = False
+    _completed_by: int | None = None
+    _audits: list[tuple] = field(default_factory=list)
+
+    # -- what a caller does inside ``advancing`` ------------------------------------------
+    def has_ready_task(self, task_id: str) -> bool:
+        return self.runtime.find_ready_human_task(self.workflow, task_id) is not None
+
+    def complete(self, task_id: str, data: dict, *, case_code: str | None = None, element: str | None = None) -> None:
+        """Complete one ready human task with ``data`` and run on to the next wait state."""
+        if not self.has_ready_task(task_id):
+            raise Conflict("this task is no longer waiting for input")
+        self.runtime.complete(self.workflow, task_id, data)
+        self._moved, self._completed_by = True, self.actor_id
+        self._audits.append(("task_completed", "human_task", task_id, case_code,
+                             {"element": element, "fields": sorted(data)}))
+
+    def fire_timer(self, task_id: str, *, element: str, due_at) -> bool:
+        """Fire one waiting timer; False when it is no longer waiting."""
+        fired = self.runtime.fire_timer(self.workflow, task_id)
+        if fired:
+            self._moved = True
+            self._audits.append(("timer_fired", "process_instance", self.instance.id, self.instance.case_code,
+                                 {"element": element, "due_at": due_at.isoformat()}))
+        return fired
+
+    @property
+    def last_data(self) -> dict:
+        """The data of the task that ran last (what the step's final script left)."""
+        last = self.workflow.last_task
+        return dict(last.data) if last is not None else {}
+
+    # -- saving (this module only) ------------------------------------------------------------
+    def _run_to_wait(self) -> None:
+        with _bound(self):
+            self.runtime.advance(self.workflow)
+        self._moved = True
+        self._audits.append(("instance_started", "process_instance", self.instance.id, self.instance.case_code,
+                             {"process_id": self.instance.process_id, "version": self.instance.model.version}))
+
+    def _store_state(self) -> None:
+        self.instance.state_json = self.runtime.dump(self.workflow)
+        self.instance.status = self.runtime.status(self.workflow)
+        self.instance.updated_at = clock.now()
+
+    def _sync_and_audit(self, *, new: bool, users: task_sync.UserLookup | None = None) -> None:
+        self.created_tasks = task_sync.sync_instance(self.uow, self.runtime, self.instance, self.workflow,
+                                                     self._completed_by, new=new, users=users)
+        for listener in self.runtime.new_task_listeners:
+            listener(self.uow, self.created_tasks)
+        uow = self.uow
+        for action, subject_type, subject_id, case_code, detail in self._audits:
+            uow.audit(self.actor_id, action, subject_type, subject_id, case_code, **detail)
+        if self.instance.status == InstanceStatus.COMPLETE:
+            uow.audit(self.actor_id, "instance_completed", "process_instance", self.instance.id,
+                      self.instance.case_code)
+        self._audits.clear()
+
+    def _save(self) -> None:
+        self._store_state()
+        self.uow.flush()  # the version check happens here, before any dependent row is touched
+        self._sync_and_audit(new=False)
+
+
+def _bound(step: EngineStep):
+    return operations.bound(operations.OperationContext(step.uow, step.instance, step.actor_id, step.runtime))
+
+
+# -- moving an existing instance -------------------------------------------------------------
+def load_instance(session, instance_id: int) -> ProcessInstance:
+    instance = session.get(ProcessInstance, instance_id)
+    if instance is None:
+        raise NotFound(f"no process instance {instance_id}")
+    return instance
+
+
+def ensure_running(instance: ProcessInstance) -> None:
+    if instance.status != InstanceStatus.RUNNING:
+        raise Conflict(f"process instance {instance.id} is {instance.status}")
+
+
+@contextmanager
+def advancing(uow, runtime: ProcessRuntime, instance: ProcessInstance | int, actor_id: int | None, *,
+              stop_on_failure: bool = False) -> Iterator[EngineStep]:
+    """Restore ``instance``, let the block move it, then save it (see the module docstring).
+
+    A ``ScriptError`` (a broken diagram) is recorded on the instance; with
+    ``stop_on_failure`` (nobody is there to be told: a timer) every ``DomainError`` is, and
+    the instance stops with status ``error`` so it is not retried forever. A block that
+    moved nothing (a timer no longer waiting) saves nothing."""
+    if isinstance(instance, int):
+        instance = load_instance(uow.session, instance)
+    ensure_running(instance)
+    step = EngineStep(uow, runtime, instance, runtime.restore(instance), actor_id)
+    try:
+        with _bound(step):
+            yield step
+    except DomainError as err:
+        if isinstance(err, ScriptError) or stop_on_failure:
+            record_failure(uow, instance.id, err, actor_id, stop=stop_on_failure)
+        raise
+    if step._moved:
+        step._save()
+
+
+def record_failure(uow, instance_id: int, error: DomainError, actor_id: int | None, stop: bool) -> None:
+    """After a failed step, roll the attempt back and note the failure on the instance
+    (stopping it when ``stop``), in a transaction of its own: the failure must be known
+    although the step is not saved."""
+    uow.session.rollback()
+    values: dict = {"error": error.message}
+    if stop:
+        values["status"] = InstanceStatus.ERROR
+    uow.session.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id).values(**values))
+    uow.audit(actor_id, "script_failed", "process_instance", instance_id,
+              element=error.details.get("element_id"), message=error.message)
+    uow.commit()
+
+
+# -- starting ------------------------------------------------------------------------------
+def start(uow, runtime: ProcessRuntime, model: ProcessModel, actor_id: int | None, data: dict | None = None,
+          case_code: str | None = None, parent_instance_id: int | None = None) -> EngineStep:
+    """Start one instance of ``model`` and run it to its first wait state. A diagram
+    failure raises (there is no instance yet to record it on; nothing is written)."""
+    now = clock.now()
+    instance = ProcessInstance(model_id=model.id, model=model, process_id=model.process_id, case_code=case_code,
+                               parent_instance_id=parent_instance_id, state_json="{}", started_by=actor_id,
+                               created_at=now, updated_at=now)
+    uow.session.add(instance)
+    uow.flush()  # operations reached on the way record the instance's id
+    step = EngineStep(uow, runtime, instance, runtime.new_workflow(model, data), actor_id)
+    step._run_to_wait()
+    step._save()
+    return step
+
+
+def start_many(uow, runtime: ProcessRuntime, model: ProcessModel, starts: Sequence[Start],
+               actor_id: int | None = None) -> list[EngineStep]:
+    """Start many instances of one model in one transaction, with one multi-row INSERT of
+    the instances and no reads of rows they cannot have yet (the crisis fan-out).
+
+    On SQLite the caller must already hold the write lock (have written in this
+    transaction), so that no other writer takes the reserved ids first."""
+    session = uow.session
+    now = clock.now()
+    steps = []
+    for item, instance_id in zip(starts, reserve_instance_ids(session, len(starts))):
+        instance = ProcessInstance(id=instance_id, model_id=model.id, model=model, process_id=model.process_id,
+                                   case_code=item.case_code, parent_instance_id=item.parent_instance_id,
+                                   started_by=actor_id, created_at=now, updated_at=now)
+        step = EngineStep(uow, runtime, instance, runtime.new_workflow(model, item.data), actor_id)
+        with session.no_autoflush:
+            step._run_to_wait()
+        step._store_state()
+        steps.append(step)
+    session.add_all([s.instance for s in steps])
+    uow.flush()  # one multi-row INSERT, before the rows that refer to the instances
+    users = task_sync.UserLookup(session)
+    for step in steps:
+        step._sync_and_audit(new=True, users=users)
+    return steps
+
+
+def reserve_instance_ids(session, count: int) -> list[int]:
+    """Ids for ``count`` new instances, known before their workflows start."""
+    if count <= 0:
+        return []
+    if session.bind.dialect.name == "postgresql":
+        return list(session.scalars(text("SELECT nextval(pg_get_serial_sequence('process_instances', 'id')) "
+                                         "FROM generate_series(1, :n)"), {"n": count}))
+    first = (session.scalar(select(func.max(ProcessInstance.id))) or 0) + 1
+    return list(range(first, first + count))

@@ -1,0 +1,97 @@
+"""Who is who: users by id and name, their roles, who supervises whom.
+
+The one place the engine looks people up; every other module asks here. Lookups that
+name people return usernames (staff), never clients.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+
+from engine.errors import Unauthorized
+from engine.models import Supervision, User, UserRole
+
+
+def get_user(session, user_id: int) -> User:
+    """The active user with this id, or ``Unauthorized`` (a disabled account acts no more)."""
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        raise Unauthorized("this account does not exist or is disabled")
+    return user
+
+
+def username(session, user_id: int | None) -> str | None:
+    if user_id is None:
+        return None
+    return session.scalar(select(User.username).where(User.id == user_id))
+
+
+def usernames(session, ids: Iterable[int | None]) -> dict[int, str]:
+    """Usernames by id for every id given (None and 0 skipped), in one query."""
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    return dict(session.execute(select(User.id, User.username).where(User.id.in_(wanted))).all())
+
+
+def user_named(session, name: str | None) -> User | None:
+    """The active user with this username."""
+    if not isinstance(name, str) or not name.strip():
+        return None
+    return session.scalar(select(User).where(User.username == name.strip(), User.active))
+
+
+def ids_with_roles(session, roles: Iterable[str]) -> list[int]:
+    """Ids of the active users holding any of ``roles``."""
+    return list(session.scalars(select(User.id).join(UserRole, UserRole.user_id == User.id)
+                                .where(UserRole.role.in_(tuple(roles)), User.active).distinct()))
+
+
+def people_with_role(session, role: str) -> list[tuple[int, str]]:
+    """(id, username) of active users holding ``role``, by username."""
+    return list(session.execute(select(User.id, User.username).join(UserRole, UserRole.user_id == User.id)
+                                .where(UserRole.role == role, User.active.is_(True))
+                                .order_by(User.username)).all())
+
+
+def users_with_role(session, role: str) -> list[User]:
+    """Active users holding ``role``, by username."""
+    return list(session.scalars(select(User).join(UserRole, UserRole.user_id == User.id)
+                                .where(UserRole.role == role, User.active).order_by(User.username)))
+
+
+def supervisee_ids(session, supervisor_id: int, transitive: bool = True) -> set[int]:
+    """The people this user supervises (and, transitively, theirs: a director sees the
+    supervisors' teams too)."""
+    found: set[int] = set()
+    frontier = {supervisor_id}
+    while frontier:
+        rows = session.scalars(select(Supervision.supervisee_id)
+                               .where(Supervision.supervisor_id.in_(frontier))).all()
+        frontier = set(rows) - found - {supervisor_id}
+        found |= frontier
+        if not transitive:
+            break
+    return found
+
+
+def supervisor_of(session, user_id: int | None) -> int | None:
+    """The (first) direct supervisor of ``user_id``."""
+    if user_id is None:
+        return None
+    return session.scalar(select(Supervision.supervisor_id).where(Supervision.supervisee_id == user_id)
+                          .order_by(Supervision.supervisor_id).limit(1))
+
+
+def team_members(session, user: User) -> list[User]:
+    """The active people on this supervisor's (or director's) team, by username."""
+    ids = supervisee_ids(session, user.id)
+    if not ids:
+        return []
+    return list(session.scalars(select(User).where(User.id.in_(ids), User.active.is_(True)).order_by(User.username)))
+
+
+def set_supervisor(uow, supervisor_id: int, supervisee_id: int) -> None:
+    if uow.session.get(Supervision, (supervisor_id, supervisee_id)) is None:
+        uow.session.add(Supervision(supervisor_id=supervisor_id, supervisee_id=supervisee_id))
