@@ -28,9 +28,9 @@ from pathlib import Path
 from _support import REDIS_URL, postgres_url, redis_reachable, sqlite_url
 from sqlalchemy import func, insert, select
 
+from engine.crisis import declaration as crisis
 from engine.infra import bootstrap
 from engine.models import Case, HumanTask, Supervision, User, UserRole
-from engine.crisis import declaration as crisis
 from engine.people.accounts import hash_password
 from engine.settings import PROJECT_ROOT, Settings
 from tasks.queue import make_task_queue
@@ -57,12 +57,12 @@ def seed(ctx, cases: int, rng: random.Random) -> None:
         session.execute(insert(User), [
             {"id": uid, "username": f"bench_user_{uid}", "display_name": f"Bench {uid}", "password_hash": password,
              "active": True, "available": uid not in unavailable, "failed_logins": 0,
-             "created_at": dt.datetime.now(dt.timezone.utc)} for uid in supervisors + workers])
+             "created_at": dt.datetime.now(dt.UTC)} for uid in supervisors + workers])
         session.execute(insert(UserRole), [{"user_id": u, "role": "supervisor"} for u in supervisors]
                         + [{"user_id": u, "role": "caseworker"} for u in workers])
         session.execute(insert(Supervision), [{"supervisor_id": supervisors[i % SUPERVISORS], "supervisee_id": u}
                                               for i, u in enumerate(workers)])
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         rows = []
         for i in range(cases):
             worker = workers[i % CASEWORKERS]

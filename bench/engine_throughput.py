@@ -20,20 +20,20 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from engine import clock
+from engine.bpmn import spec_parsing
 from engine.infra import bootstrap
-from engine.bpmn import spec_parsing as specs
 from engine.models import HumanTask, Timer, User
 from engine.process import human_tasks, instances
 from engine.settings import PROJECT_ROOT, Settings
 
-T0 = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
 NEEDS = {"red_needs": ["child_at_risk"], "yellow_needs": [], "summary": "bench"}
 STEPS = [("record_needs", NEEDS), ("approve_plan", {"vote": "approve", "comment": ""}),
          ("follow_up", {"contact_made": True, "notes": ""})]
 
 
 def raw_rate(n: int) -> float:
-    bundle = specs.parse_bundle(specs.load_directory(PROJECT_ROOT / "workflows"))
+    bundle = spec_parsing.parse_bundle(spec_parsing.load_directory(PROJECT_ROOT / "workflows"))
     parsed = bundle.processes["sample_intake"]
     started = time.perf_counter()
     for _ in range(n):

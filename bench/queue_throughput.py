@@ -20,7 +20,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from queue_support.topology import BenchRun  # noqa: E402
+from queue_support.topology import BenchRun
 
 WORKER_COUNTS = (1, 2, 4)
 THREADS = 2
@@ -29,7 +29,7 @@ THREADS = 2
 def advanced_per_second(run: BenchRun, workers: int, m: int) -> float:
     run.set_workers(workers)
     lead = max(5.0, 2.5 * run.time_one_start() * m + 3)
-    due = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=lead)
+    due = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=lead)
     ids = run.start_instances([due] * m)
     rows = run.wait_fired(ids, timeout_s=lead + 300)
     last = max(fired for _, fired in rows)

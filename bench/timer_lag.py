@@ -19,7 +19,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from queue_support.topology import BenchRun, percentile  # noqa: E402
+from queue_support.topology import BenchRun, percentile
 
 WORKERS, THREADS = 2, 4
 
@@ -32,10 +32,10 @@ def main() -> int:
     try:
         per_start = run.time_one_start()
         lead = max(10.0, 2.5 * per_start * n + 5)  # every instance exists before its timer is due
-        first_due = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=lead)
+        first_due = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=lead)
         fire_times = [first_due + dt.timedelta(seconds=window * i / n) for i in range(n)]
         ids = run.start_instances(fire_times)
-        late_start = dt.datetime.now(dt.timezone.utc) > first_due
+        late_start = dt.datetime.now(dt.UTC) > first_due
         rows = run.wait_fired(ids, timeout_s=lead + window + 180)
         lags = [max(0.0, (fired - due).total_seconds()) for due, fired in rows]
     finally:

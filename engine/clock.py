@@ -10,7 +10,7 @@ def now() -> dt.datetime:
     """Current time, timezone-aware UTC."""
     if _frozen is not None:
         return _frozen
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def freeze(at: dt.datetime | None) -> None:
@@ -26,5 +26,5 @@ def as_utc(value: dt.datetime | None) -> dt.datetime | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        return value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)

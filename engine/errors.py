@@ -16,11 +16,6 @@ class DomainError(Exception):
         self.errors = errors or {}
         self.details = details
 
-    def to_dict(self) -> dict:
-        body = {"error": self.code, "message": self.message, "errors": self.errors}
-        body.update(self.details)
-        return body
-
 
 class BadRequest(DomainError):
     code = "bad_request"

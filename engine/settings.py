@@ -33,7 +33,7 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
     @classmethod
-    def from_env(cls, env: dict | None = None, **overrides) -> "Settings":
+    def from_env(cls, env: dict | None = None, **overrides) -> Settings:
         env = os.environ if env is None else env
         instance_dir = Path(env.get("INSTANCE_DIR", PROJECT_ROOT / "instance"))
         database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_dir / 'casework.db'}"

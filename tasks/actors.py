@@ -21,10 +21,10 @@ from collections.abc import Callable
 import dramatiq
 from dramatiq import Retry
 
-from engine.infra.bootstrap import EngineContext
 from engine.errors import Conflict, DomainError
-from engine.service_ops import incidents
+from engine.infra.bootstrap import EngineContext
 from engine.process import instances
+from engine.service_ops import incidents
 from tasks.settings import QueueSettings
 
 log = logging.getLogger(__name__)

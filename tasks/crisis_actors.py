@@ -13,9 +13,9 @@ import logging
 import dramatiq
 from dramatiq import Retry
 
-from engine.infra.bootstrap import EngineContext
-from engine.errors import Conflict
 from engine.crisis import fanout as crisis_fanout
+from engine.errors import Conflict
+from engine.infra.bootstrap import EngineContext
 from tasks.actors import QUEUE_NAME
 
 log = logging.getLogger(__name__)

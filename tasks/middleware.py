@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dramatiq import Middleware
 from sqlalchemy.exc import SQLAlchemyError
 
-from engine.infra.bootstrap import EngineContext
 from engine.errors import DomainError
+from engine.infra.bootstrap import EngineContext
 from engine.service_ops import incidents
 
 log = logging.getLogger(__name__)

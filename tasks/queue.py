@@ -12,7 +12,8 @@ from dramatiq.middleware import Retries
 from periodiq import PeriodiqMiddleware, cron
 
 from engine.infra.bootstrap import EngineContext
-from tasks import actors as engine_actors, crisis_actors, notification_actors
+from tasks import actors as engine_actors
+from tasks import crisis_actors, notification_actors
 from tasks.broker import make_broker
 from tasks.middleware import IncidentRecorder, SweepOnWorkerBoot
 from tasks.outbox import BROKER_DOWN, OutboxRelay

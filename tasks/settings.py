@@ -65,7 +65,7 @@ class QueueSettings:
         return dt.timedelta(seconds=self.mail_stale_claim_seconds)
 
     @classmethod
-    def from_env(cls, env: dict | None = None, **overrides) -> "QueueSettings":
+    def from_env(cls, env: dict | None = None, **overrides) -> QueueSettings:
         env = os.environ if env is None else env
         defaults = cls()
         values = {}

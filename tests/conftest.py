@@ -127,12 +127,13 @@ def _cheap_password_hashing():
     """Argon2 with production cost takes ~0.1 s a hash; tests use the minimum so the suite
     stays fast. Hash verification logic is unchanged."""
     from argon2 import PasswordHasher
-    from engine.people import accounts as people
-    saved = people._hasher, people._DUMMY_HASH
-    people._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    people._DUMMY_HASH = people._hasher.hash("not-a-real-password")
+
+    from engine.people import accounts
+    saved = accounts._hasher, accounts._DUMMY_HASH
+    accounts._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    accounts._DUMMY_HASH = accounts._hasher.hash("not-a-real-password")
     yield
-    people._hasher, people._DUMMY_HASH = saved
+    accounts._hasher, accounts._DUMMY_HASH = saved
 
 
 @pytest.fixture(autouse=True)

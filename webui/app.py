@@ -11,8 +11,8 @@ from engine.settings import Settings
 from tasks.queue import TaskQueue, make_task_queue
 from webui import errors
 from webui.api import register_api
-from webui.pages import register_pages
 from webui.extensions import csrf, login_manager, smorest_api
+from webui.pages import register_pages
 
 log = logging.getLogger("webui.request")
 

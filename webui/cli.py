@@ -10,11 +10,11 @@ import argparse
 import logging
 import sys
 
-from engine.infra import bootstrap, db
 from engine.errors import DomainError
+from engine.infra import bootstrap, db
+from engine.people import demo as demo_users
 from engine.process import deployment as model_service
 from engine.settings import Settings
-from engine.people import demo as demo_users
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -57,6 +57,6 @@ def register(app: Flask) -> None:
         return error_response(status, _CODES.get(status, "error"), message, errors)
 
     @app.errorhandler(Exception)
-    def unexpected(err: Exception):  # noqa: BLE001 - the last line of defence keeps the JSON shape
+    def unexpected(err: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal_error", "something went wrong on our side; it has been logged")

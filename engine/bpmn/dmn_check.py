@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from lxml import etree
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS
 
-from engine.bpmn import sandbox as scripting
+from engine.bpmn import sandbox
 
 log = logging.getLogger(__name__)
 
@@ -95,11 +95,11 @@ def owner_id(element) -> str | None:
 
 def lint(source: str, mode: str, file: str, element, what: str,
          element_id: str | None = None) -> list[Problem]:
-    """``scripting.lint`` findings as problems at ``element``'s line (plus the finding's)."""
+    """``sandbox.lint`` findings as problems at ``element``'s line (plus the finding's)."""
     start = element.sourceline
     return [Problem(file, element_id or owner_id(element),
                     start + issue.line - 1 if start else None, f"{what}: {issue.message}")
-            for issue in scripting.lint(source, mode)]
+            for issue in sandbox.lint(source, mode)]
 
 
 def check_dmn(file: str, root) -> tuple[list[str], list[Problem]]:
@@ -171,7 +171,7 @@ def _check_decision(file: str, decision, ns: str) -> list[Problem]:
                                     f"the table has {len(inputs)} inputs and {n_outputs} outputs"))
             continue
         cells = []
-        for inp, entry in zip(inputs, entries):
+        for inp, entry in zip(inputs, entries, strict=True):
             text = _text(entry, ns)
             if entry.find(q("text")) is None:
                 problems.append(Problem(file, rule.get("id"), entry.sourceline,
@@ -323,7 +323,7 @@ def _int_constant(node) -> int | None:
 
 def _holds(code, value) -> bool:
     try:
-        return bool(eval(code, {"__builtins__": {}, "range": range}, {"v": value}))  # noqa: S307 - AST checked
+        return bool(eval(code, {"__builtins__": {}, "range": range}, {"v": value}))
     except (TypeError, ValueError, ArithmeticError) as err:
         raise _Unsampleable(f"cell fails on sample {value!r}: {err}") from err
 
@@ -363,7 +363,7 @@ def _values(inp: _Input, trees: list) -> list:
             type_ref not in _REAL_TYPES and all(isinstance(n, int) for n in ordered))
         points = set(ordered) | {n - 1 for n in ordered} | {n + 1 for n in ordered}
         if not integral:
-            points |= {(a + b) / 2 for a, b in zip(ordered, ordered[1:])}
+            points |= {(a + b) / 2 for a, b in zip(ordered, ordered[1:], strict=False)}
         if inp.expression.strip().endswith("_count") or ordered[0] >= 0:
             points = {p for p in points if p >= 0}
         values = sorted(points)

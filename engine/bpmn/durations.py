@@ -35,7 +35,7 @@ from dataclasses import dataclass
 DEFAULT_MAX_DAYS = 3653.0  # ten years
 MAX_DIGITS = 9
 MAX_CYCLES = 10_000
-UTC = dt.timezone.utc
+UTC = dt.UTC
 _NUMBER = rf"\d{{1,{MAX_DIGITS}}}(?:[.,]\d{{1,{MAX_DIGITS}}})?"
 _DURATION = re.compile(
     rf"P(?!$)(?:(?P<years>{_NUMBER})Y)?(?:(?P<months>{_NUMBER})M)?(?:(?P<weeks>{_NUMBER})W)?(?:(?P<days>{_NUMBER})D)?"
@@ -177,7 +177,7 @@ def hours_after(hours: object, start: dt.datetime) -> dt.datetime:
 
 def parse_cycle(text: object, now: dt.datetime) -> Cycle:
     """A bounded repeating interval ``R[n]/...`` (see the module docstring)."""
-    if not isinstance(text, str) or not text.strip()[:1] in ("R", "r"):
+    if not isinstance(text, str) or text.strip()[:1] not in ("R", "r"):
         raise DurationError(f"{_shown(text)} is not an ISO 8601 repeating interval (like R3/PT1H)")
     parts = text.strip()[1:].split("/")
     if len(parts) not in (2, 3) or not re.fullmatch(r"\d{0,9}", parts[0]):

@@ -201,7 +201,7 @@ def start_many(uow, runtime: ProcessRuntime, model: ProcessModel, starts: Sequen
     session = uow.session
     now = clock.now()
     steps = []
-    for item, instance_id in zip(starts, reserve_instance_ids(session, len(starts))):
+    for item, instance_id in zip(starts, reserve_instance_ids(session, len(starts)), strict=True):
         instance = ProcessInstance(id=instance_id, model_id=model.id, model=model, process_id=model.process_id,
                                    case_code=item.case_code, parent_instance_id=item.parent_instance_id,
                                    started_by=actor_id, created_at=now, updated_at=now)

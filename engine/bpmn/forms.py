@@ -1,8 +1,8 @@
 """Validate submitted task data against the task's JSON Schema (draft 2020-12)."""
 from __future__ import annotations
 
-from functools import lru_cache
 import json
+from functools import lru_cache
 
 from jsonschema import Draft202012Validator, FormatChecker
 

@@ -105,9 +105,10 @@ def _check_service_tasks(name: str, root) -> list[Problem]:
     for task in root.iter(bpmn("serviceTask")):
         operator = task.find("bpmn:extensionElements/spiffworkflow:serviceTaskOperator", NS)
         if operator is None or operator.get("id") not in known:
+            called = operator.get("id") if operator is not None else None
             problems.append(Problem(name, task.get("id"), task.sourceline,
-                                    f"service task calls operation {operator.get('id') if operator is not None else None!r}, "
-                                    f"which the engine does not provide (known: {', '.join(sorted(known)) or 'none'})"))
+                                    f"service task calls operation {called!r}, which the engine does not provide "
+                                    f"(known: {', '.join(sorted(known)) or 'none'})"))
             continue
         for param in operator.iter(spiff("parameter")):
             problems += lint(param.get("value") or "", "eval", name, param, "parameter", task.get("id"))

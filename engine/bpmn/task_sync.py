@@ -20,9 +20,9 @@ import datetime as dt
 import logging
 from uuid import UUID
 
-from sqlalchemy import select
 from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState as SpiffTaskState
+from sqlalchemy import select
 
 from engine import clock
 from engine.bpmn import durations, spec_parsing

@@ -20,9 +20,11 @@ from __future__ import annotations
 import datetime as dt
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import (CycleTimerEventDefinition,
-                                                              DurationTimerEventDefinition,
-                                                              TimeDateEventDefinition)
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+)
 
 from engine import clock
 from engine.bpmn import durations

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 
 from engine import clock
+from engine.case.records import active_caseload, load_case, record_event
 from engine.errors import Conflict, Forbidden, Invalid
 from engine.models import Case, CaseStatus, HumanTask, TaskState, User
-from engine.case.records import active_caseload, load_case, record_event
 from engine.people import access
 from engine.people.directory import get_user, supervisee_ids, supervisor_of, user_named, username
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, exists, func, or_, select
 
-from engine.models import Case, HumanTask
+from engine.models import Case, HumanTask, TaskState
 from engine.models.case_decisions import Conference
 from engine.people.directory import get_user, supervisee_ids, usernames
 
@@ -35,7 +35,7 @@ def _visible(user, supervised: set[int]):
     if user.has_role("director", "admin"):
         return None
     roles = sorted(user.roles) or ["-"]
-    open_task = exists().where(HumanTask.case_code == Case.code, HumanTask.state == "ready",
+    open_task = exists().where(HumanTask.case_code == Case.code, HumanTask.state == TaskState.READY,
                                or_(HumanTask.assignee_id == user.id,
                                    and_(HumanTask.assignee_id.is_(None), HumanTask.role.in_(roles))))
     conditions = [Case.caseworker_id == user.id, Case.supervisor_id == user.id, open_task,

@@ -11,13 +11,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, func, or_, select
 
 from engine import clock
-from engine.people import access
 from engine.errors import Forbidden
-from engine.models import RISK_LEVELS, Case, HumanTask, User
-from engine.process.inbox import WEEK, TaskRow, ordered, status_filter, task_rows
+from engine.models import RISK_LEVELS, UNRATED, Case, HumanTask, TaskState, User
+from engine.people import access
 from engine.people.directory import get_user, team_members, usernames
-
-UNRATED = "unrated"  # cases without a risk rating yet
+from engine.process.inbox import WEEK, TaskRow, ordered, status_filter, task_rows
 
 # -- the supervisor's dashboard ---------------------------------------------------------
 
@@ -92,7 +90,7 @@ def supervisor_dashboard(session, user_id: int, active_statuses: tuple[str, ...]
     now = clock.now()
     members = team_members(session, user)
     team_ids = {m.id for m in members}
-    task_scope = [HumanTask.state == "ready",
+    task_scope = [HumanTask.state == TaskState.READY,
                   or_(HumanTask.assignee_id.in_(team_ids | {user.id}),
                       and_(HumanTask.assignee_id.is_(None),
                            HumanTask.role.in_(sorted({r for m in members for r in m.roles} | user.roles) or ["-"])))]

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-
 from engine import clock
-from engine.people import access
-from engine.errors import Forbidden, Invalid
-from engine.models import Case, CaseClientLink, Client
 from engine.bpmn.runtime import ProcessRuntime
 from engine.case import processes as case_processes
 from engine.case.records import new_case_code, record_event
+from engine.errors import Forbidden, Invalid
+from engine.models import Case, CaseClientLink, CaseStage, CaseStatus, Client
+from engine.people import access
 from engine.people.directory import get_user
 
 SOURCE_MAX, CONCERN_MAX, NAME_MAX = 60, 4000, 300
@@ -66,7 +65,7 @@ def create_referral(uow, runtime: ProcessRuntime, actor_id: int, referral: dict,
         raise Invalid("the referral has errors", errors=errors)
     now = clock.now()
     person = Client(name=name, date_of_birth=born, sex=sex, created_at=now)
-    case = Case(code=new_case_code(session), status="O", stage="screening", primary_concern=concern,
+    case = Case(code=new_case_code(session), status=CaseStatus.OPEN, stage=CaseStage.SCREENING, primary_concern=concern,
                 referral_source=source, referred_by=referred_by, date_identified=now, created_at=now,
                 updated_at=now)
     session.add_all([person, case])

@@ -14,7 +14,7 @@ from engine.bpmn.runtime import ProcessRuntime
 from engine.case import processes as case_processes
 from engine.case.records import load_case, set_stage, set_status
 from engine.errors import Conflict, Forbidden, Invalid
-from engine.models import Case, User
+from engine.models import Case, CaseStage, CaseStatus, User
 from engine.models.case_decisions import ClosureRequest
 from engine.people.directory import get_user, supervisee_ids
 
@@ -34,7 +34,7 @@ def close_case(uow, runtime: ProcessRuntime, actor_id: int | None, case_code: st
     referral trackers, a waiting main process)."""
     session = uow.session
     case = load_case(session, case_code)
-    if case.status == "C":
+    if case.status == CaseStatus.CLOSED:
         raise Conflict(f"case {case.code} is already closed")
     closure = pending_closure(session, case)
     if closure is None or closure.status != "authorised":
@@ -51,8 +51,8 @@ def close_case(uow, runtime: ProcessRuntime, actor_id: int | None, case_code: st
     case.date_next_contact = case.date_next_review = None
     if closure.reason == "transfer":
         case.date_transferred = now
-    set_status(uow, case, actor_id, "C", f"closed ({closure.reason.replace('_', ' ')})")
-    set_stage(uow, case, actor_id, "closed")
+    set_status(uow, case, actor_id, CaseStatus.CLOSED, f"closed ({closure.reason.replace('_', ' ')})")
+    set_stage(uow, case, actor_id, CaseStage.CLOSED)
     case_processes.cancel_case_processes(uow, case.code, actor_id, "case closed", keep_ids=keep_instance_ids)
     return case
 
@@ -64,8 +64,8 @@ def end_without_case_management(uow, case: Case, actor_id: int | None, reason: s
     case.closure_reason = reason
     case.date_closed = now
     case.in_crisis = False
-    set_status(uow, case, actor_id, "C", f"no case management ({reason.replace('_', ' ')})")
-    set_stage(uow, case, actor_id, "no_action")
+    set_status(uow, case, actor_id, CaseStatus.CLOSED, f"no case management ({reason.replace('_', ' ')})")
+    set_stage(uow, case, actor_id, CaseStage.NO_ACTION)
 
 
 # -- reopening -------------------------------------------------------------------------------
@@ -78,7 +78,7 @@ def reopen(uow, runtime: ProcessRuntime, case: Case, actor_id: int | None, why: 
            keep_instance_ids=(), parent_instance_id: int | None = None):
     """Reopen a closed case (R24): its other processes end, a new main process starts with
     a reassessment."""
-    if case.status != "C":
+    if case.status != CaseStatus.CLOSED:
         raise Conflict(f"case {case.code} is not closed")
     case_processes.cancel_case_processes(uow, case.code, actor_id, "case reopened", keep_ids=keep_instance_ids)
     now = clock.now()
@@ -86,8 +86,8 @@ def reopen(uow, runtime: ProcessRuntime, case: Case, actor_id: int | None, why: 
     case.reopen_count += 1
     case.closure_reason = None
     case.date_closed = None
-    set_status(uow, case, actor_id, "O", f"reopened: {why}")
-    set_stage(uow, case, actor_id, "assessment")
+    set_status(uow, case, actor_id, CaseStatus.OPEN, f"reopened: {why}")
+    set_stage(uow, case, actor_id, CaseStage.ASSESSMENT)
     return case_processes.start_case_process(uow, runtime, case_processes.MAIN_PROCESS, case, actor_id,
                                              {"reopened": True}, parent_instance_id)
 

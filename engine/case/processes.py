@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from engine import clock
-from engine.models import Case, HumanTask, ProcessInstance, Timer
 from engine.bpmn.runtime import ProcessRuntime
+from engine.models import Case, CaseStatus, InstanceStatus, ProcessInstance
 from engine.process import instances
 
 log = logging.getLogger(__name__)
@@ -47,7 +46,7 @@ def start_case_process(uow, runtime: ProcessRuntime, process_id: str, case: Case
 
 def running_instances(session, case_code: str, process_ids=None, exclude_ids=()) -> list[ProcessInstance]:
     query = select(ProcessInstance).where(ProcessInstance.case_code == case_code,
-                                          ProcessInstance.status == "running")
+                                          ProcessInstance.status == InstanceStatus.RUNNING)
     if process_ids is not None:
         query = query.where(ProcessInstance.process_id.in_(tuple(process_ids)))
     excluded = {i for i in exclude_ids if i is not None}
@@ -56,26 +55,12 @@ def running_instances(session, case_code: str, process_ids=None, exclude_ids=())
     return list(session.scalars(query.order_by(ProcessInstance.id)))
 
 
-def cancel_instance(uow, instance: ProcessInstance, actor_id: int | None, why: str) -> None:
-    """Stop one instance: it takes no more input, its open tasks and pending timers end."""
-    now = clock.now()
-    instance.status = "cancelled"
-    instance.updated_at = now
-    uow.session.execute(update(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.state == "ready")
-                        .values(state="cancelled", completed_at=now).execution_options(synchronize_session="fetch"))
-    uow.session.execute(update(Timer).where(Timer.instance_id == instance.id, Timer.state == "pending")
-                        .values(state="cancelled").execution_options(synchronize_session="fetch"))
-    uow.audit(actor_id, "instance_cancelled", "process_instance", instance.id, instance.case_code,
-              process_id=instance.process_id, reason=why)
-    log.info("cancelled instance %s (%s) of case %s: %s", instance.id, instance.process_id, instance.case_code, why)
-
-
 def cancel_case_processes(uow, case_code: str, actor_id: int | None, why: str, process_ids=None,
                           keep_ids=()) -> list[int]:
     """Cancel the case's running instances (of ``process_ids``, or all) except ``keep_ids``."""
     cancelled = []
     for instance in running_instances(uow.session, case_code, process_ids, keep_ids):
-        cancel_instance(uow, instance, actor_id, why)
+        instances.cancel_instance(uow, instance, actor_id, why)
         cancelled.append(instance.id)
     return cancelled
 
@@ -95,7 +80,7 @@ def continue_chain(uow, runtime: ProcessRuntime, case: Case, chain: str, actor_i
     """Start the next link of a chain from its current link, unless another link is
     already running (a restart replaced it) or the case no longer needs it."""
     process_id = CHAINS[chain]
-    if case.status == "C" or (chain == "follow_up" and case.status == "IA"):
+    if case.status == CaseStatus.CLOSED or (chain == "follow_up" and case.status == CaseStatus.INACTIVE):
         return None
     if running_instances(uow.session, case.code, [process_id], [current_instance_id]):
         return None

@@ -21,12 +21,11 @@ from sqlalchemy import func, select
 
 from engine import clock
 from engine.errors import Conflict, NotFound
-from engine.models import Case, CaseEvent, User
+from engine.models import UNRATED, Case, CaseEvent, CaseStatus, User
 from engine.models.case import ACTIVE_STATUSES, STATUS_NAMES
 
 CODE_PREFIX = "CM"
 _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud without mistakes
-UNRATED = "unrated"  # the risk level a diagram sees before the first rating
 CLOCK_VARIABLE = "clock_started_at"
 
 
@@ -71,7 +70,7 @@ def active_caseload(session, caseworker_id: int) -> int:
 
 
 def ensure_not_closed(case: Case, action: str) -> None:
-    if case.status == "C":
+    if case.status == CaseStatus.CLOSED:
         raise Conflict(f"case {case.code} is closed: {action} is not possible (reopen it first)")
 
 

@@ -3,11 +3,11 @@ information, each one's outcome tracked by its own short ``case_referral`` insta
 from __future__ import annotations
 
 from engine import clock
-from engine.errors import Forbidden, Invalid
-from engine.models import Case, ServiceReferral
 from engine.bpmn.runtime import ProcessRuntime
 from engine.case import processes as case_processes
 from engine.case.records import ensure_not_closed, load_case, record_event
+from engine.errors import Forbidden, Invalid
+from engine.models import Case, ServiceReferral
 from engine.people.directory import get_user, supervisee_ids
 
 

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, or_, select
 
 from engine import clock
-from engine.models import Case, HumanTask, User, Vote
-from engine.models.case_decisions import Conference
 from engine.case.dashboards import CaseSummary, case_summary
+from engine.models import Case, HumanTask, TaskState, User, Vote
+from engine.models.case_decisions import Conference
+from engine.people.directory import get_user
 from engine.process.decision_parameters import decision_row
 from engine.process.inbox import TaskRow, ordered, task_rows
-from engine.people.directory import get_user
 
 COMMITTEE_ROLE = "committee_member"
 
@@ -68,7 +68,7 @@ class AgendaItem:
 
 
 def _vote_tasks(user: User):
-    return and_(HumanTask.state == "ready", HumanTask.role == COMMITTEE_ROLE,
+    return and_(HumanTask.state == TaskState.READY, HumanTask.role == COMMITTEE_ROLE,
                 or_(HumanTask.assignee_id == user.id, HumanTask.assignee_id.is_(None)))
 
 
@@ -102,7 +102,7 @@ def agenda(session, user_id: int) -> list[AgendaItem]:
     user = get_user(session, user_id)
     tasks = list(session.scalars(ordered(select(HumanTask).where(_vote_tasks(user))).limit(100)))
     items = []
-    for row, task in zip(task_rows(session, tasks, clock.now()), tasks):
+    for row, task in zip(task_rows(session, tasks, clock.now()), tasks, strict=True):
         conference = session.scalar(select(Conference).where(Conference.instance_id == task.instance_id,
                                                              Conference.outcome.is_(None))
                                     .order_by(Conference.opened_at.desc()).limit(1))

@@ -14,20 +14,13 @@ import json
 from sqlalchemy import select
 
 from engine import clock
-from engine.case.operations.intake import case_of, finish
-from engine.errors import Conflict, Forbidden, Invalid, NotFound
-from engine.models import User, UserRole, Vote
-from engine.models.case_decisions import Conference
-from engine.models.case_decisions import CONFERENCE_KINDS, VOTES
 from engine.bpmn.operations import OperationContext, operation
+from engine.case.operations.intake import case_of, finish
 from engine.case.records import record_event, set_stage, take_text
-from engine.people.directory import get_user
-
-
-def committee_members(session) -> list[User]:
-    return list(session.scalars(select(User).join(UserRole, UserRole.user_id == User.id)
-                                .where(UserRole.role == "committee_member", User.active)
-                                .order_by(User.username)))
+from engine.errors import Conflict, Forbidden, Invalid, NotFound
+from engine.models import CaseStage, Vote
+from engine.models.case_decisions import CONFERENCE_KINDS, VOTES, Conference
+from engine.people.directory import get_user, users_with_role
 
 
 def _conference(ctx: OperationContext, conference_id) -> Conference:
@@ -55,7 +48,8 @@ def open_conference(ctx: OperationContext, data: dict, kind: str) -> dict:
     if kind not in CONFERENCE_KINDS:
         raise ValueError(f"unknown conference kind {kind!r}")
     case = case_of(ctx)
-    members = [m for m in committee_members(ctx.uow.session) if m.id != case.caseworker_id]  # not on their own case
+    # the case's own caseworker does not vote on it
+    members = [m for m in users_with_role(ctx.uow.session, "committee_member") if m.id != case.caseworker_id]
     if not members:
         raise Conflict("the case committee has no active members; an administrator must appoint them")
     conference = Conference(case_id=case.id, instance_id=ctx.instance.id, kind=kind,
@@ -65,7 +59,7 @@ def open_conference(ctx: OperationContext, data: dict, kind: str) -> dict:
     record_event(ctx.uow, case, ctx.actor_id, "conference", f"{kind} conference opened with {len(members)} members",
                  conference_id=conference.id, members=[m.username for m in members])
     if kind in ("admission", "emergency"):
-        set_stage(ctx.uow, case, ctx.actor_id, "admission")
+        set_stage(ctx.uow, case, ctx.actor_id, CaseStage.ADMISSION)
     data["committee_members"] = [m.username for m in members]
     data["conference_id"] = conference.id
     data["ballots"] = []  # the multi-instance vote collects into an empty list (an earlier

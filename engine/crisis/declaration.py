@@ -16,13 +16,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from engine import clock
-from engine.errors import Conflict, Forbidden, Invalid, NotFound
-from engine.models import User, UserRole
-from engine.models.crisis import CRISIS_KINDS, SUB_FUNCTIONS, Crisis, DisruptionLogEntry
 from engine.bpmn.runtime import ProcessRuntime
+from engine.errors import Conflict, Forbidden, Invalid, NotFound
+from engine.models import User
+from engine.models.crisis import CRISIS_KINDS, SUB_FUNCTIONS, Crisis, DisruptionLogEntry
+from engine.people.directory import get_user, ids_with_roles
 from engine.process import instances
 from engine.service_ops import notifications
-from engine.people.directory import get_user
 
 log = logging.getLogger(__name__)
 
@@ -138,8 +138,8 @@ def declare_crisis(uow, runtime: ProcessRuntime, actor_id: int, kind, descriptio
                       "(its crisis.open_resumption step is missing)")
     uow.audit(user.id, "crisis_declared", "crisis", crisis.id, kind=kind, affected_functions=functions,
               instance_id=instance.id)
-    audience = set(_users_with_roles(session, DECLARATION_AUDIENCE))
-    viewers = audience & set(_users_with_roles(session, VIEW_ROLES))
+    audience = set(ids_with_roles(session, DECLARATION_AUDIENCE))
+    viewers = audience & set(ids_with_roles(session, VIEW_ROLES))
     for recipients, link in ((viewers, crisis_link(crisis.id)), (audience - viewers, "/")):
         notifications.notify(uow, recipients, "crisis_declared",
                              f"Disruption declared: {kind.replace('_', ' ')} affecting CBF-{', CBF-'.join(functions)}",
@@ -163,11 +163,6 @@ def _refuse_if_active(session) -> None:
 def _lost_race(err: OperationalError) -> bool:
     text = str(err.orig).lower()
     return "database is locked" in text or "could not serialize" in text or "deadlock" in text
-
-
-def _users_with_roles(session, roles) -> list[int]:
-    return list(session.scalars(select(User.id).join(UserRole).where(UserRole.role.in_(roles), User.active)
-                                .distinct()))
 
 
 def add_system_entry(session, crisis_id: int, kind: str, text: str, author_id: int | None = None) -> None:
@@ -234,7 +229,7 @@ def escalate_resumption(uow, crisis_id: int) -> dict:
     if crisis.resumption_confirmed_at is not None:
         return {"escalated": False}
     crisis.escalated_at = clock.now()
-    recipients = set(_users_with_roles(session, ("director",))) | {crisis.declared_by}
+    recipients = set(ids_with_roles(session, ("director",))) | {crisis.declared_by}
     if crisis.communication_lead_id:
         recipients.add(crisis.communication_lead_id)
     add_system_entry(session, crisis.id, "service_failure", "Resumption NOT confirmed by the T+24 h deadline "

@@ -25,23 +25,22 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from engine import clock
 from engine.bpmn import engine_step
-from engine.people.directory import usernames
-from engine.errors import Conflict, Invalid
-from engine.models import Case
-from engine.models.crisis import Crisis, CrisisCaseCheck
 from engine.bpmn.runtime import ProcessRuntime
 from engine.crisis import follow_ups as crisis_follow_ups
-from engine.service_ops import notifications
 from engine.crisis.declaration import CHECK_PROCESS, add_system_entry, load_crisis, require_role
 from engine.crisis.staffing import StaffPool
+from engine.errors import Conflict, Invalid
+from engine.models import UNRATED, Case, CaseStatus
+from engine.models.crisis import Crisis, CrisisCaseCheck
+from engine.people.directory import usernames
 from engine.process.deployment import latest_model
+from engine.service_ops import notifications
 
 log = logging.getLogger(__name__)
 
 # How many check instances one job starts in one transaction: big enough to amortise
 # the job overhead, small enough that a retried batch repeats little work.
 CHECK_BATCH_SIZE = 200
-UNRATED = "unrated"
 _RISK_ORDER = {"high": 0, "medium": 1, "low": 2}
 
 
@@ -106,14 +105,14 @@ def _insert_checks(session, crisis: Crisis, params: dict, pool: StaffPool) -> in
     pending_stages = set(params["pending_review_stages"])
     cases = session.execute(select(Case.id, Case.code, Case.risk_level, Case.in_crisis, Case.stage,
                                    Case.caseworker_id, Case.supervisor_id, Case.date_next_contact)
-                            .where(Case.status == "O", Case.stage.in_(params["stages"]))).all()
+                            .where(Case.status == CaseStatus.OPEN, Case.stage.in_(params["stages"]))).all()
     planned = []
     for case in cases:
         risk = case.risk_level if case.risk_level in _RISK_ORDER else UNRATED
         pending = case.stage in pending_stages
         order, hours = profiles.get((risk, bool(case.in_crisis), pending)) or profiles[(UNRATED, False, False)]
         planned.append((order, _RISK_ORDER.get(risk, 3), case.date_next_contact or dt.datetime.max.replace(
-            tzinfo=dt.timezone.utc), case.id, case, risk, pending, hours))
+            tzinfo=dt.UTC), case.id, case, risk, pending, hours))
     planned.sort(key=lambda p: p[:4])
     now = clock.now()
     rows = []
@@ -157,7 +156,7 @@ def start_check_batch(uow, runtime: ProcessRuntime, crisis_id: int, check_ids: I
         "backup": check.backup, "reassess_within_hours": params.get("reassess_within_hours")}) for check in checks]
     # the claim above holds SQLite's write lock, as start_many needs
     steps = engine_step.start_many(uow, runtime, latest_model(session, CHECK_PROCESS), starts)
-    for check, step in zip(checks, steps):
+    for check, step in zip(checks, steps, strict=True):
         check.instance_id = step.instance.id
         uow.audit(None, "crisis_check_started", "process_instance", step.instance.id, check.case_code,
                   crisis_id=crisis.id, assignee_id=check.assignee_id, backup=check.backup)

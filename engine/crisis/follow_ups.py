@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from engine import clock
-from engine.errors import Invalid
-from engine.models import Case, HumanTask
-from engine.models.crisis import Crisis, CrisisCaseCheck, CrisisFollowUp
-from engine.service_ops import notifications
 from engine.crisis.declaration import CHECK_PROCESS, add_system_entry
 from engine.crisis.staffing import StaffPool
+from engine.errors import Invalid
+from engine.models import Case, CaseStatus, HumanTask, TaskState
+from engine.models.crisis import Crisis, CrisisCaseCheck, CrisisFollowUp
+from engine.service_ops import notifications
 
 ACTIONS = ("kept", "reassigned", "released")
 
@@ -58,8 +58,8 @@ def find_and_reassign(uow, crisis: Crisis, pool: StaffPool, until: dt.datetime,
         select(HumanTask, Case.caseworker_id, Case.supervisor_id, CrisisCaseCheck.assignee_id)
         .join(Case, Case.code == HumanTask.case_code)
         .join(CrisisCaseCheck, (CrisisCaseCheck.case_id == Case.id) & (CrisisCaseCheck.crisis_id == crisis.id))
-        .where(HumanTask.state == "ready", HumanTask.due_at.is_not(None), HumanTask.due_at <= until,
-               HumanTask.process_id != CHECK_PROCESS, Case.status == "O", HumanTask.id.not_in(seen))
+        .where(HumanTask.state == TaskState.READY, HumanTask.due_at.is_not(None), HumanTask.due_at <= until,
+               HumanTask.process_id != CHECK_PROCESS, Case.status == CaseStatus.OPEN, HumanTask.id.not_in(seen))
         .order_by(HumanTask.due_at, HumanTask.id)).all()
     summary = FollowUpSummary()
     now = clock.now()
@@ -110,7 +110,7 @@ def reschedule_delayed(uow, crisis: Crisis, within_hours) -> dict:
     found = find_and_reassign(uow, crisis, pool, until=now, phase="recovery")
     new_due = now + dt.timedelta(hours=within_hours)
     delayed = session.execute(select(CrisisFollowUp, HumanTask).join(HumanTask, HumanTask.id == CrisisFollowUp.task_id)
-                              .where(CrisisFollowUp.crisis_id == crisis.id, HumanTask.state == "ready",
+                              .where(CrisisFollowUp.crisis_id == crisis.id, HumanTask.state == TaskState.READY,
                                      HumanTask.due_at < now)).all()
     holders = set()
     for follow_up, task in delayed:
@@ -120,9 +120,10 @@ def reschedule_delayed(uow, crisis: Crisis, within_hours) -> dict:
         task.due_at = new_due
         if task.assignee_id:
             holders.add(task.assignee_id)
+    due_text = new_due.isoformat(timespec="minutes")
     notifications.notify(uow, holders, "crisis_follow_ups", f"Delayed follow-ups rescheduled (disruption #{crisis.id})",
-                         body=f"Follow-ups delayed by the disruption are now due {new_due.isoformat(timespec='minutes')}.",
+                         body=f"Follow-ups delayed by the disruption are now due {due_text}.",
                          link="/", dedupe_key=f"crisis_rescheduled:{crisis.id}")
     add_system_entry(session, crisis.id, "action", f"Recovery: {len(delayed)} delayed follow-ups rescheduled to "
-                     f"{new_due.isoformat(timespec='minutes')}; follow-ups missed since resumption: {found.describe()}.")
+                     f"{due_text}; follow-ups missed since resumption: {found.describe()}.")
     return {"rescheduled": len(delayed), "new_due_at": new_due.isoformat(), "found": found.counts()}

@@ -6,9 +6,12 @@ through ``case_code`` in the task data, which the declaration and the fan-out pu
 """
 from __future__ import annotations
 
-from engine.errors import Invalid
 from engine.bpmn.operations import OperationContext, operation
-from engine.crisis import declaration as crisis, follow_ups as crisis_follow_ups, readiness as crisis_readiness, records as crisis_records
+from engine.crisis import declaration as crisis
+from engine.crisis import follow_ups as crisis_follow_ups
+from engine.crisis import readiness as crisis_readiness
+from engine.crisis import records as crisis_records
+from engine.errors import Invalid
 
 
 def _crisis_id(task_data: dict) -> int:

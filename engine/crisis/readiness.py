@@ -17,14 +17,14 @@ import logging
 from sqlalchemy import select
 
 from engine import clock
-from engine.errors import Invalid
-from engine.models import HumanTask, ProcessInstance, Timer
-from engine.models.crisis import ReadinessActivity
-from engine.bpmn.runtime import ProcessRuntime
 from engine.bpmn import engine_step
+from engine.bpmn.runtime import ProcessRuntime
+from engine.crisis.declaration import require_role
+from engine.errors import Invalid
+from engine.models import HumanTask, InstanceStatus, ProcessInstance, TaskState, Timer, TimerState
+from engine.models.crisis import ReadinessActivity
 from engine.process import instances
 from engine.process.deployment import latest_model
-from engine.crisis.declaration import require_role
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def schedule_activities(uow, runtime: ProcessRuntime, activities, actor_id: int 
                                            {"activity": row.activity, "every_days": row.every_days})
         row.instance_id = instance.id
         row.next_due_at = session.scalar(select(Timer.due_at).where(Timer.instance_id == instance.id,
-                                                                    Timer.state == "pending"))
+                                                                    Timer.state == TimerState.PENDING))
         scheduled.append(row.activity)
     session.flush()
     if scheduled:
@@ -81,7 +81,8 @@ def schedule_activities(uow, runtime: ProcessRuntime, activities, actor_id: int 
 
 
 def _running(session, instance_id: int) -> bool:
-    return session.scalar(select(ProcessInstance.status).where(ProcessInstance.id == instance_id)) == "running"
+    status = session.scalar(select(ProcessInstance.status).where(ProcessInstance.id == instance_id))
+    return status == InstanceStatus.RUNNING
 
 
 def complete_activity(uow, runtime: ProcessRuntime, activity: str, actor_id: int | None, answers: dict) -> dict:
@@ -103,8 +104,9 @@ def list_activities(session, user_id: int) -> list[dict]:
     """Each activity: interval, last done, next occurrence (its timer, or its open task)."""
     require_role(session, user_id, VIEW_ROLES, "see the readiness programme")
     rows = list(session.scalars(select(ReadinessActivity).order_by(ReadinessActivity.activity)))
+    waiting = [r.instance_id for r in rows if r.instance_id]
     open_tasks = dict(session.execute(select(HumanTask.instance_id, HumanTask.due_at).where(
-        HumanTask.instance_id.in_([r.instance_id for r in rows if r.instance_id]), HumanTask.state == "ready")).all())
+        HumanTask.instance_id.in_(waiting), HumanTask.state == TaskState.READY)).all())
     return [{"activity": r.activity, "every_days": r.every_days, "next_due_at": r.next_due_at,
              "task_open": r.instance_id in open_tasks, "task_due_at": open_tasks.get(r.instance_id),
              "last_completed_at": r.last_completed_at, "last_outcome": r.last_outcome} for r in rows]

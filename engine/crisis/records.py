@@ -13,13 +13,20 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from engine import clock
+from engine.crisis.declaration import VIEW_ROLES, load_crisis, require_role
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.models import Case, User
-from engine.models.crisis import (ALTERNATIVE_METHODS, CASE_NOTE_KINDS, LOG_ENTRY_KINDS, Crisis, CrisisCaseCheck,
-                                  CrisisCaseNote, DisruptionLogEntry)
-from engine.service_ops import notifications
-from engine.crisis.declaration import VIEW_ROLES, load_crisis, require_role
+from engine.models.crisis import (
+    ALTERNATIVE_METHODS,
+    CASE_NOTE_KINDS,
+    LOG_ENTRY_KINDS,
+    Crisis,
+    CrisisCaseCheck,
+    CrisisCaseNote,
+    DisruptionLogEntry,
+)
 from engine.people.directory import get_user
+from engine.service_ops import notifications
 
 TEXT_MAX = 4000
 WRITABLE_NOTE_KINDS = tuple(k for k in CASE_NOTE_KINDS if k != "check")  # "check" notes come from the check form
@@ -66,7 +73,8 @@ def list_log(session, user_id: int, crisis_id: int, limit: int = 100, offset: in
     query = (select(DisruptionLogEntry, User.username).outerjoin(User, User.id == DisruptionLogEntry.author_id)
              .where(DisruptionLogEntry.crisis_id == crisis_id))
     total = session.scalar(select(func.count()).where(DisruptionLogEntry.crisis_id == crisis_id))
-    rows = session.execute(query.order_by(DisruptionLogEntry.at, DisruptionLogEntry.id).limit(limit).offset(offset)).all()
+    rows = session.execute(query.order_by(DisruptionLogEntry.at, DisruptionLogEntry.id)
+                           .limit(limit).offset(offset)).all()
     return [(entry, username) for entry, username in rows], total
 
 
@@ -173,8 +181,9 @@ def record_check(uow, crisis_id: int, case_code: str, actor_id: int | None, answ
         _add_note(session, crisis_id, case, actor_id, "alternative_method", "", methods)
     alert = not check.client_safe or bool(answers.get("immediate_action_needed"))
     if alert:
+        why = "client not safe" if not check.client_safe else "immediate action needed"
         notifications.notify(uow, {case.supervisor_id, case.caseworker_id} - {actor_id}, "crisis_check_alert",
-                             f"Case {case.code}: {'client not safe' if not check.client_safe else 'immediate action needed'}",
+                             f"Case {case.code}: {why}",
                              body="Found during the crisis check; see the case's crisis notes.", case_code=case.code,
                              link="/", dedupe_key=f"crisis_check_alert:{crisis_id}:{case.id}")
     uow.audit(actor_id, "crisis_check_recorded", "case", case.id, case.code, crisis_id=crisis_id,

@@ -7,11 +7,11 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased
 
 from engine import clock
-from engine.models import AuditEvent, HumanTask, User
-from engine.models.crisis import SUB_FUNCTIONS, Crisis, CrisisCaseCheck, CrisisFollowUp, DisruptionLogEntry
 from engine.crisis.declaration import CASE_LIST_ROLES, view_crisis
+from engine.models import UNRATED, AuditEvent, HumanTask, RiskLevel, TaskState, User
+from engine.models.crisis import SUB_FUNCTIONS, Crisis, CrisisCaseCheck, CrisisFollowUp, DisruptionLogEntry
 
-RISK_LEVELS = ("high", "medium", "low", "unrated")
+RISK_LEVELS = (*RiskLevel.values(), UNRATED)
 # Audit actions that only read: not part of "records created or changed".
 READ_ONLY_ACTIONS = ("login", "login_failed", "account_locked", "logout")
 
@@ -47,7 +47,7 @@ def check_progress(session, crisis: Crisis) -> dict:
         .group_by(CrisisCaseCheck.risk_level, CrisisCaseCheck.state, CrisisCaseCheck.checked_at.is_not(None))).all()
     by_risk = {level: {"total": 0, "tasks_created": 0, "checked": 0, "remaining": 0} for level in RISK_LEVELS}
     for risk, state, checked, count in rows:
-        bucket = by_risk[risk if risk in by_risk else "unrated"]
+        bucket = by_risk[risk if risk in by_risk else UNRATED]
         bucket["total"] += count
         bucket["tasks_created"] += count if state == "started" else 0
         bucket["checked"] += count if checked else 0
@@ -76,7 +76,10 @@ def function_status(session, crisis: Crisis) -> list[dict]:
         for bpmn_id, state in session.execute(select(HumanTask.bpmn_id, HumanTask.state).where(
                 HumanTask.instance_id == crisis.instance_id, HumanTask.bpmn_id.in_(
                     [resume_task_id(code) for code in SUB_FUNCTIONS]))).all():
-            states[bpmn_id] = "resumed" if state == "completed" else ("in_progress" if state == "ready" else state)
+            if state == TaskState.COMPLETED:
+                states[bpmn_id] = "resumed"
+            else:
+                states[bpmn_id] = "in_progress" if state == TaskState.READY else state
     affected = set(crisis.functions)
     return [{"code": code, "name": name, "affected": code in affected,
              "status": states.get(resume_task_id(code), "pending") if code in affected else "not_affected"}
@@ -87,8 +90,9 @@ def open_bcp_tasks(session, crisis: Crisis) -> list[dict]:
     if crisis.instance_id is None:
         return []
     assignee = aliased(User)
-    rows = session.execute(select(HumanTask, assignee.username).outerjoin(assignee, assignee.id == HumanTask.assignee_id)
-                           .where(HumanTask.instance_id == crisis.instance_id, HumanTask.state == "ready")
+    rows = session.execute(select(HumanTask, assignee.username)
+                           .outerjoin(assignee, assignee.id == HumanTask.assignee_id)
+                           .where(HumanTask.instance_id == crisis.instance_id, HumanTask.state == TaskState.READY)
                            .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.priority.desc())).all()
     return [{"id": t.id, "title": t.title, "role": t.role, "assignee": username, "due_at": t.due_at,
              "bpmn_id": t.bpmn_id} for t, username in rows]
@@ -104,7 +108,7 @@ def list_checks(session, user_id: int, crisis_id: int, risk_level: str | None = 
              .outerjoin(HumanTask, and_(HumanTask.instance_id == CrisisCaseCheck.instance_id,
                                         HumanTask.bpmn_id == "crisis_check"))
              .where(CrisisCaseCheck.crisis_id == crisis.id))
-    if risk_level == "unrated":
+    if risk_level == UNRATED:
         query = query.where(CrisisCaseCheck.risk_level.is_(None))
     elif risk_level:
         query = query.where(CrisisCaseCheck.risk_level == risk_level)

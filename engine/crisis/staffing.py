@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from engine.models import Case, Supervision, User, UserRole
+from engine.models import Case, CaseStatus, Supervision, User, UserRole
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class StaffPool:
         self.supervisors = sorted({uid for uid, role in role_rows if role == "supervisor"})
         self.available = set(session.scalars(available))
         self.load = dict(session.execute(select(Case.caseworker_id, func.count()).where(
-            Case.status == "O", Case.caseworker_id.is_not(None)).group_by(Case.caseworker_id)).all())
+            Case.status == CaseStatus.OPEN, Case.caseworker_id.is_not(None)).group_by(Case.caseworker_id)).all())
         self.supervisor_of = dict(session.execute(select(Supervision.supervisee_id, Supervision.supervisor_id)).all())
         self.extra: dict[int, int] = {}
 

@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
-from engine.case.operations import care as care_operations, closure as closure_operations, \
-    intake as intake_operations
-from engine.committee import operations as committee_operations
-from engine.crisis import operations as crisis_operations
 from engine.bpmn import durations
 from engine.bpmn.runtime import ProcessRuntime
+from engine.case.operations import care as care_operations
+from engine.case.operations import closure as closure_operations
+from engine.case.operations import intake as intake_operations
+from engine.committee import operations as committee_operations
+from engine.crisis import operations as crisis_operations
 from engine.infra import db
 from engine.infra.unit_of_work import UnitOfWork
 from engine.people import demo as demo_users

@@ -38,7 +38,7 @@ class SmtpConfig:
     password: str | None = None
 
     @classmethod
-    def from_url(cls, url: str) -> "SmtpConfig":
+    def from_url(cls, url: str) -> SmtpConfig:
         parts = urlsplit(url)
         if parts.scheme not in SCHEMES or not parts.hostname:
             raise Invalid(f"SMTP_URL must look like smtp://host:port (schemes: {', '.join(SCHEMES)})",

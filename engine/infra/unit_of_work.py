@@ -32,7 +32,7 @@ class UnitOfWork:
         self.session: Session | None = None
         self.committed = False
 
-    def __enter__(self) -> "UnitOfWork":
+    def __enter__(self) -> UnitOfWork:
         self.session = self._session_factory()
         self.committed = False
         return self

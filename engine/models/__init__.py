@@ -1,11 +1,25 @@
 """Every table, importable from one place (Alembic and Flask-SQLAlchemy need them all)."""
+from engine.models import crisis, ops  # noqa: F401 - their tables register on Base.metadata
 from engine.models.base import Base, UTCDateTime, Vocabulary
+from engine.models.case import (
+                                CASE_STAGES,
+                                CASE_STATUSES,
+                                RISK_LEVELS,
+                                UNRATED,
+                                Case,
+                                CaseClientLink,
+                                CaseEvent,
+                                CaseNote,
+                                CaseStage,
+                                CaseStatus,
+                                Client,
+                                RiskLevel,
+                                ServiceReferral,
+                                Vote,
+)
 from engine.models.people import ROLES, Supervision, User, UserRole
 from engine.models.process import InstanceStatus, ProcessInstance, ProcessModel, ProcessModelFile
 from engine.models.work import PRIORITY_BY_RISK, AuditEvent, HumanTask, OutboxMessage, TaskState, Timer, TimerState
-from engine.models.case import (CASE_STAGES, CASE_STATUSES, RISK_LEVELS, UNRATED, Case, CaseClientLink, CaseEvent,
-                                CaseNote, CaseStage, CaseStatus, Client, RiskLevel, ServiceReferral, Vote)
-from engine.models import ops, crisis  # noqa: F401 - their tables register on Base.metadata
 
 __all__ = [
     "Base", "UTCDateTime", "Vocabulary", "InstanceStatus", "TaskState", "TimerState", "CaseStatus", "CaseStage",

@@ -29,7 +29,7 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(dt.timezone.utc)
+        value = value.astimezone(dt.UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
@@ -47,7 +47,7 @@ class Vocabulary(StrEnum):
 
     _label: str
 
-    def __new__(cls, value: str, label: str) -> "Vocabulary":
+    def __new__(cls, value: str, label: str) -> Vocabulary:
         member = str.__new__(cls, value)
         member._value_ = value
         member._label = label

@@ -189,11 +189,11 @@ class ServiceReferral(Base):
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
 
 
-from engine.models.case_decisions import (  # noqa: E402 - their tables register with the case tables
-    CaseAssessment, CasePlan, CaseReview, ClosureRequest, Conference, Vote)
+from engine.models.case_decisions import CaseAssessment, CasePlan, CaseReview, ClosureRequest, Conference, Vote  # noqa: E402 - their tables register with the case tables
 
 __all__ = [
-    "CaseStatus", "RiskLevel", "CaseStage", "UNRATED", "CASE_STATUSES", "STATUS_NAMES", "ACTIVE_STATUSES", "RISK_LEVELS", "CASE_STAGES", "CLOSURE_REASONS",
-    "NO_ACTION_REASONS", "REFERRAL_STATUSES", "Case", "Client", "CaseClientLink", "CaseEvent", "CaseNote",
-    "ServiceReferral", "CaseAssessment", "CasePlan", "CaseReview", "ClosureRequest", "Conference", "Vote",
+    "CaseStatus", "RiskLevel", "CaseStage", "UNRATED", "CASE_STATUSES", "STATUS_NAMES", "ACTIVE_STATUSES",
+    "RISK_LEVELS", "CASE_STAGES", "CLOSURE_REASONS", "NO_ACTION_REASONS", "REFERRAL_STATUSES", "Case", "Client",
+    "CaseClientLink", "CaseEvent", "CaseNote", "ServiceReferral", "CaseAssessment", "CasePlan", "CaseReview",
+    "ClosureRequest", "Conference", "Vote",
 ]

@@ -35,7 +35,6 @@ SUB_FUNCTIONS = {
     "5.5": "Documentation & Reporting",
     "5.6": "Client Discharge & Transition",
 }
-CRISIS_STATUSES = ("resumption", "recovery", "closed")
 LOG_ENTRY_KINDS = ("incident", "action", "decision", "service_failure", "delay", "communication", "update")
 CASE_NOTE_KINDS = ("delay", "adjustment", "alternative_method", "follow_up_action", "check")
 ALTERNATIVE_METHODS = ("virtual_case_management", "phone_follow_up", "sms_or_email", "remote_work",
@@ -50,7 +49,7 @@ class Crisis(Base):
     kind: Mapped[str] = mapped_column(String(40))
     description: Mapped[str] = mapped_column(Text)
     affected_functions: Mapped[str] = mapped_column(String(100))  # "5.1,5.4"
-    status: Mapped[str] = mapped_column(String(20), default="resumption")
+    status: Mapped[str] = mapped_column(String(20), default="resumption")  # resumption | recovery | closed
     active_slot: Mapped[int | None] = mapped_column(Integer, unique=True)  # 1 while active, else NULL
     declared_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     declared_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
@@ -172,7 +171,7 @@ class ImmutableRecordError(Exception):
     """An attempt to change or delete an append-only crisis record."""
 
 
-def _refuse_change(mapper, connection, target):  # noqa: ARG001 - SQLAlchemy event signature
+def _refuse_change(mapper, connection, target):
     raise ImmutableRecordError(f"{type(target).__name__} {target.id} is append-only: it cannot be changed or deleted")
 
 

@@ -15,9 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from engine import clock
 from engine.models.base import Base, UTCDateTime
 
-MAIL_STATES = ("none", "pending", "sending", "sent", "skipped", "failed")
 INCIDENT_STATES = ("open", "retried", "resolved")
-DEADLINE_KINDS = ("task_due_soon", "task_overdue")
 
 
 class Notification(Base):
@@ -43,7 +41,7 @@ class Notification(Base):
     dedupe_key: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
     read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    mail_state: Mapped[str] = mapped_column(String(10), default="none")
+    mail_state: Mapped[str] = mapped_column(String(10), default="none")  # none|pending|sending|sent|skipped|failed
     mail_claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     mailed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     mail_error: Mapped[str | None] = mapped_column(Text)
@@ -54,7 +52,7 @@ class TaskDeadlineNotice(Base):
     __tablename__ = "task_deadline_notices"
 
     task_id: Mapped[str] = mapped_column(ForeignKey("human_tasks.id", ondelete="CASCADE"), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)  # task_due_soon | task_overdue
     sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
 

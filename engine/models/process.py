@@ -36,7 +36,7 @@ class ProcessModel(Base):
     deployed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
     deployed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
-    files: Mapped[list["ProcessModelFile"]] = relationship(
+    files: Mapped[list[ProcessModelFile]] = relationship(
         back_populates="model", cascade="all, delete-orphan", lazy="select")
 
 

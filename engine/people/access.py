@@ -1,7 +1,7 @@
 """Who may see and act on what. Pure functions over already-loaded rows."""
 from __future__ import annotations
 
-from engine.models import HumanTask, User
+from engine.models import CaseStatus, HumanTask, User
 
 TEAM_ROLES = ("supervisor", "director")
 
@@ -84,6 +84,6 @@ def may_refer(user: User) -> bool:
 def may_hand_over(user: User, case, supervised_ids: set[int]) -> bool:
     """Who may hand an open case to another caseworker (R29): the case's supervisor, the
     supervisor of its caseworker, the director."""
-    if case.status == "C" or not user.has_role("supervisor", "director"):
+    if case.status == CaseStatus.CLOSED or not user.has_role("supervisor", "director"):
         return False
     return "director" in user.roles or case.supervisor_id == user.id or case.caseworker_id in supervised_ids

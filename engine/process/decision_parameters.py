@@ -70,8 +70,8 @@ def decision_row(session, decision_id: str, **inputs) -> dict | None:
             names, outputs, rules = parsed
             for cells, results in rules:
                 if all(cell.strip() in ("", "-") or _literal(cell) == inputs.get(name)
-                       for name, cell in zip(names, cells)):
-                    values = {out: _literal(text) for out, text in zip(outputs, results)}
+                       for name, cell in zip(names, cells, strict=False)):
+                    values = {out: _literal(text) for out, text in zip(outputs, results, strict=False)}
                     return None if _NOT_LITERAL in values.values() else values
             return None
     return None

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from engine import clock
-from engine.bpmn import spec_parsing as specs
+from engine.bpmn import spec_parsing
 from engine.errors import Forbidden, NotFound
 from engine.models import InstanceStatus, ProcessInstance, ProcessModel, ProcessModelFile
 from engine.people.directory import get_user
@@ -65,7 +65,7 @@ def deploy_files(uow, files: dict[str, bytes | str], actor_id: int | None = None
     and store a new version of every process whose content changed."""
     bundle_files: dict[str, bytes | str] = dict(deployed_files(uow.session)) if merge_with_deployed else {}
     bundle_files.update(files)
-    bundle = specs.parse_bundle(bundle_files)
+    bundle = spec_parsing.parse_bundle(bundle_files)
     results = []
     for process_id, parsed in sorted(bundle.processes.items()):
         current = uow.session.scalar(select(ProcessModel).where(ProcessModel.process_id == process_id)
@@ -76,7 +76,7 @@ def deploy_files(uow, files: dict[str, bytes | str], actor_id: int | None = None
         model = ProcessModel(process_id=process_id, name=parsed.name,
                              version=(current.version + 1) if current else 1,
                              content_hash=parsed.content_hash,
-                             spec_json=specs.serialize_specs(parsed.spec, parsed.subprocess_specs),
+                             spec_json=spec_parsing.serialize_specs(parsed.spec, parsed.subprocess_specs),
                              deployed_at=clock.now(), deployed_by=actor_id)
         model.files = [ProcessModelFile(filename=name, kind=_kind(name), content=text)
                        for name, text in sorted(parsed.files.items())]
@@ -91,7 +91,7 @@ def deploy_files(uow, files: dict[str, bytes | str], actor_id: int | None = None
 
 def deploy_directory(uow, path: Path, actor_id: int | None = None) -> list[DeployResult]:
     """Deploy every file under a ``workflows/`` folder (start-up and the deploy command)."""
-    return deploy_files(uow, specs.load_directory(path), actor_id, merge_with_deployed=False)
+    return deploy_files(uow, spec_parsing.load_directory(path), actor_id, merge_with_deployed=False)
 
 
 def deploy_upload(uow, user_id: int, files: dict[str, bytes]) -> list[DeployResult]:

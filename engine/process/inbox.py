@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, or_, select
 
 from engine import clock
-from engine.people import access
 from engine.errors import Forbidden, Invalid
 from engine.models import HumanTask, ProcessModel, TaskState, User
+from engine.people import access
 from engine.people.directory import get_user, supervisee_ids, usernames
 
 INBOX_STATUSES = ("all", "overdue", "due_today", "due_week", "no_due")
@@ -71,7 +71,7 @@ class InboxPage:
 
 def day_bounds(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     """Start and end of the current UTC day."""
-    start = now.astimezone(dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = now.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     return start, start + dt.timedelta(days=1)
 
 
@@ -132,7 +132,7 @@ def ordered(query):
 
 
 def _sort_key(task: HumanTask):
-    return (task.due_at is None, task.due_at or dt.datetime.min.replace(tzinfo=dt.timezone.utc), -task.priority,
+    return (task.due_at is None, task.due_at or dt.datetime.min.replace(tzinfo=dt.UTC), -task.priority,
             task.created_at, task.id)
 
 

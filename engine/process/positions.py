@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from engine.models import HumanTask, ProcessInstance, Timer
+from engine.models import HumanTask, InstanceStatus, ProcessInstance, TaskState, Timer, TimerState
 from engine.process.deployment import model_files
 
 
@@ -41,14 +41,16 @@ def case_positions(session, case_code: str, limit: int = 10) -> list[InstancePos
     """The case's process instances (running first, newest first) and where each stands."""
     instances = list(session.scalars(
         select(ProcessInstance).where(ProcessInstance.case_code == case_code)
-        .order_by((ProcessInstance.status != "running"), ProcessInstance.id.desc()).limit(limit)))
+        .order_by((ProcessInstance.status != InstanceStatus.RUNNING), ProcessInstance.id.desc()).limit(limit)))
     out = []
     for inst in instances:
         tasks = session.execute(select(HumanTask.bpmn_id, HumanTask.title, HumanTask.state)
                                 .where(HumanTask.instance_id == inst.id)).all()
         timers = session.execute(select(Timer.bpmn_id, Timer.state).where(Timer.instance_id == inst.id)).all()
-        waiting = {t.bpmn_id for t in tasks if t.state == "ready"} | {t.bpmn_id for t in timers if t.state == "pending"}
-        done = {t.bpmn_id for t in tasks if t.state == "completed"} | {t.bpmn_id for t in timers if t.state == "fired"}
+        waiting = ({t.bpmn_id for t in tasks if t.state == TaskState.READY}
+                   | {t.bpmn_id for t in timers if t.state == TimerState.PENDING})
+        done = ({t.bpmn_id for t in tasks if t.state == TaskState.COMPLETED}
+                | {t.bpmn_id for t in timers if t.state == TimerState.FIRED})
         files = model_files(session, inst.model_id, "bpmn")
         by_file: dict[str, tuple[set, set]] = {}
         main = _file_of(files, inst.process_id)
@@ -62,5 +64,5 @@ def case_positions(session, case_code: str, limit: int = 10) -> list[InstancePos
         diagrams = [DiagramPosition(name, sorted(w), sorted(d)) for name, (w, d) in by_file.items()
                     if w or (name == main and not waiting)]
         out.append(InstancePosition(inst.id, inst.process_id, inst.model_id, inst.model.name, inst.model.version,
-                                    inst.status, [t.title for t in tasks if t.state == "ready"], diagrams))
+                                    inst.status, [t.title for t in tasks if t.state == TaskState.READY], diagrams))
     return out

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
-from engine.people import access
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
-from engine.models import HumanTask, User
+from engine.models import HumanTask, TaskState, User
+from engine.people import access
 from engine.people.directory import get_user, supervisee_ids
 
 
@@ -22,7 +22,7 @@ def reassign_task(uow, actor_id: int, task_id: str, new_assignee: str, reason: s
     task = session.get(HumanTask, task_id)
     if task is None:
         raise NotFound(f"no task {task_id}")
-    if task.state != "ready":
+    if task.state != TaskState.READY:
         raise Conflict(f"this task is already {task.state}")
     team = supervisee_ids(session, actor.id)
     in_reach = task.assignee_id in team or task.assignee_id == actor.id or (
@@ -39,7 +39,7 @@ def reassign_task(uow, actor_id: int, task_id: str, new_assignee: str, reason: s
     if task.assignee_id == user.id:
         return task
     previous = task.assignee_id
-    moved = session.execute(update(HumanTask).where(HumanTask.id == task.id, HumanTask.state == "ready",
+    moved = session.execute(update(HumanTask).where(HumanTask.id == task.id, HumanTask.state == TaskState.READY,
                                                     HumanTask.assignee_id.is_(previous) if previous is None
                                                     else HumanTask.assignee_id == previous)
                             .values(assignee_id=user.id)).rowcount

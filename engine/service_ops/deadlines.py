@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import exists, select
 
 from engine import clock
-from engine.models import HumanTask, Supervision, User, UserRole
+from engine.models import HumanTask, Supervision, TaskState, User, UserRole
 from engine.models.ops import TaskDeadlineNotice, dialect_insert
 from engine.service_ops.notifications import notify, task_link
 
@@ -53,7 +53,8 @@ def notify_deadlines(uow, due_soon_window: dt.timedelta, limit: int, due_soon_sh
 
 def _tasks_without_notice(session, kind: str, window, limit: int | None) -> list[HumanTask]:
     noticed = exists().where(TaskDeadlineNotice.task_id == HumanTask.id, TaskDeadlineNotice.kind == kind)
-    query = (select(HumanTask).where(HumanTask.state == "ready", HumanTask.due_at.is_not(None), window, ~noticed)
+    query = (select(HumanTask).where(HumanTask.state == TaskState.READY, HumanTask.due_at.is_not(None), window,
+                                     ~noticed)
              .order_by(HumanTask.due_at, HumanTask.id).limit(limit))
     return list(session.scalars(query))
 

@@ -17,8 +17,8 @@ from engine import clock
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.models import User, UserRole
 from engine.models.ops import INCIDENT_STATES, Incident, dialect_insert
-from engine.service_ops.notifications import notify_in_app
 from engine.people.directory import get_user
+from engine.service_ops.notifications import notify_in_app
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,8 @@ from tests.browser.conftest import shot, sign_in
 
 UNLABELLED = """() => Array.from(document.querySelectorAll('input, select, textarea'))
   .filter(el => el.type !== 'hidden' && el.offsetParent !== null)
-  .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby')
+  .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                && !el.getAttribute('aria-labelledby')
                 && !el.closest('[role=group][aria-labelledby]'))
   .map(el => el.outerHTML.slice(0, 120))"""
 

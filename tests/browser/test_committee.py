@@ -53,7 +53,8 @@ def test_a_vote_without_a_choice_is_refused_on_the_page(page, live_app):
     code = supervisor.post("/api/cases", json=REFERRAL).get_json()["case_code"]
     screening = next(t for t in caseworker.get("/api/tasks?scope=claimable").get_json()["tasks"]
                      if t["case_code"] == code)
-    caseworker.post(f"/api/tasks/{screening['id']}/complete", json={"data": {"eligible": True, "immediate_danger": False}})
+    caseworker.post(f"/api/tasks/{screening['id']}/complete",
+                    json={"data": {"eligible": True, "immediate_danger": False}})
 
     sign_in(page, "committee2")
     page.goto("/committee")

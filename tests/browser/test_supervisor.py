@@ -8,7 +8,7 @@ from tests.browser.conftest import shot, sign_in
 
 
 def test_supervisor_sees_the_overdue_task_on_the_dashboard_and_reassigns_it(page, live_app):
-    start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0)
     clock.freeze(start)
     caseworker = live_app.api("caseworker1")
     assert caseworker.post("/api/processes/sample_intake/instances", json={}).status_code == 201

@@ -7,13 +7,13 @@ import json
 
 from sqlalchemy import select
 
+from engine.crisis import declaration as crisis
+from engine.crisis import fanout as crisis_fanout
 from engine.models import Case, HumanTask, OutboxMessage, User
-from engine.crisis import declaration as crisis, fanout as crisis_fanout
+from engine.people import accounts, directory
 from engine.process import human_tasks
-from engine.people import accounts as people
-from engine.people import directory
 
-T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 CRISIS_JOBS = ("crisis_plan_checks", "crisis_start_checks")
 
 
@@ -24,7 +24,7 @@ def user_id(ctx, username: str) -> int:
 
 def add_caseworker(ctx, username: str, supervisor: str = "supervisor1", available: bool = True) -> int:
     with ctx.uow() as uow:
-        user = people.create_user(uow, username, "pw", ["caseworker"])
+        user = accounts.create_user(uow, username, "pw", ["caseworker"])
         user.available = available
         directory.set_supervisor(uow, user_id(ctx, supervisor), user.id)
         uow.commit()

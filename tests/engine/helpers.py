@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from engine.models import HumanTask, User
 
-T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
 NEEDS_HIGH = {"red_needs": ["child_at_risk"], "yellow_needs": [], "summary": "urgent"}
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from engine.bpmn import spec_parsing as specs
+from engine.bpmn import spec_parsing
 from engine.errors import SpecInvalid
 
 REFERRAL = """<?xml version="1.0" encoding="UTF-8"?>
@@ -139,7 +139,7 @@ def line_of(text: str, needle: str) -> int:
 
 def invalid(files) -> SpecInvalid:
     with pytest.raises(SpecInvalid) as info:
-        specs.parse_bundle(files)
+        spec_parsing.parse_bundle(files)
     return info.value
 
 
@@ -148,7 +148,7 @@ def assert_problem(err: SpecInvalid, file: str, element_id: str | None, line: in
     for word in words:
         assert word in err.message, err.message
     assert err.status == 422 and file in err.errors
-    assert err.to_dict()["file"] == file
+    assert err.details["file"] == file
 
 
 def dmn_table(rules: str, policy: str = "", inputs: str | None = None) -> str:

@@ -9,16 +9,15 @@ import pytest
 from alembic import command
 from sqlalchemy import create_engine, inspect, select
 
-from engine.people import access
-from engine.infra import db
+from engine.case import assignment, case_lists, lifecycle
+from engine.case import files as case_files
+from engine.case import intake as cases
 from engine.committee.operations import tally_votes
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
+from engine.infra import db
 from engine.models import AuditEvent, Case, CaseClientLink, Client, HumanTask, ProcessInstance
-from engine.case import lifecycle as case_status, intake as cases
+from engine.people import access
 from tests.workflows.case_driver import CLIENT, NEEDS_MEDIUM, REFERRAL, CaseDriver
-from engine.case import assignment
-from engine.case import case_lists
-from engine.case import files as case_files
 
 CASE_TABLES = {"cases", "clients", "case_client_links", "case_events", "case_notes", "service_referrals",
                "case_assessments", "case_plans", "case_reviews", "case_closures", "conferences", "votes"}
@@ -176,7 +175,7 @@ def test_reopening_needs_a_closed_case(ctx):
     d = CaseDriver(ctx)
     code = d.refer()
     with ctx.uow() as uow, pytest.raises(Conflict):
-        case_status.reopen_case(uow, ctx.runtime, d.uid("director1"), code, "why")
+        lifecycle.reopen_case(uow, ctx.runtime, d.uid("director1"), code, "why")
 
 
 @pytest.mark.parametrize(("votes", "members", "outcome"), [

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import threading
 
-
 from engine.errors import Conflict
 from engine.models import HumanTask, ProcessInstance
 from engine.process import human_tasks, instances

@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import clock
+from engine.crisis import declaration as crisis
 from engine.errors import Conflict, Forbidden, Invalid
 from engine.models import ProcessInstance
 from engine.models.crisis import Crisis, DisruptionLogEntry
 from engine.models.ops import Notification
-from engine.crisis import declaration as crisis
 from tests.engine.crisis_support import T0, declare, user_id
 
 

@@ -7,12 +7,21 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
+from engine.crisis import declaration as crisis
+from engine.crisis import fanout as crisis_fanout
+from engine.crisis.staffing import StaffPool
 from engine.models import HumanTask, ProcessInstance
 from engine.models.crisis import CrisisCaseCheck
-from engine.crisis import declaration as crisis, fanout as crisis_fanout
-from engine.crisis.staffing import StaffPool
-from tests.engine.crisis_support import (add_case, add_caseworker, check_tasks, declare, pending_jobs,
-                                         run_crisis_jobs, set_available, user_id)
+from tests.engine.crisis_support import (
+    add_case,
+    add_caseworker,
+    check_tasks,
+    declare,
+    pending_jobs,
+    run_crisis_jobs,
+    set_available,
+    user_id,
+)
 
 STAGES = ("screening", "emergency", "admission", "intake", "assessment", "planning", "implementation", "review",
           "closure", "post_closure")
@@ -44,7 +53,8 @@ def test_affected_cases_are_the_open_cases_the_sub_functions_serve_R37(ctx):
         crisis_id = declare(ctx, functions=functions)
         run_crisis_jobs(ctx)
         with ctx.session_factory() as session:
-            codes = set(session.scalars(select(CrisisCaseCheck.case_code).where(CrisisCaseCheck.crisis_id == crisis_id)))
+            codes = set(session.scalars(select(CrisisCaseCheck.case_code)
+                                        .where(CrisisCaseCheck.crisis_id == crisis_id)))
             tasks = set(session.scalars(select(HumanTask.case_code).join(
                 CrisisCaseCheck, CrisisCaseCheck.instance_id == HumanTask.instance_id).where(
                 CrisisCaseCheck.crisis_id == crisis_id)))

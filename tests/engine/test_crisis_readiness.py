@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import clock
+from engine.crisis import readiness as crisis_readiness
 from engine.errors import Forbidden
 from engine.models import ProcessInstance, Timer
 from engine.models.crisis import ReadinessActivity
-from engine.crisis import readiness as crisis_readiness
 from engine.process import instances
 from tests.engine.crisis_support import T0, complete, ready_task, user_id
 

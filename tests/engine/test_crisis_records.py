@@ -5,13 +5,23 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from engine.crisis import declaration as crisis
+from engine.crisis import records as crisis_records
 from engine.errors import Conflict, Forbidden, Invalid
 from engine.models import AuditEvent
 from engine.models.crisis import CrisisCaseCheck, DisruptionLogEntry, ImmutableRecordError
 from engine.models.ops import Notification
-from engine.crisis import declaration as crisis, records as crisis_records
-from tests.engine.crisis_support import (CHECK_ANSWERS, add_case, add_caseworker, check_tasks, complete, declare,
-                                         run_crisis_jobs, set_available, user_id)
+from tests.engine.crisis_support import (
+    CHECK_ANSWERS,
+    add_case,
+    add_caseworker,
+    check_tasks,
+    complete,
+    declare,
+    run_crisis_jobs,
+    set_available,
+    user_id,
+)
 
 
 def test_log_entries_cannot_be_changed_or_deleted_R39(ctx):

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from engine.bpmn import spec_parsing as specs
-from tests.engine.spec_samples import DMN_HEAD, RISK, RISK_DECISION, assert_problem, bundle, dmn_table, invalid, line_of, rule
+from engine.bpmn import spec_parsing
+from tests.engine.spec_samples import (
+    DMN_HEAD,
+    RISK,
+    RISK_DECISION,
+    assert_problem,
+    bundle,
+    dmn_table,
+    invalid,
+    line_of,
+    rule,
+)
 
 
 # -- 422: DMN ----------------------------------------------------------------------------
@@ -32,9 +42,9 @@ def test_dmn_gap_with_ranges_and_negative_counts():
     err = invalid(bundle(risk_dmn=text))
     assert_problem(err, "risk.dmn", "risk", line_of(text, 'id="risk_table"'), "gap", "Score=3")
     counts = dmn_table(rule("a", "&lt; 1") + rule("b", "&gt;= 1"))  # never negative: no gap below 0
-    specs.parse_bundle(bundle(risk_dmn=counts))
+    spec_parsing.parse_bundle(bundle(risk_dmn=counts))
     signed = dmn_table(rule("a", "&gt;= -5") + rule("b", "&lt; -5"))
-    specs.parse_bundle(bundle(risk_dmn=signed))
+    spec_parsing.parse_bundle(bundle(risk_dmn=signed))
     signed = dmn_table(rule("a", "&gt;= -5") + rule("b", "&lt; -6"))
     assert "Score=-6" in invalid(bundle(risk_dmn=signed)).message
 
@@ -49,9 +59,9 @@ def test_unique_table_with_an_overlap():
 def test_first_hit_policy_allows_overlaps_and_collect_allows_gaps():
     overlapping = DMN_HEAD + RISK_DECISION.format(policy=' hitPolicy="FIRST"').replace(
         "<text>&gt;= 2</text>", "<text>&gt;= 1</text>") + "</definitions>\n"
-    specs.parse_bundle(bundle(risk_dmn=overlapping))
+    spec_parsing.parse_bundle(bundle(risk_dmn=overlapping))
     gappy = dmn_table(rule("a", "&lt; 1") + rule("b", "&gt; 5"), policy=' hitPolicy="COLLECT"')
-    specs.parse_bundle(bundle(risk_dmn=gappy))
+    spec_parsing.parse_bundle(bundle(risk_dmn=gappy))
     err = invalid(bundle(risk_dmn=gappy.replace("COLLECT", "FIRST")))
     assert "gap" in err.message
 
@@ -60,8 +70,8 @@ def test_real_valued_inputs_are_sampled_between_constants():
     text = dmn_table(rule("a", "&lt;= 2") + rule("b", "&gt;= 3")).replace('typeRef="integer"', 'typeRef="double"')
     err = invalid(bundle(risk_dmn=text))
     assert "gap" in err.message and "Score=2.5" in err.message
-    specs.parse_bundle(bundle(risk_dmn=text.replace('typeRef="double"', 'typeRef="integer"')))
-    specs.parse_bundle(bundle(risk_dmn=text.replace('typeRef="double"', 'typeRef="number"')))  # all ints
+    spec_parsing.parse_bundle(bundle(risk_dmn=text.replace('typeRef="double"', 'typeRef="integer"')))
+    spec_parsing.parse_bundle(bundle(risk_dmn=text.replace('typeRef="double"', 'typeRef="number"')))  # all ints
 
 
 def test_inputs_with_only_dashes_need_no_samples():
@@ -72,7 +82,8 @@ def test_inputs_with_only_dashes_need_no_samples():
       <input id="in_note" label="Note">
         <inputExpression id="ie_note" typeRef="string"><text>note</text></inputExpression>
       </input>"""
-    specs.parse_bundle(bundle(risk_dmn=dmn_table(rule("a", "&lt; 3", "-") + rule("b", "&gt;= 3", "-"), inputs=two)))
+    complete = dmn_table(rule("a", "&lt; 3", "-") + rule("b", "&gt;= 3", "-"), inputs=two)
+    spec_parsing.parse_bundle(bundle(risk_dmn=complete))
     text = dmn_table(rule("a", "&lt; 3", "-") + rule("b", "&gt;= 3", "-") + rule("c", "5", "-"), inputs=two)
     err = invalid(bundle(risk_dmn=text))
     assert_problem(err, "risk.dmn", "c", line_of(text, '<rule id="c"'), "rules b and c", "Score=5")
@@ -80,14 +91,14 @@ def test_inputs_with_only_dashes_need_no_samples():
 
 def test_too_complex_tables_skip_the_gap_check():
     text = dmn_table(rule("a", "? &gt; threshold") + rule("b", "? &lt; len(limits)"))
-    specs.parse_bundle(bundle(risk_dmn=text))
+    spec_parsing.parse_bundle(bundle(risk_dmn=text))
 
 
 def test_dmn_cell_glued_onto_the_input_is_an_error():
     text = dmn_table(rule("a", "in (1, 2)") + rule("b", "not in (1, 2)"))
     err = invalid(bundle(risk_dmn=text))
     assert_problem(err, "risk.dmn", "a", line_of(text, 'id="a"'), "'?'", "scorein")
-    specs.parse_bundle(bundle(risk_dmn=text.replace("<text>in", "<text>? in")
+    spec_parsing.parse_bundle(bundle(risk_dmn=text.replace("<text>in", "<text>? in")
                               .replace("<text>not in", "<text>? not in")))
 
 

@@ -9,11 +9,11 @@ from sqlalchemy import select
 from engine import clock
 from engine.models import HumanTask, Timer
 from engine.models.ops import Notification
-from engine.service_ops import deadlines
 from engine.process import instances
+from engine.service_ops import deadlines
 from tests.tasks.conftest import start, user_id
 
-T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 WINDOW = dt.timedelta(hours=24)
 SHARE = 0.5
 

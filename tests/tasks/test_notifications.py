@@ -5,7 +5,6 @@ import dataclasses
 import email
 
 import pytest
-
 from sqlalchemy import select
 
 from engine.models.ops import Notification

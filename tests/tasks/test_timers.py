@@ -41,11 +41,11 @@ def test_a_timer_fires_at_its_due_instant_through_the_queue(ctx, queue):
 
 
 def test_the_sweeper_fires_a_timer_whose_message_was_lost(ctx, make_queue, queue_settings):
-    clock.freeze(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc))
+    clock.freeze(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC))
     queue = make_queue(queue_settings, start=False)
     instance_id = start(ctx, "queue_timer", {"fire_at": "2026-03-02T10:00:00+00:00", "spin": 1})
     queue.broker.flush_all()  # the delayed message is gone (a Redis flush, a lost worker)
-    clock.freeze(dt.datetime(2026, 3, 2, 10, 0, 5, tzinfo=dt.timezone.utc))
+    clock.freeze(dt.datetime(2026, 3, 2, 10, 0, 5, tzinfo=dt.UTC))
     queue.start_worker(periodic=False)
     queue.actors["sweep_timers"].send()
     assert queue.wait_for(lambda: ready_task_ids(ctx, instance_id) == ["after_wait"], WAIT_S)
@@ -74,10 +74,10 @@ def test_a_timer_fires_once_when_the_message_and_the_sweeper_race(ctx, backend, 
     """Two workers get fire_timer for the same timer at the same moment: one applies it."""
     if backend != "postgres":
         pytest.skip("concurrent writers need PostgreSQL (SQLite serialises the whole file)")
-    clock.freeze(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc))
+    clock.freeze(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC))
     instance_id = start(ctx, "queue_timer", {"fire_at": "2026-03-02T09:30:00+00:00", "spin": 1})
     timer_id = timers_of(ctx, instance_id)[0].id
-    clock.freeze(dt.datetime(2026, 3, 2, 9, 31, tzinfo=dt.timezone.utc))
+    clock.freeze(dt.datetime(2026, 3, 2, 9, 31, tzinfo=dt.UTC))
 
     both_read = threading.Barrier(2, timeout=20)
     original_get = ctx.session_factory.class_.get

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 
-
 def start_sample(client, headers):
     resp = client.post("/api/processes/sample_intake/instances", json={"data": {}}, headers=headers)
     assert resp.status_code == 201, resp.get_json()

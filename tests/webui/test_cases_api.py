@@ -16,7 +16,7 @@ from engine import clock
 from engine.models import Timer
 from engine.process import instances
 
-T0 = dt.datetime(2026, 4, 6, 8, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 4, 6, 8, 0, tzinfo=dt.UTC)
 REFERRAL = {"referral": {"source": "self-referral", "primary_concern": "left school to work", "referred_by": "mother"},
             "client": {"name": "Jonas Sample", "date_of_birth": "2012-02-03", "sex": "male"}}
 

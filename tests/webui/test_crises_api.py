@@ -10,7 +10,7 @@ from engine import clock
 from engine.models import Case, HumanTask, OutboxMessage, User
 from engine.models.crisis import Crisis
 
-T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 DECLARATION = {"kind": "natural_disaster", "description": "Flood: the office is closed",
                "affected_functions": ["5.1", "5.4"]}
 

@@ -12,7 +12,7 @@ def _start_sample(client, headers) -> None:
 
 
 def test_tasks_are_listed_due_first_with_overdue_and_due_today_marked(app, client, token_for):
-    start = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
     clock.freeze(start)
     cw = token_for("caseworker1")
     _start_sample(client, cw)  # due 24 h later: tomorrow 08:00

@@ -2,14 +2,15 @@
 next; the server's per-field errors after an invalid submit; a valid submit."""
 from __future__ import annotations
 
-import pytest
-
 import json
 import re
 
+import pytest
+
 from tests.webui.test_pages_support import page_token, refer, sign_in, task_of
 
-# the page around the engine call; the engine's own tests cover both databases: embedded database only, to keep the suite fast
+# the page around the engine call; the engine's own tests cover both databases: embedded database only,
+# to keep the suite fast
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 

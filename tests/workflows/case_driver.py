@@ -10,11 +10,11 @@ import datetime as dt
 from sqlalchemy import select
 
 from engine import clock
+from engine.case import intake
 from engine.models import Case, HumanTask, ProcessInstance, Timer, User
-from engine.case import intake as cases
 from engine.process import human_tasks, instances
 
-T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 HOUR, DAY = dt.timedelta(hours=1), dt.timedelta(days=1)
 COMMITTEE = ("committee1", "committee2", "director1", "supervisor1")  # active committee members (CONTRACT)
 
@@ -57,7 +57,7 @@ class CaseDriver:
     # -- cases ----------------------------------------------------------------------------
     def refer(self, by: str = "caseworker1", referral: dict | None = None, client: dict | None = None) -> str:
         with self.ctx.uow() as uow:
-            case = cases.create_referral(uow, self.ctx.runtime, self.uid(by), referral or REFERRAL, client or CLIENT)
+            case = intake.create_referral(uow, self.ctx.runtime, self.uid(by), referral or REFERRAL, client or CLIENT)
             uow.commit()
             return case.code
 

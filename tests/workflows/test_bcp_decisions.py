@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import itertools
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -23,7 +23,7 @@ OPEN_STAGES = set(CASE_STAGES) - {"closed", "no_action"}
 BPMN = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _table(decision_id: str):
     parser = SpiffBpmnParser(validator=VALIDATOR)
     parser.add_dmn_file(str(WORKFLOWS / "dmn" / f"{decision_id}.dmn"))

@@ -8,14 +8,26 @@ import datetime as dt
 from sqlalchemy import select
 
 from engine import clock
+from engine.crisis import reports as crisis_reports
 from engine.models import HumanTask, ProcessInstance, Timer
 from engine.models.crisis import Crisis, CrisisCaseCheck, CrisisCaseNote, CrisisFollowUp, DisruptionLogEntry
 from engine.models.ops import Notification
-from engine.crisis import reports as crisis_reports
 from engine.process import instances
-from tests.engine.crisis_support import (CHECK_ANSWERS, T0, add_case, add_caseworker, check_tasks, complete,
-                                         complete_step, declare, ready_bpmn_ids, ready_task, run_crisis_jobs,
-                                         set_available, user_id)
+from tests.engine.crisis_support import (
+    CHECK_ANSWERS,
+    T0,
+    add_case,
+    add_caseworker,
+    check_tasks,
+    complete,
+    complete_step,
+    declare,
+    ready_bpmn_ids,
+    ready_task,
+    run_crisis_jobs,
+    set_available,
+    user_id,
+)
 
 HOUR = dt.timedelta(hours=1)
 

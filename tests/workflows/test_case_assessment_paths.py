@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from engine.case import files as case_files
 from engine.errors import Forbidden, Invalid
 from engine.models import ProcessInstance, ServiceReferral
 from engine.models.case_decisions import CaseAssessment, CasePlan
-from engine.process import deployment as models
+from engine.process import deployment
 from engine.settings import PROJECT_ROOT
-from tests.workflows.case_driver import (DAY, HOUR, NEEDS_HIGH, NEEDS_LOW, NEEDS_MEDIUM, PLAN, T0, CaseDriver)
-from engine.case import files as case_files
+from tests.workflows.case_driver import DAY, HOUR, NEEDS_HIGH, NEEDS_LOW, NEEDS_MEDIUM, PLAN, T0, CaseDriver
 
 # Variants of a route run on SQLite only (the suite stays fast); the backbone tests without
 # this mark run on SQLite and PostgreSQL.
@@ -243,7 +243,7 @@ def test_changing_a_number_in_a_dmn_table_changes_new_cases_due_dates(ctx):
     case's interim plan is due in 24 h, a case started before keeps its version's 48 h."""
     d, old_code = registered_case(ctx)
     with ctx.uow() as uow:
-        results = models.deploy_files(uow, {"risk_timeframes.dmn": _dmn_with_high_intervention(24)})
+        results = deployment.deploy_files(uow, {"risk_timeframes.dmn": _dmn_with_high_intervention(24)})
         uow.commit()
     assert {r.process_id for r in results if r.created} >= {"case_management", "case_risk_rating"}
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, update
 
+from engine.case import lifecycle
 from engine.errors import Conflict, Forbidden
 from engine.models import Case, ProcessInstance
 from engine.models.case_decisions import ClosureRequest, Conference
-from engine.case import lifecycle as case_status
 from tests.workflows.case_driver import DAY, NEEDS_HIGH, NEEDS_MEDIUM, CaseDriver
 
 # Variants of a route run on SQLite only (the suite stays fast); the backbone tests without
@@ -68,7 +68,7 @@ def test_closure_without_authorisation_is_refused_and_changes_nothing(ctx):
     d.do(code, "closure_review", {"vote": "approve"})
     running = [i.id for i in d.instances(code)]
     with ctx.uow() as uow, pytest.raises(Forbidden) as refused:
-        case_status.close_case(uow, ctx.runtime, d.uid("supervisor1"), code)
+        lifecycle.close_case(uow, ctx.runtime, d.uid("supervisor1"), code)
     assert "authorised" in refused.value.message
     case = d.case(code)
     assert (case.status, case.date_closed) == ("O", None)
@@ -145,7 +145,7 @@ def test_a_transfer_without_consent_is_refused_even_when_authorised(ctx):
         uow.session.execute(update(ClosureRequest).values(status="authorised"))
         uow.commit()
     with ctx.uow() as uow, pytest.raises(Forbidden) as refused:
-        case_status.close_case(uow, ctx.runtime, d.uid("supervisor1"), code)
+        lifecycle.close_case(uow, ctx.runtime, d.uid("supervisor1"), code)
     assert "consent" in refused.value.message
     assert (d.case(code).status, d.case(code).date_transferred) == ("O", None)
 
@@ -227,12 +227,12 @@ def test_a_closed_case_can_be_reopened_by_its_supervisor(ctx):
     not when open); the pending post-closure visit ends."""
     d, code = open_case(ctx)
     with ctx.uow() as uow, pytest.raises(Conflict):
-        case_status.reopen_case(uow, ctx.runtime, d.uid("supervisor1"), code, "new information")
+        lifecycle.reopen_case(uow, ctx.runtime, d.uid("supervisor1"), code, "new information")
     d.close(code)
     with ctx.uow() as uow, pytest.raises(Forbidden):
-        case_status.reopen_case(uow, ctx.runtime, d.uid("committee1"), code, "new information")
+        lifecycle.reopen_case(uow, ctx.runtime, d.uid("committee1"), code, "new information")
     with ctx.uow() as uow:
-        case_status.reopen_case(uow, ctx.runtime, d.uid("supervisor1"), code, "school reports absences")
+        lifecycle.reopen_case(uow, ctx.runtime, d.uid("supervisor1"), code, "school reports absences")
         uow.commit()
     assert d.case(code).status == "O"
     assert d.ready(code) == ["initial_assessment"]

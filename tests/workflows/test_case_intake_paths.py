@@ -80,7 +80,7 @@ def test_committee_rejects_admission(ctx):
     d = CaseDriver(ctx)
     code = d.refer()
     d.screen(code)
-    for member, vote in zip(COMMITTEE, ("reject", "reject", "approve", "reject")):
+    for member, vote in zip(COMMITTEE, ("reject", "reject", "approve", "reject"), strict=True):
         task = next(t for t in d.tasks(code, "cast_vote") if d.assignee(t) == member)
         d.complete(member, task, {"vote": vote, "comment": "decided"})
 
@@ -101,7 +101,7 @@ def test_admission_approved_by_majority_records_each_members_vote(ctx):
     d = CaseDriver(ctx)
     code = d.refer()
     d.screen(code)
-    for member, vote in zip(COMMITTEE, ("approve", "approve", "reject", "approve")):
+    for member, vote in zip(COMMITTEE, ("approve", "approve", "reject", "approve"), strict=True):
         task = next(t for t in d.tasks(code, "cast_vote") if d.assignee(t) == member)
         d.complete(member, task, {"vote": vote})
     with ctx.session_factory() as s:

@@ -8,13 +8,12 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from engine.bpmn import spec_parsing as specs
+from engine.bpmn import namespaces, spec_parsing
 from engine.models.case import CLOSURE_REASONS
-from engine.bpmn import namespaces
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
 CASE_DIAGRAMS = sorted((WORKFLOWS / "bpmn").glob("case_*.bpmn"))
-CASE_FORMS = sorted(list((WORKFLOWS / "forms").glob("case_*.json")) + list((WORKFLOWS / "forms").glob("committee_*.json")))
+CASE_FORMS = sorted([*(WORKFLOWS / "forms").glob("case_*.json"), *(WORKFLOWS / "forms").glob("committee_*.json")])
 NS = namespaces.NS
 HEADER = ("form_date", "case_code", "case_status", "caseworker", "supervisor")
 WAITS_WITHOUT_DEADLINE = {"request_closure"}  # waits for the plan's goals, not for a date
@@ -35,9 +34,9 @@ def user_tasks():
 
 
 def test_the_case_diagrams_validate_with_the_rest_of_the_workflows():
-    bundle = specs.parse_bundle(specs.load_directory(WORKFLOWS))
-    assert {"case_management", "case_risk_rating", "case_planning", "case_conference", "case_closure",
-            "case_follow_up", "case_review", "case_reassessment", "case_inactive", "case_referral"} <= set(bundle.processes)
+    bundle = spec_parsing.parse_bundle(spec_parsing.load_directory(WORKFLOWS))
+    assert {"case_management", "case_risk_rating", "case_planning", "case_conference", "case_closure", "case_follow_up",
+            "case_review", "case_reassessment", "case_inactive", "case_referral"} <= set(bundle.processes)
 
 
 @pytest.mark.parametrize(("file", "task_id", "lane", "props"), list(user_tasks()), ids=lambda v: str(v)[:40])

@@ -9,7 +9,7 @@ import ast
 import copy
 import datetime as dt
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -39,7 +39,7 @@ def _parser() -> SpiffBpmnParser:
     return parser
 
 
-@lru_cache(maxsize=None)
+@cache
 def _decision_table(decision_id: str):
     parser = _parser()
     dmn_parser = parser.dmn_parsers[decision_id]
@@ -79,7 +79,7 @@ _RULE_TASK_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-@lru_cache(maxsize=None)
+@cache
 def _rule_task_spec(decision_id: str):
     parser = _parser()
     parser.add_bpmn_str(_RULE_TASK_BPMN.format(d=decision_id).encode(), filename=f"call_{decision_id}.bpmn")
@@ -291,7 +291,7 @@ def test_need_codes_form_accepts_the_contract_fields():
 
 # --------------------------------------------------------------------------- sample process
 
-@lru_cache(maxsize=None)
+@cache
 def _sample_specs():
     parser = _parser()
     parser.add_bpmn_file(str(BPMN_DIR / "sample_intake.bpmn"))
@@ -345,7 +345,7 @@ def test_sample_process_approve_path_waits_on_the_timer_then_follows_up():
     assert approve.data["intervene_within_hours"] == 48
     assert (approve.data["red_count"], approve.data["yellow_count"]) == (1, 1)
 
-    before = dt.datetime.now(dt.timezone.utc)
+    before = dt.datetime.now(dt.UTC)
     _complete(workflow, approve, vote="approve", comment="ok")
     waiting = [t for t in workflow.get_tasks(state=TaskState.WAITING)
                if t.task_spec.bpmn_id == "wait_before_follow_up"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from webui.api import auth, cases, crises, health, notifications, incidents, process_models, processes, tasks
+from webui.api import auth, cases, crises, health, incidents, notifications, process_models, processes, tasks
 from webui.extensions import csrf, smorest_api
 
 API_BLUEPRINTS = (auth.blp, tasks.blp, cases.blp, process_models.blp, processes.blp, crises.blp,

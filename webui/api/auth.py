@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from engine.people import accounts as people
+from engine.people import accounts
 from webui.auth import TOKEN_MAX_AGE_S, issue_token
 from webui.extensions import uow
 
@@ -30,6 +30,6 @@ class TokenSchema(Schema):
 def token(credentials):
     """Exchange a username and password for a bearer token (401 if wrong)."""
     with uow() as work:
-        user = people.authenticate(work, credentials["username"], credentials["password"])
+        user = accounts.authenticate(work, credentials["username"], credentials["password"])
         return {"access_token": issue_token(user.id), "token_type": "Bearer",
                 "expires_in": TOKEN_MAX_AGE_S, "username": user.username, "roles": sorted(user.roles)}

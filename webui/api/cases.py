@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from engine.case import assignment, case_lists, files as case_files, intake, lifecycle, service_referrals
+from engine.case import assignment, case_lists, intake, lifecycle, service_referrals
+from engine.case import files as case_files
 from engine.models.case import CASE_STAGES, CASE_STATUSES, RISK_LEVELS
 from webui.auth import current_user_id
 from webui.extensions import runtime, uow
@@ -13,7 +14,8 @@ blp = Blueprint("cases", __name__, url_prefix="/api/cases", description="Cases: 
 
 
 class ReferralPartSchema(Schema):
-    source = fields.String(required=True, metadata={"description": "who referred: government, NGO, community member, self…"})
+    source = fields.String(required=True,
+                           metadata={"description": "who referred: government, NGO, community member, self…"})
     primary_concern = fields.String(required=True)
     referred_by = fields.String(load_default=None, allow_none=True)
 

@@ -10,14 +10,32 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from engine.crisis import declaration as crisis_service, fanout as crisis_fanout, readiness as crisis_readiness, \
-    records as crisis_records, reports as crisis_reports
+from engine.crisis import declaration as crisis_service
+from engine.crisis import fanout as crisis_fanout
+from engine.crisis import readiness as crisis_readiness
+from engine.crisis import records as crisis_records
+from engine.crisis import reports as crisis_reports
 from engine.errors import NotFound
 from engine.people.directory import usernames
-from webui.api.crisis_schemas import (CaseNoteInSchema, CaseNoteListSchema, CaseNoteSchema, CheckListSchema,
-                                     CheckQuerySchema, CrisisListSchema, CrisisQuerySchema, CrisisSchema,
-                                     DashboardSchema, DataValidationSchema, DeclareSchema, FollowUpListSchema,
-                                     LogEntryInSchema, LogEntrySchema, LogSchema, PageSchema, ReadinessListSchema)
+from webui.api.crisis_schemas import (
+    CaseNoteInSchema,
+    CaseNoteListSchema,
+    CaseNoteSchema,
+    CheckListSchema,
+    CheckQuerySchema,
+    CrisisListSchema,
+    CrisisQuerySchema,
+    CrisisSchema,
+    DashboardSchema,
+    DataValidationSchema,
+    DeclareSchema,
+    FollowUpListSchema,
+    LogEntryInSchema,
+    LogEntrySchema,
+    LogSchema,
+    PageSchema,
+    ReadinessListSchema,
+)
 from webui.auth import current_user_id
 from webui.extensions import runtime, uow
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from engine.crisis import records as crisis_records
+from engine.crisis import reports as crisis_reports
 from engine.models.crisis import ALTERNATIVE_METHODS, CRISIS_KINDS, LOG_ENTRY_KINDS, SUB_FUNCTIONS
-from engine.crisis import records as crisis_records, reports as crisis_reports
 
 
 class DeclareSchema(Schema):

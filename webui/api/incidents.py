@@ -11,7 +11,8 @@ from engine.service_ops import incidents
 from webui.auth import current_user_id
 from webui.extensions import uow
 
-blp = Blueprint("incidents", __name__, url_prefix="/api/incidents", description="Failed background jobs an admin can retry")
+blp = Blueprint("incidents", __name__, url_prefix="/api/incidents",
+                description="Failed background jobs an admin can retry")
 
 
 class IncidentQuerySchema(Schema):

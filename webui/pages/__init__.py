@@ -5,7 +5,8 @@ from flask import Flask
 
 from webui.pages import assets, auth, cases, committee, crisis, dashboard, inbox, models, navigation, tasks
 
-PAGE_BLUEPRINTS = (auth.bp, inbox.bp, crisis.bp, assets.bp, navigation.bp, tasks.bp, models.bp, committee.bp, dashboard.bp, cases.bp)
+PAGE_BLUEPRINTS = (auth.bp, inbox.bp, crisis.bp, assets.bp, navigation.bp, tasks.bp, models.bp, committee.bp,
+                   dashboard.bp, cases.bp)
 
 
 def register_pages(app: Flask) -> None:

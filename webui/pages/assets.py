@@ -7,7 +7,7 @@ reachable, so the rest of ``node_modules`` never leaves the server.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from flask import Blueprint, abort, send_from_directory, url_for
@@ -31,7 +31,7 @@ def _package_dir(name: str) -> Path:
     return NODE_MODULES / package
 
 
-@lru_cache(maxsize=None)
+@cache
 def library_version(name: str) -> str | None:
     """The installed version of a library, or None when ``npm ci`` has not run."""
     try:

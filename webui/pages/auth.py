@@ -10,10 +10,9 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from engine.errors import Unauthorized
-from engine.people import accounts as people
+from engine.people import accounts, directory
 from webui.extensions import login_manager, uow
 from webui.pages.common import page_blueprint
-from engine.people import directory
 
 bp = page_blueprint("pages_auth", __name__)
 
@@ -53,7 +52,7 @@ def login():
     if form.validate_on_submit():
         with uow() as work:
             try:
-                user = people.authenticate(work, form.username.data, form.password.data)
+                user = accounts.authenticate(work, form.username.data, form.password.data)
             except Unauthorized as err:
                 flash(err.message, "error")
                 status = 401

@@ -6,7 +6,8 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from engine.case import case_lists, files as case_files, intake
+from engine.case import case_lists, intake
+from engine.case import files as case_files
 from engine.errors import Forbidden, Invalid
 from engine.models.case import CASE_STAGES, CASE_STATUSES, RISK_LEVELS
 from engine.people import access, directory

@@ -6,9 +6,9 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from engine.committee import board as committee_board
 from engine.errors import Conflict, Invalid, ScriptError
 from engine.models import HumanTask, ProcessInstance
-from engine.committee import board as committee_board
 from engine.process import human_tasks
 from engine.process.deployment import form_schema
 from webui.extensions import runtime, uow
@@ -66,6 +66,6 @@ def vote(task_id: str):
             flash(f"Your vote was not recorded: {err.message}.", "error")
             return redirect(url_for("pages_committee.agenda"))
         case_code = task.case_code
-    flash(f"Your vote ({data['vote']}) on {case_code or 'this case'} is recorded. Other members' votes are shown below.",
-          "info")
+    flash(f"Your vote ({data['vote']}) on {case_code or 'this case'} is recorded. "
+          "Other members' votes are shown below.", "info")
     return redirect(url_for("pages_committee.agenda") + "#decided")

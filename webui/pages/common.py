@@ -51,7 +51,7 @@ def _domain_error_page(err: DomainError):
     return render_template("error.html", status=err.status, message=err.message, errors=err.errors), err.status
 
 
-def _unexpected_page(err: Exception):  # noqa: BLE001 - the last line of defence keeps an HTML page
+def _unexpected_page(err: Exception):
     if isinstance(err, HTTPException):
         status = err.code or 500
         return render_template("error.html", status=status, message=err.description, errors={}), status

@@ -10,11 +10,14 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from engine.errors import Conflict, Invalid
-from engine.people.directory import usernames
-from engine.models.crisis import CRISIS_KINDS, LOG_ENTRY_KINDS, SUB_FUNCTIONS
 from engine.crisis import declaration as crisis_service
-from engine.crisis import fanout as crisis_fanout, readiness as crisis_readiness, records as crisis_records, reports as crisis_reports
+from engine.crisis import fanout as crisis_fanout
+from engine.crisis import readiness as crisis_readiness
+from engine.crisis import records as crisis_records
+from engine.crisis import reports as crisis_reports
+from engine.errors import Conflict, Invalid
+from engine.models.crisis import CRISIS_KINDS, LOG_ENTRY_KINDS, SUB_FUNCTIONS
+from engine.people.directory import usernames
 from webui.extensions import runtime, uow
 from webui.pages.common import page_blueprint, page_number, require_roles
 
@@ -31,7 +34,8 @@ class DeclareForm(FlaskForm):
                        validators=[DataRequired()])
     description = TextAreaField("What happened", validators=[DataRequired(), Length(max=4000)])
     affected_functions = SelectMultipleField(
-        "Affected sub-functions of CBF-5", choices=[SelectChoice(code, f"{code} {name}") for code, name in SUB_FUNCTIONS.items()],
+        "Affected sub-functions of CBF-5",
+        choices=[SelectChoice(code, f"{code} {name}") for code, name in SUB_FUNCTIONS.items()],
         option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False))
 
 
@@ -76,7 +80,8 @@ def declare():
     except Conflict as err:
         flash(err.message, "error")
         active = err.details.get("active_crisis_id")
-        return redirect(url_for("pages_crisis.dashboard", crisis_id=active) if active else url_for("pages_crisis.index"))
+        target = url_for("pages_crisis.dashboard", crisis_id=active) if active else url_for("pages_crisis.index")
+        return redirect(target)
     flash("Disruption declared: the BCP workflow has started and crisis checks are being created.", "info")
     return redirect(url_for("pages_crisis.dashboard", crisis_id=crisis_id))
 

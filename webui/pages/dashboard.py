@@ -6,10 +6,10 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from engine.errors import Conflict, Invalid, NotFound
-from engine.models.case import ACTIVE_STATUSES, CASE_STATUSES
 from engine.case import dashboards
 from engine.case.assignment import hand_over_case
+from engine.errors import Conflict, Invalid, NotFound
+from engine.models.case import ACTIVE_STATUSES, CASE_STATUSES, UNRATED, RiskLevel
 from engine.process.decision_parameters import decision_value
 from engine.process.reassignment import reassign_task
 from webui.extensions import uow
@@ -17,7 +17,7 @@ from webui.pages.common import page_blueprint, require_roles
 
 bp = page_blueprint("pages_dashboard", __name__)
 TEAM_ROLES = ("supervisor", "director")
-RISK_ORDER = ("high", "medium", "low", "unrated")
+RISK_ORDER = (*RiskLevel.values(), UNRATED)
 
 
 def caseload_cap(session) -> int | None:
@@ -64,7 +64,8 @@ def reassign_case():
     code = request.form.get("case_code", "").strip()
     with uow() as work:
         try:
-            hand_over_case(work, current_user.id, code, request.form.get("caseworker", ""), request.form.get("reason", ""))
+            hand_over_case(work, current_user.id, code, request.form.get("caseworker", ""),
+                           request.form.get("reason", ""))
         except (Invalid, Conflict, NotFound) as err:
             detail = "; ".join(f"{k}: {', '.join(v)}" for k, v in (err.errors or {}).items())
             flash(f"Case {code or '(no code)'} not handed over: {err.message}{' (' + detail + ')' if detail else ''}.",

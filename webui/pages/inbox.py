@@ -7,8 +7,8 @@ from __future__ import annotations
 from flask import render_template, request
 from flask_login import current_user
 
-from engine.process import inbox as inbox_queries
 from engine.people.directory import get_user
+from engine.process import inbox as inbox_queries
 from engine.process.inbox import INBOX_STATUSES, InboxQuery
 from webui.extensions import uow
 from webui.pages.auth import LoginForm

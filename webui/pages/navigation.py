@@ -7,9 +7,9 @@ from flask import Blueprint, current_app, g, request
 from flask_login import current_user
 
 from engine import clock
-from engine.errors import Unauthorized
 from engine.committee import board as committee_board
-from engine.process import inbox as inbox_queries
+from engine.errors import Unauthorized
+from engine.process import inbox
 from webui.extensions import uow
 
 bp = Blueprint("navigation", __name__)
@@ -49,11 +49,11 @@ def nav_counts() -> dict[str, int]:
     if "nav_counts" not in g:
         try:
             with uow() as work:
-                counts = inbox_queries.inbox_counts(work.session, current_user.id)
+                counts = inbox.inbox_counts(work.session, current_user.id)
                 if current_user.has_role(*COMMITTEE_ROLES):
                     counts["committee"] = committee_board.pending_count(work.session, current_user.id)
                 if current_user.has_role(*TEAM_ROLES):
-                    counts["team_overdue"] = inbox_queries.team_overdue_count(work.session, current_user.id)
+                    counts["team_overdue"] = inbox.team_overdue_count(work.session, current_user.id)
         except Unauthorized:
             counts = {}
         g.nav_counts = counts

@@ -12,18 +12,17 @@ import logging
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from engine.people import access
-from engine.errors import Conflict, Invalid, NotFound, ScriptError
+from engine.bpmn.diagram_outline import outline_after
 from engine.case import dashboards
-from engine.process import human_tasks, inbox as inbox_queries
+from engine.case import files as case_files
+from engine.errors import Conflict, Invalid, NotFound, ScriptError
+from engine.people import access
 from engine.people.directory import get_user
+from engine.process import deployment, human_tasks, inbox
 from webui.extensions import runtime, uow
 from webui.pages.auth import safe_next
 from webui.pages.common import page_blueprint
 from webui.pages.form_display import editor_schema, read_only_fields
-from engine.bpmn.diagram_outline import outline_after
-from engine.case import files as case_files
-from engine.process import deployment
 
 log = logging.getLogger(__name__)
 bp = page_blueprint("pages_tasks", __name__)
@@ -92,7 +91,7 @@ def submit(task_id: str):
             flash(f"Not saved: {err.message}.", "error")
             return redirect(url_for("pages_inbox.inbox"))
         title, case_code, instance_id = task.title, task.case_code, task.instance_id
-        following = inbox_queries.newly_ready_for(work.session, current_user.id, instance_id, task_id)
+        following = inbox.newly_ready_for(work.session, current_user.id, instance_id, task_id)
     flash(f"Done: “{title}”{' for ' + case_code if case_code else ''}.", "info")
     mine = [t for t in following if t.assignee_id == current_user.id]
     if len(mine) == 1:

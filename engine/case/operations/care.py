@@ -12,16 +12,15 @@ import datetime as dt
 import json
 
 from engine import clock
-from engine.case.operations.intake import case_of, finish
-from engine.errors import Forbidden, Invalid, NotFound
-from engine.models import CaseNote, ServiceReferral
-from engine.models.case_decisions import CasePlan, CaseReview
-from engine.models.case import RISK_LEVELS
-from engine.models.case_decisions import REVIEW_OUTCOMES
 from engine.bpmn.operations import OperationContext, operation
 from engine.case import processes as case_processes
-from engine.case.service_referrals import make_referral
+from engine.case.operations.intake import case_of, finish
 from engine.case.records import record_event, set_risk, set_stage, set_status, take_text
+from engine.case.service_referrals import make_referral
+from engine.errors import Forbidden, Invalid, NotFound
+from engine.models import CaseNote, CaseStage, CaseStatus, ServiceReferral
+from engine.models.case import RISK_LEVELS
+from engine.models.case_decisions import REVIEW_OUTCOMES, CasePlan, CaseReview
 
 REFERRAL_OUTCOMES = {"completed": "completed", "accepted_ongoing": "accepted", "declined": "declined",
                      "failed": "failed"}
@@ -76,7 +75,7 @@ def record_plan(ctx: OperationContext, data: dict, kind: str) -> dict:
                  "interim case plan made (R16)" if kind == "interim" else "case plan submitted for approval",
                  form=form, plan_id=plan.id, referrals=len(referrals))
     if kind == "full":
-        set_stage(ctx.uow, case, ctx.actor_id, "planning")
+        set_stage(ctx.uow, case, ctx.actor_id, CaseStage.PLANNING)
     return finish(ctx, case, data, plan_id=plan.id)
 
 
@@ -105,12 +104,12 @@ def start_implementation(ctx: OperationContext, data: dict, plan_id: int) -> dic
     follow-up and review chains (re)start at the case's current risk level."""
     case = case_of(ctx)
     plan = _plan(ctx, plan_id)
-    set_stage(ctx.uow, case, ctx.actor_id, "implementation")
+    set_stage(ctx.uow, case, ctx.actor_id, CaseStage.IMPLEMENTATION)
     for item in json.loads(plan.referrals_json or "[]"):
         make_referral(ctx.uow, ctx.runtime, case, item["provider"], item["service"], ctx.actor_id,
                       ctx.instance.id)
     keep = [ctx.instance.id]
-    if case.status != "IA":  # while contact is lost, tracing replaces follow-ups (R26)
+    if case.status != CaseStatus.INACTIVE:  # while contact is lost, tracing replaces follow-ups (R26)
         case_processes.restart_chain(ctx.uow, ctx.runtime, case, "follow_up", ctx.actor_id, keep,
                                      parent_instance_id=ctx.instance.id)
     case_processes.restart_chain(ctx.uow, ctx.runtime, case, "review", ctx.actor_id, keep,
@@ -132,7 +131,7 @@ def record_referral_outcome(ctx: OperationContext, data: dict, referral_id: int)
     referral.outcome_at = clock.now()
     record_event(ctx.uow, case, ctx.actor_id, "form", f"referral to {referral.provider}: {outcome}",
                  form="case_referral_outcome", referral_id=referral.id, outcome=outcome, **texts)
-    ongoing = referral.status == "accepted" and case.status != "C"
+    ongoing = referral.status == "accepted" and case.status != CaseStatus.CLOSED
     if ongoing:
         next_check = case_processes.start_case_process(ctx.uow, ctx.runtime, case_processes.REFERRAL_PROCESS, case,
                                                        ctx.actor_id, {"referral_id": referral.id}, ctx.instance.id)
@@ -173,7 +172,7 @@ def record_follow_up(ctx: OperationContext, data: dict) -> dict:
     early = bool(data.pop("risk_concern", False))
     record_event(ctx.uow, case, ctx.actor_id, "form", f"follow-up: contact {contact}", form="case_follow_up",
                  contact=contact, method=data.get("contact_method"), early_review=early)
-    if early and case.status != "C":
+    if early and case.status != CaseStatus.CLOSED:
         case_processes.restart_chain(ctx.uow, ctx.runtime, case, "review", ctx.actor_id, [ctx.instance.id],
                                      {"early": True}, ctx.instance.id)
     return finish(ctx, case, data, contact=contact)
@@ -199,9 +198,9 @@ def next_review(ctx: OperationContext, data: dict) -> dict:
 def mark_inactive(ctx: OperationContext, data: dict) -> dict:
     """R26: contact lost → inactive; follow-ups pause and tracing starts."""
     case = case_of(ctx)
-    if case.status in ("O", "AO"):
+    if case.status in (CaseStatus.OPEN, CaseStatus.AGED_OUT):
         case.date_inactive = clock.now()
-        set_status(ctx.uow, case, ctx.actor_id, "IA", "contact lost (R26)")
+        set_status(ctx.uow, case, ctx.actor_id, CaseStatus.INACTIVE, "contact lost (R26)")
         case_processes.cancel_case_processes(ctx.uow, case.code, ctx.actor_id, "contact lost",
                                              [case_processes.FOLLOW_UP_PROCESS], [ctx.instance.id])
         case_processes.start_case_process(ctx.uow, ctx.runtime, case_processes.INACTIVE_PROCESS, case,
@@ -217,9 +216,10 @@ def record_trace(ctx: OperationContext, data: dict) -> dict:
     texts = take_text(data, "trace_notes")
     record_event(ctx.uow, case, ctx.actor_id, "form", f"tracing: {outcome}", form="case_trace", outcome=outcome,
                  **texts)
-    if outcome == "contact_resumed" and case.status == "IA":
+    if outcome == "contact_resumed" and case.status == CaseStatus.INACTIVE:
         case.date_last_contact = clock.now()
-        set_status(ctx.uow, case, ctx.actor_id, "AO" if case.date_aged_out else "O", "contact resumed (R26)")
+        back_to = CaseStatus.AGED_OUT if case.date_aged_out else CaseStatus.OPEN
+        set_status(ctx.uow, case, ctx.actor_id, back_to, "contact resumed (R26)")
         case_processes.restart_chain(ctx.uow, ctx.runtime, case, "follow_up", ctx.actor_id, [ctx.instance.id],
                                      parent_instance_id=ctx.instance.id)
     return finish(ctx, case, data, outcome=outcome)
@@ -260,7 +260,7 @@ def record_review(ctx: OperationContext, data: dict, early: bool = False) -> dic
     if outcome in ("reassess", "revise_plan"):
         case_processes.cancel_case_processes(ctx.uow, case.code, ctx.actor_id, "superseded by a new reassessment",
                                              [case_processes.REASSESSMENT_PROCESS], keep)
-        set_stage(ctx.uow, case, ctx.actor_id, "assessment" if outcome == "reassess" else "planning")
+        set_stage(ctx.uow, case, ctx.actor_id, CaseStage.ASSESSMENT if outcome == "reassess" else "planning")
         case_processes.start_case_process(ctx.uow, ctx.runtime, case_processes.REASSESSMENT_PROCESS, case,
                                           ctx.actor_id, {"mode": outcome}, ctx.instance.id)
     return finish(ctx, case, data, outcome=outcome)

@@ -3,7 +3,7 @@ handover plan, aged-out status, the death report, the supervisor's review, the
 committee's authorisation, the closure itself and the post-closure visit (which may
 reopen the case).
 
-A case closes only through an authorised ``ClosureRequest`` (``case_status.close_case``);
+A case closes only through an authorised ``ClosureRequest`` (``lifecycle.close_case``);
 the committee's outcome is read from the ``conferences`` table, never from task data.
 """
 from __future__ import annotations
@@ -11,13 +11,14 @@ from __future__ import annotations
 import datetime as dt
 
 from engine import clock
-from engine.case.operations.intake import case_of, finish
-from engine.errors import Conflict, Forbidden, Invalid, NotFound
-from engine.models.case_decisions import ClosureRequest, Conference
-from engine.models.case import CLOSURE_REASONS
 from engine.bpmn.operations import OperationContext, operation
-from engine.case import lifecycle as case_status
+from engine.case import lifecycle
+from engine.case.operations.intake import case_of, finish
 from engine.case.records import ensure_not_closed, record_event, set_stage, set_status, start_clock, take_text
+from engine.errors import Conflict, Forbidden, Invalid, NotFound
+from engine.models import CaseStage, CaseStatus
+from engine.models.case import CLOSURE_REASONS
+from engine.models.case_decisions import ClosureRequest, Conference
 
 NO_VISIT_REASONS = ("transfer", "death")  # the receiving agency / the investigation takes over
 
@@ -36,7 +37,7 @@ def request_closure(ctx: OperationContext, data: dict, reason: str) -> dict:
     ensure_not_closed(case, "a closure request")
     if reason not in CLOSURE_REASONS:
         raise Invalid(f"{reason!r} is not a closure reason", errors={"closure_reason": list(CLOSURE_REASONS)})
-    if case_status.pending_closure(ctx.uow.session, case) is not None:
+    if lifecycle.pending_closure(ctx.uow.session, case) is not None:
         raise Conflict(f"a closure of case {case.code} is already under way; finish or withdraw it first")
     texts = take_text(data, "closure_summary")
     closure = ClosureRequest(case_id=case.id, instance_id=ctx.instance.id, reason=reason,
@@ -46,7 +47,7 @@ def request_closure(ctx: OperationContext, data: dict, reason: str) -> dict:
     ctx.uow.session.flush()
     record_event(ctx.uow, case, ctx.actor_id, "form", f"closure requested: {reason.replace('_', ' ')}",
                  form="case_closure_request", closure_id=closure.id, reason=reason)
-    set_stage(ctx.uow, case, ctx.actor_id, "closure")
+    set_stage(ctx.uow, case, ctx.actor_id, CaseStage.CLOSURE)
     data["closure_id"] = closure.id
     return finish(ctx, case, data, closure_id=closure.id)
 
@@ -87,7 +88,7 @@ def mark_aged_out(ctx: OperationContext, data: dict, closure_id: int) -> dict:
     _closure(ctx, closure_id)
     now = clock.now()
     case.date_aged_out = now
-    set_status(ctx.uow, case, ctx.actor_id, "AO", "turned 18, on a transition plan (R27)")
+    set_status(ctx.uow, case, ctx.actor_id, CaseStatus.AGED_OUT, "turned 18, on a transition plan (R27)")
     start_clock(data, now)
     return finish(ctx, case, data)
 
@@ -102,7 +103,7 @@ def keep_open(ctx: OperationContext, data: dict, closure_id: int) -> dict:
     closure.status, closure.outcome_note = "withdrawn", f"kept open: {texts.get('keep_open_reason', '')}"
     record_event(ctx.uow, case, ctx.actor_id, "form", "aged-out case kept open by agreement (R27)",
                  form="case_keep_open", closure_id=closure.id, agreed_with=data.get("agreed_with"), **texts)
-    set_stage(ctx.uow, case, ctx.actor_id, "implementation")
+    set_stage(ctx.uow, case, ctx.actor_id, CaseStage.IMPLEMENTATION)
     return finish(ctx, case, data, kept_open=True)
 
 
@@ -162,8 +163,8 @@ def withdraw_closure(ctx: OperationContext, data: dict, closure_id: int, why: st
     if closure.status in ("requested", "authorised"):
         closure.status, closure.outcome_note = "withdrawn", why
     record_event(ctx.uow, case, ctx.actor_id, "closure", f"closure not made: {why}", closure_id=closure.id)
-    if case.status != "C":
-        set_stage(ctx.uow, case, ctx.actor_id, "implementation")
+    if case.status != CaseStatus.CLOSED:
+        set_stage(ctx.uow, case, ctx.actor_id, CaseStage.IMPLEMENTATION)
     return finish(ctx, case, data, withdrawn=True)
 
 
@@ -175,15 +176,15 @@ def close(ctx: OperationContext, data: dict, closure_id: int, auto_close_rule: s
     case = case_of(ctx)
     closure = _closure(ctx, closure_id)
     if auto_close_rule is not None:
-        if auto_close_rule != "R27" or closure.reason != "aged_out" or case.status != "AO":
+        if auto_close_rule != "R27" or closure.reason != "aged_out" or case.status != CaseStatus.AGED_OUT:
             raise Forbidden(f"rule {auto_close_rule} does not authorise closing case {case.code}")
         due = case.date_aged_out + dt.timedelta(days=int(aged_out_close_days))
         if clock.now() < due:
             raise Forbidden(f"case {case.code} closes automatically only from {due.isoformat()} (R27)")
         closure.status, closure.authorised_by_rule, closure.authorised_at = "authorised", "R27", clock.now()
-    case_status.close_case(ctx.uow, ctx.runtime, ctx.actor_id, case.code, keep_instance_ids=[ctx.instance.id])
+    lifecycle.close_case(ctx.uow, ctx.runtime, ctx.actor_id, case.code, keep_instance_ids=[ctx.instance.id])
     if closure.reason not in NO_VISIT_REASONS:
-        set_stage(ctx.uow, case, ctx.actor_id, "post_closure")
+        set_stage(ctx.uow, case, ctx.actor_id, CaseStage.POST_CLOSURE)
     data["post_closure_visit"] = closure.reason not in NO_VISIT_REASONS
     return finish(ctx, case, data, closed=True, reason=closure.reason)
 
@@ -199,8 +200,8 @@ def record_post_closure_visit(ctx: OperationContext, data: dict) -> dict:
                  form="case_post_closure_visit", situation=situation, **texts)
     reopened = situation == "concerns_reopen"
     if reopened:
-        case_status.reopen(ctx.uow, ctx.runtime, case, ctx.actor_id, "concerns at the post-closure visit",
+        lifecycle.reopen(ctx.uow, ctx.runtime, case, ctx.actor_id, "concerns at the post-closure visit",
                            keep_instance_ids=[ctx.instance.id], parent_instance_id=ctx.instance.id)
     else:
-        set_stage(ctx.uow, case, ctx.actor_id, "closed")
+        set_stage(ctx.uow, case, ctx.actor_id, CaseStage.CLOSED)
     return finish(ctx, case, data, reopened=reopened)

@@ -17,15 +17,14 @@ from __future__ import annotations
 import json
 
 from engine import clock
-from engine.errors import Invalid
-from engine.models import Case
-from engine.models.case_decisions import CaseAssessment
-from engine.models.case import NO_ACTION_REASONS, RISK_LEVELS
 from engine.bpmn.operations import OperationContext, operation
-from engine.case import lifecycle as case_status
+from engine.case import assignment, lifecycle
 from engine.case.records import load_case, publish_context, record_event, set_risk, set_stage, start_clock, take_text
+from engine.errors import Invalid
+from engine.models import Case, CaseStage
+from engine.models.case import NO_ACTION_REASONS, RISK_LEVELS
+from engine.models.case_decisions import CaseAssessment
 from engine.people.directory import username
-from engine.case import assignment
 
 TRACKING_DATES = ("date_comprehensive_started", "date_comprehensive_completed", "date_last_contact")
 
@@ -93,9 +92,9 @@ def record_screening(ctx: OperationContext, data: dict) -> dict:
     if danger:
         case.in_crisis = True
         set_risk(ctx.uow, case, ctx.actor_id, "high", "provisional: immediate danger at screening (R02)")
-        set_stage(ctx.uow, case, ctx.actor_id, "emergency")
+        set_stage(ctx.uow, case, ctx.actor_id, CaseStage.EMERGENCY)
     elif eligible:
-        set_stage(ctx.uow, case, ctx.actor_id, "admission")
+        set_stage(ctx.uow, case, ctx.actor_id, CaseStage.ADMISSION)
     data["intake_worker"] = username(ctx.uow.session, ctx.actor_id)
     return finish(ctx, case, data, eligible=eligible, immediate_danger=danger)
 
@@ -110,7 +109,7 @@ def end_without_action(ctx: OperationContext, data: dict, reason: str) -> dict:
     texts = take_text(data, "referred_to", "information_notes")
     record_event(ctx.uow, case, ctx.actor_id, "form", f"informed and referred elsewhere ({reason.replace('_', ' ')})",
                  form="case_inform_refer", **texts)
-    case_status.end_without_case_management(ctx.uow, case, ctx.actor_id, reason)
+    lifecycle.end_without_case_management(ctx.uow, case, ctx.actor_id, reason)
     return finish(ctx, case, data, reason=reason)
 
 
@@ -129,7 +128,7 @@ def register(ctx: OperationContext, data: dict) -> dict:
     record_event(ctx.uow, case, ctx.actor_id, "form", "consent given; case registered", form="case_consent",
                  consent=data.get("consent"), consent_by=data.get("consent_by"),
                  child_assent=data.get("child_assent"), **texts)
-    set_stage(ctx.uow, case, ctx.actor_id, "intake")
+    set_stage(ctx.uow, case, ctx.actor_id, CaseStage.INTAKE)
     start_clock(data, now)
     return finish(ctx, case, data, registered=True)
 
@@ -219,7 +218,7 @@ def record_risk_rating(ctx: OperationContext, data: dict, kind: str = "initial")
                  yellow_needs=yellow, suggested=suggested, override=override, basic_need_unmet=basic,
                  safety_concern=safety)
     set_risk(ctx.uow, case, ctx.actor_id, level, why, suggested=suggested, override_reason=reason or None)
-    set_stage(ctx.uow, case, ctx.actor_id, "assessment")
+    set_stage(ctx.uow, case, ctx.actor_id, CaseStage.ASSESSMENT)
     data["needs_judgement"] = judgement
     data["interim_plan_needed"] = basic or safety
     return finish(ctx, case, data, suggested=suggested, needs_judgement=judgement,

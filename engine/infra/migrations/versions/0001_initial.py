@@ -1,13 +1,13 @@
 """initial schema: people, process models, instances, tasks, timers, outbox, audit
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-23 13:59:08.350814
 """
-from alembic import op
 import sqlalchemy as sa
-import engine.models.base
+from alembic import op
 
+import engine.models.base
 
 revision = '0001'
 down_revision = None

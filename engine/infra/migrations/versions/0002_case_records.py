@@ -5,10 +5,10 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-23 14:12:27.538515
 """
-from alembic import op
 import sqlalchemy as sa
-import engine.models.base
+from alembic import op
 
+import engine.models.base
 
 revision = '0002'
 down_revision = '0001'

@@ -4,8 +4,9 @@ per-case crisis notes, readiness schedule
 Revision ID: 0004
 Revises: 0003
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
+
 import engine.models.base
 
 revision = "0004"
