@@ -6,12 +6,12 @@ PORT   ?= 5000
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 ONLY   ?=
 
-.PHONY: install run test test-fast bench worker sweeper deploy prod-up prod-down clean
+.PHONY: install run test lint lock bench worker sweeper deploy prod-up prod-down clean
 
+# every Python package, transitive ones included, exactly as the lock files say (with hashes)
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.txt
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -31,9 +31,22 @@ install: $(STAMP) $(if $(wildcard package-lock.json),$(NODE_STAMP))
 run: install
 	PORT=$(PORT) $(PY) -m webui
 
-## make test: the whole suite, on SQLite and (where reachable) PostgreSQL + Redis
-test: install
+## make test: lint and type checks, then the whole suite, on SQLite and (where reachable) PostgreSQL + Redis
+test: install lint
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+## make lint: ruff (lint and import order) and mypy (engine/)
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+## make lock: regenerate the lock files from requirements.in / requirements-dev.in (needs pip-tools)
+lock:
+	test -x $(VENV)/bin/pip-compile || $(PY) -m pip install --quiet pip-tools
+	$(VENV)/bin/pip-compile -q --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
+	  --no-emit-find-links -o requirements.txt requirements.in
+	$(VENV)/bin/pip-compile -q --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
+	  --no-emit-find-links -o requirements-dev.txt requirements-dev.in
 
 ## make bench [ONLY=name]: every benchmark in bench/ (or one), printing one summary line each
 bench: install

@@ -40,6 +40,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from topology_db import drop_database, ensure_database  # beside this file (run as a script)
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
 BIN = Path(sys.executable).parent
@@ -268,37 +270,6 @@ def start_worker(run_dir: Path, name: str, env: dict[str, str] | None = None) ->
     return pid
 
 
-# -- the database ----------------------------------------------------------------------
-def ensure_database(url: str) -> None:
-    if not url.startswith("postgresql"):
-        return
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            if conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}) is None:
-                conn.execute(text(f'CREATE DATABASE "{target.database}"'))
-                _say(f"created database {target.database}")
-    finally:
-        admin.dispose()
-
-
-def drop_database(url: str) -> None:
-    if not url.startswith("postgresql"):
-        return
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
-
-
 def _run_steps(env: dict[str, str], *steps: str) -> None:
     """Run operator commands (``python -m webui.cli <step>``) one after the other, in one
     interpreter (saves an import of the whole app per step)."""
@@ -323,7 +294,8 @@ def up(run_dir: Path, options: argparse.Namespace) -> dict[str, str]:
     (run_dir / "env.json").write_text(json.dumps(env, indent=1, sort_keys=True))
     (run_dir / "env.json").chmod(0o600)
     started = time.monotonic()
-    ensure_database(env["DATABASE_URL"])
+    if ensure_database(env["DATABASE_URL"]):
+        _say("created the database")
     steps = ["migrate", "deploy"]
     if env.get("DEMO", "").strip().lower() in ("1", "true", "yes", "on"):
         steps.append("seed-demo")

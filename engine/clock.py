@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import overload
 
 _frozen: dt.datetime | None = None
 
@@ -19,6 +20,18 @@ def freeze(at: dt.datetime | None) -> None:
     if at is not None and at.tzinfo is None:
         raise ValueError("freeze() needs a timezone-aware datetime")
     _frozen = at
+
+
+@overload
+def as_utc(value: dt.datetime) -> dt.datetime: ...
+
+
+@overload
+def as_utc(value: None) -> None: ...
+
+
+@overload
+def as_utc(value: dt.datetime | None) -> dt.datetime | None: ...
 
 
 def as_utc(value: dt.datetime | None) -> dt.datetime | None:

@@ -5,6 +5,8 @@ Each carries a machine-readable ``code``, a human ``message`` and optional per-f
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class DomainError(Exception):
     code = "error"
@@ -51,6 +53,7 @@ class Invalid(DomainError):
 class SpecInvalid(Invalid):
     """A BPMN/DMN file that does not validate. Names the file, element and line."""
     code = "invalid_model"
+    problems: Sequence[object]  # every problem found (engine.bpmn.dmn_check.Problem), set by the spec parser
 
     def __init__(self, message: str, file: str | None = None, element_id: str | None = None,
                  line: int | None = None):

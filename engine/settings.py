@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,7 +35,7 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
     @classmethod
-    def from_env(cls, env: dict | None = None, **overrides) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         env = os.environ if env is None else env
         instance_dir = Path(env.get("INSTANCE_DIR", PROJECT_ROOT / "instance"))
         database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_dir / 'casework.db'}"

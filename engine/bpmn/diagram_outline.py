@@ -71,7 +71,8 @@ def _parse(xml_text: str, process_id: str) -> _Process | None:
     for lane in process.iter(bpmn("lane")):
         for ref in lane.findall(bpmn("flowNodeRef")):
             lanes[(ref.text or "").strip()] = lane.get("name")
-    elements, outgoing = {}, {}
+    elements: dict[str, _Element] = {}
+    outgoing: dict[str | None, list[_Flow]] = {}  # by sourceRef
     for node in process.iter():
         kind = local_name(node.tag)
         node_id = node.get("id")

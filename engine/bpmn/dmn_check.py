@@ -277,8 +277,9 @@ def _sample_masks(inputs: list[_Input], rules: list[_Rule]) -> tuple[list[list],
     for i, inp in enumerate(inputs):
         predicates = {}
         for r, rule in enumerate(rules):
-            if rule.cells[i] is not None:
-                predicates[r] = _predicate(_spiff_expression(inp.expression, rule.cells[i])[1])
+            cell = rule.cells[i]
+            if cell is not None:
+                predicates[r] = _predicate(_spiff_expression(inp.expression, cell)[1])
         values = _values(inp, [tree for tree, _ in predicates.values()]) if predicates else [None]
         if not values:
             raise _Unsampleable(f"no constants to sample input {inp.label!r} with")
@@ -298,10 +299,9 @@ def _predicate(expression: str):
     tree = ast.parse(expression.lstrip(" \t"), mode="eval")
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
-            if not (isinstance(node.func, ast.Name) and node.func.id == "range" and not node.keywords
-                    and 1 <= len(node.args) <= 3 and all(_int_constant(a) is not None for a in node.args)):
+            bounds = _range_bounds(node)
+            if bounds is None:
                 raise _Unsampleable(f"cell {expression!r} calls a function")
-            bounds = [_int_constant(a) for a in node.args]
             if len(range(*bounds)) > MAX_RANGE:
                 raise _Unsampleable(f"range in {expression!r} is too long")
         elif isinstance(node, ast.Name):
@@ -310,6 +310,16 @@ def _predicate(expression: str):
         elif not isinstance(node, _SAMPLE_NODES):
             raise _Unsampleable(f"cell {expression!r} uses {type(node).__name__}")
     return tree, compile(tree, "<dmn cell>", "eval")
+
+
+def _range_bounds(call: ast.Call) -> list[int] | None:
+    """The arguments of ``range(...)`` with 1 to 3 integer constants, else None."""
+    if not (isinstance(call.func, ast.Name) and call.func.id == "range" and not call.keywords
+            and 1 <= len(call.args) <= 3):
+        return None
+    bounds = [_int_constant(a) for a in call.args]
+    ints = [b for b in bounds if b is not None]
+    return ints if len(ints) == len(bounds) else None
 
 
 def _int_constant(node) -> int | None:
@@ -329,7 +339,7 @@ def _holds(code, value) -> bool:
 
 
 def _constants(tree) -> list:
-    found = []
+    found: list[object] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) \
                 and isinstance(node.operand, ast.Constant) and isinstance(node.operand.value, (int, float)):
@@ -337,13 +347,18 @@ def _constants(tree) -> list:
         elif isinstance(node, ast.Constant):
             found.append(node.value)
         elif isinstance(node, ast.Call):  # range(a, b): its first and last members
-            bounds = range(*[_int_constant(a) for a in node.args])
-            found += [bounds[0], bounds[-1]] if bounds else []
+            bounds = _range_bounds(node)
+            if bounds is None:  # _predicate lets no other call through
+                raise _Unsampleable("a cell calls a function")
+            members = range(*bounds)
+            found += [members[0], members[-1]] if members else []
     return found
 
 
 def _values(inp: _Input, trees: list) -> list:
-    numbers, strings, flags = set(), set(), set()
+    numbers: set[int | float] = set()
+    strings: set[str] = set()
+    flags: set[bool | None] = set()
     for value in itertools.chain.from_iterable(_constants(t) for t in trees):
         if value is None or isinstance(value, bool):
             flags.update((True, False) if isinstance(value, bool) else (None,))
@@ -355,7 +370,7 @@ def _values(inp: _Input, trees: list) -> list:
             raise _Unsampleable(f"constant {value!r} of input {inp.label!r}")
     if numbers and strings:
         raise _Unsampleable(f"input {inp.label!r} is compared with numbers and strings")
-    values = sorted(strings)
+    values: list[str | float] = [*sorted(strings)]
     if numbers:
         ordered = sorted(numbers)
         type_ref = inp.type_ref.lower()
@@ -366,5 +381,5 @@ def _values(inp: _Input, trees: list) -> list:
             points |= {(a + b) / 2 for a, b in zip(ordered, ordered[1:], strict=False)}
         if inp.expression.strip().endswith("_count") or ordered[0] >= 0:
             points = {p for p in points if p >= 0}
-        values = sorted(points)
+        values = [*sorted(points)]
     return values + sorted(flags, key=repr)

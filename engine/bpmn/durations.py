@@ -42,7 +42,8 @@ _DURATION = re.compile(
     rf"(?:T(?=\d)(?:(?P<hours>{_NUMBER})H)?(?:(?P<minutes>{_NUMBER})M)?(?:(?P<seconds>{_NUMBER})S)?)?",
     re.IGNORECASE)
 _FIELDS = ("years", "months", "weeks", "days", "hours", "minutes", "seconds")
-_DAYS_AT_MOST = {"years": 366.0, "months": 31.0, "weeks": 7.0, "days": 1.0, "hours": 1 / 24, "minutes": 1 / 1440,
+# average calendar lengths: a bound, not arithmetic (P10Y is within a ten-year maximum)
+_DAYS_ABOUT = {"years": 365.2425, "months": 30.436875, "weeks": 7.0, "days": 1.0, "hours": 1 / 24, "minutes": 1 / 1440,
                  "seconds": 1 / 86400}
 _INSTANT_MAX_CHARS = 40
 _max_days = DEFAULT_MAX_DAYS
@@ -75,9 +76,10 @@ class Duration:
     seconds: float = 0
 
     @property
-    def days_at_most(self) -> float:
-        """An upper bound of the span in days, whatever the start (for bounds checks)."""
-        return sum(getattr(self, name) * _DAYS_AT_MOST[name] for name in _FIELDS)
+    def days_about(self) -> float:
+        """The span in days with average month and year lengths (for bounds checks)."""
+        days: float = sum(getattr(self, name) * _DAYS_ABOUT[name] for name in _FIELDS)
+        return days
 
     def after(self, start: dt.datetime) -> dt.datetime:
         return start + self.span_from(start)
@@ -86,7 +88,7 @@ class Duration:
         """The span counted forward from ``start`` (calendar months from its month)."""
         months = self.years * 12 + self.months
         whole = int(months)
-        days = sum(_month_days(start.year, start.month + i) for i in range(whole))
+        days: float = sum(_month_days(start.year, start.month + i) for i in range(whole))
         days += (months - whole) * _month_days(start.year, start.month + whole)
         return dt.timedelta(days=days + self.weeks * 7 + self.days, hours=self.hours, minutes=self.minutes,
                             seconds=self.seconds)
@@ -95,7 +97,7 @@ class Duration:
         """The span counted backward from ``end`` (calendar months before its month)."""
         months = self.years * 12 + self.months
         whole = int(months)
-        days = sum(_month_days(end.year, end.month - i) for i in range(1, whole + 1))
+        days: float = sum(_month_days(end.year, end.month - i) for i in range(1, whole + 1))
         days += (months - whole) * _month_days(end.year, end.month - whole - 1)
         return dt.timedelta(days=days + self.weeks * 7 + self.days, hours=self.hours, minutes=self.minutes,
                             seconds=self.seconds)
@@ -131,7 +133,7 @@ def parse_duration(text: object) -> Duration:
     if any(("." in v or "," in v) for _, v in given[:-1]):
         raise DurationError(f"{_shown(text)}: only the last component of a duration may have a fraction")
     duration = Duration(**{name: _number(value) for name, value in given})
-    if duration.days_at_most > _max_days:
+    if duration.days_about > _max_days:
         raise DurationError(f"{_shown(text)} is longer than the maximum of {_max_days:g} days")
     return duration
 

@@ -22,12 +22,16 @@ The caller's use case commits. Nothing else in the engine restores or saves a wo
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
+from SpiffWorkflow.bpmn import BpmnWorkflow
 from sqlalchemy import func, select, text, update
+from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.bpmn import operations, task_sync
@@ -37,11 +41,28 @@ from engine.models import HumanTask, InstanceStatus, ProcessInstance, ProcessMod
 
 log = logging.getLogger(__name__)
 
+TaskData = dict[str, Any]  # a workflow's (JSON-able) task data
+_Audit = tuple[str, str, str | int, str | None, dict[str, object]]  # action, subject type and id, case, detail
+
+
+class StepUnitOfWork(Protocol):
+    """What a step needs of the unit of work (``engine.infra.unit_of_work.UnitOfWork``)."""
+
+    @property
+    def session(self) -> Session: ...
+
+    def audit(self, actor_id: int | None, action: str, subject_type: str, subject_id: object,
+              case_code: str | None = None, **detail: object) -> None: ...
+
+    def flush(self) -> None: ...
+
+    def commit(self) -> None: ...
+
 
 @dataclass(frozen=True)
 class Start:
     """One instance for :func:`start_many` to start."""
-    data: dict
+    data: TaskData
     case_code: str | None = None
     parent_instance_id: int | None = None
 
@@ -49,21 +70,22 @@ class Start:
 @dataclass
 class EngineStep:
     """One instance being moved by one step; made by :func:`advancing` or :func:`start`."""
-    uow: object
+    uow: StepUnitOfWork
     runtime: ProcessRuntime
     instance: ProcessInstance
-    workflow: object  # BpmnWorkflow
+    workflow: BpmnWorkflow
     actor_id: int | None
     created_tasks: list[HumanTask] = field(default_factory=list)
     _moved: bool = False
     _completed_by: int | None = None
-    _audits: list[tuple] = field(default_factory=list)
+    _audits: list[_Audit] = field(default_factory=list)
 
     # -- what a caller does inside ``advancing`` ------------------------------------------
     def has_ready_task(self, task_id: str) -> bool:
         return self.runtime.find_ready_human_task(self.workflow, task_id) is not None
 
-    def complete(self, task_id: str, data: dict, *, case_code: str | None = None, element: str | None = None) -> None:
+    def complete(self, task_id: str, data: TaskData, *, case_code: str | None = None,
+                 element: str | None = None) -> None:
         """Complete one ready human task with ``data`` and run on to the next wait state."""
         if not self.has_ready_task(task_id):
             raise Conflict("this task is no longer waiting for input")
@@ -72,7 +94,7 @@ class EngineStep:
         self._audits.append(("task_completed", "human_task", task_id, case_code,
                              {"element": element, "fields": sorted(data)}))
 
-    def fire_timer(self, task_id: str, *, element: str, due_at) -> bool:
+    def fire_timer(self, task_id: str, *, element: str, due_at: dt.datetime) -> bool:
         """Fire one waiting timer; False when it is no longer waiting."""
         fired = self.runtime.fire_timer(self.workflow, task_id)
         if fired:
@@ -82,7 +104,7 @@ class EngineStep:
         return fired
 
     @property
-    def last_data(self) -> dict:
+    def last_data(self) -> TaskData:
         """The data of the task that ran last (what the step's final script left)."""
         last = self.workflow.last_task
         return dict(last.data) if last is not None else {}
@@ -119,12 +141,12 @@ class EngineStep:
         self._sync_and_audit(new=False)
 
 
-def _bound(step: EngineStep):
+def _bound(step: EngineStep) -> AbstractContextManager[operations.OperationContext]:
     return operations.bound(operations.OperationContext(step.uow, step.instance, step.actor_id, step.runtime))
 
 
 # -- moving an existing instance -------------------------------------------------------------
-def load_instance(session, instance_id: int) -> ProcessInstance:
+def load_instance(session: Session, instance_id: int) -> ProcessInstance:
     instance = session.get(ProcessInstance, instance_id)
     if instance is None:
         raise NotFound(f"no process instance {instance_id}")
@@ -137,7 +159,7 @@ def ensure_running(instance: ProcessInstance) -> None:
 
 
 @contextmanager
-def advancing(uow, runtime: ProcessRuntime, instance: ProcessInstance | int, actor_id: int | None, *,
+def advancing(uow: StepUnitOfWork, runtime: ProcessRuntime, instance: ProcessInstance | int, actor_id: int | None, *,
               stop_on_failure: bool = False) -> Iterator[EngineStep]:
     """Restore ``instance``, let the block move it, then save it (see the module docstring).
 
@@ -160,12 +182,12 @@ def advancing(uow, runtime: ProcessRuntime, instance: ProcessInstance | int, act
         step._save()
 
 
-def record_failure(uow, instance_id: int, error: DomainError, actor_id: int | None, stop: bool) -> None:
+def record_failure(uow: StepUnitOfWork, instance_id: int, error: DomainError, actor_id: int | None, stop: bool) -> None:
     """After a failed step, roll the attempt back and note the failure on the instance
     (stopping it when ``stop``), in a transaction of its own: the failure must be known
     although the step is not saved."""
     uow.session.rollback()
-    values: dict = {"error": error.message}
+    values: dict[str, object] = {"error": error.message}
     if stop:
         values["status"] = InstanceStatus.ERROR
     uow.session.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id).values(**values))
@@ -175,8 +197,9 @@ def record_failure(uow, instance_id: int, error: DomainError, actor_id: int | No
 
 
 # -- starting ------------------------------------------------------------------------------
-def start(uow, runtime: ProcessRuntime, model: ProcessModel, actor_id: int | None, data: dict | None = None,
-          case_code: str | None = None, parent_instance_id: int | None = None) -> EngineStep:
+def start(uow: StepUnitOfWork, runtime: ProcessRuntime, model: ProcessModel, actor_id: int | None,
+          data: TaskData | None = None, case_code: str | None = None,
+          parent_instance_id: int | None = None) -> EngineStep:
     """Start one instance of ``model`` and run it to its first wait state. A diagram
     failure raises (there is no instance yet to record it on; nothing is written)."""
     now = clock.now()
@@ -191,7 +214,7 @@ def start(uow, runtime: ProcessRuntime, model: ProcessModel, actor_id: int | Non
     return step
 
 
-def start_many(uow, runtime: ProcessRuntime, model: ProcessModel, starts: Sequence[Start],
+def start_many(uow: StepUnitOfWork, runtime: ProcessRuntime, model: ProcessModel, starts: Sequence[Start],
                actor_id: int | None = None) -> list[EngineStep]:
     """Start many instances of one model in one transaction, with one multi-row INSERT of
     the instances and no reads of rows they cannot have yet (the crisis fan-out).
@@ -200,7 +223,7 @@ def start_many(uow, runtime: ProcessRuntime, model: ProcessModel, starts: Sequen
     transaction), so that no other writer takes the reserved ids first."""
     session = uow.session
     now = clock.now()
-    steps = []
+    steps: list[EngineStep] = []
     for item, instance_id in zip(starts, reserve_instance_ids(session, len(starts)), strict=True):
         instance = ProcessInstance(id=instance_id, model_id=model.id, model=model, process_id=model.process_id,
                                    case_code=item.case_code, parent_instance_id=item.parent_instance_id,
@@ -218,11 +241,11 @@ def start_many(uow, runtime: ProcessRuntime, model: ProcessModel, starts: Sequen
     return steps
 
 
-def reserve_instance_ids(session, count: int) -> list[int]:
+def reserve_instance_ids(session: Session, count: int) -> list[int]:
     """Ids for ``count`` new instances, known before their workflows start."""
     if count <= 0:
         return []
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         return list(session.scalars(text("SELECT nextval(pg_get_serial_sequence('process_instances', 'id')) "
                                          "FROM generate_series(1, :n)"), {"n": count}))
     first = (session.scalar(select(func.max(ProcessInstance.id))) or 0) + 1

@@ -32,6 +32,6 @@ def parse_xml(text: str) -> etree._Element:
     return etree.fromstring(text.encode("utf-8"), safe_parser())
 
 
-def local_name(tag) -> str:
+def local_name(tag: object) -> str:
     """The tag without its namespace ('' for comments and processing instructions)."""
     return etree.QName(tag).localname if isinstance(tag, str) else ""

@@ -26,7 +26,7 @@ diagram that names an unknown operation.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -68,7 +68,7 @@ def known_operations() -> set[str]:
 
 
 @contextmanager
-def bound(ctx: OperationContext):
+def bound(ctx: OperationContext) -> Iterator[OperationContext]:
     """Make ``ctx`` the context of every operation a diagram calls inside the block."""
     token = _current.set(ctx)
     try:

@@ -87,12 +87,6 @@ class ProcessRuntime:
             task.data.update(data or {})
         return workflow
 
-    def start(self, model, data: dict | None = None) -> BpmnWorkflow:
-        """A new workflow run to its first wait state."""
-        workflow = self.new_workflow(model, data)
-        self.advance(workflow)
-        return workflow
-
     def restore(self, instance) -> BpmnWorkflow:
         spec, subprocess_specs = self.spec_cache.get(instance.model)
         return load_state(instance.state_json, spec, subprocess_specs, self.script_engine)

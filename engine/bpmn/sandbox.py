@@ -136,7 +136,8 @@ _FOLDABLE = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mu
 def _fold(node: ast.AST, depth: int = 0) -> float | None:
     """The value of a constant number expression (bounded depth and size), else None."""
     if isinstance(node, ast.Constant):
-        return node.value if type(node.value) in (int, float) else None
+        value = node.value
+        return value if isinstance(value, (int, float)) and type(value) in (int, float) else None  # not bool
     if depth > 6 or not isinstance(node, (ast.BinOp, ast.UnaryOp)):
         return None
     if isinstance(node, ast.UnaryOp):
@@ -188,15 +189,15 @@ def _problem(node: ast.AST) -> str | None:
         return f"{_REFUSED[kind]} is not allowed"
     if kind not in _ALLOWED and not isinstance(node, _ALLOWED_BASES):
         return f"{kind.__name__} is not allowed"
-    if kind is ast.Name:
+    if isinstance(node, ast.Name):
         if node.id.startswith("_") and node.id != "_":
             return f"name '{node.id}' is not allowed (names starting with '_' are reserved)"
-    elif kind is ast.Attribute:
+    elif isinstance(node, ast.Attribute):
         if not isinstance(node.ctx, ast.Load):
             return "assigning or deleting attributes is not allowed"
         if node.attr not in SAFE_ATTRIBUTES:
             return f"attribute '{node.attr}' is not allowed"
-    elif kind is ast.Call:
+    elif isinstance(node, ast.Call):
         func = node.func
         if isinstance(func, ast.Name) and func.id in _UNAVAILABLE_BUILTINS and func.id[0] != "_":
             return f"'{func.id}' is not available in scripts"
@@ -205,25 +206,26 @@ def _problem(node: ast.AST) -> str | None:
         if isinstance(func, ast.Attribute) and func.attr in _WIDTH_METHODS and any(
                 (_fold(arg) or 0) > MAX_ITEMS for arg in node.args):
             return f"padding to more than {MAX_ITEMS} characters is not allowed"
-    elif kind is ast.BinOp or kind is ast.AugAssign:
-        right = node.right if kind is ast.BinOp else node.value
+    elif isinstance(node, (ast.BinOp, ast.AugAssign)):
+        right = node.right if isinstance(node, ast.BinOp) else node.value
         if isinstance(node.op, (ast.Pow, ast.LShift)) and (_fold(right) or 0) > MAX_EXPONENT:
             return f"exponents and shifts above {MAX_EXPONENT} are not allowed"
         if isinstance(node.op, ast.Mult) and (_sequence_size(node) or 0) > MAX_ITEMS:
             return f"repeating a sequence to more than {MAX_ITEMS} items is not allowed"
-        if isinstance(node.op, ast.Mod) and isinstance(node.left, ast.Constant) and isinstance(
-                node.left.value, str) and _HUGE_PERCENT_WIDTH.search(node.left.value):
+        left = node.left if isinstance(node, ast.BinOp) else None  # an AugAssign's left is its target
+        if isinstance(node.op, ast.Mod) and isinstance(left, ast.Constant) and isinstance(
+                left.value, str) and _HUGE_PERCENT_WIDTH.search(left.value):
             return "format widths of a million or more are not allowed"
-    elif kind is ast.FormattedValue and node.format_spec is not None and any(
+    elif isinstance(node, ast.FormattedValue) and isinstance(node.format_spec, ast.JoinedStr) and any(
             isinstance(part, ast.Constant) and _HUGE_WIDTH.search(str(part.value))
             for part in node.format_spec.values):
         return "format widths of a million or more are not allowed"
-    elif kind is ast.comprehension and node.is_async:
+    elif isinstance(node, ast.comprehension) and node.is_async:
         return "async comprehension is not allowed"
     return None
 
 
-def _tick_call(at: ast.AST) -> ast.Call:
+def _tick_call(at: ast.stmt | ast.expr) -> ast.Call:
     where = dict(lineno=at.lineno, col_offset=at.col_offset,
                  end_lineno=at.lineno, end_col_offset=at.col_offset)
     return ast.Call(ast.Name(TICK_NAME, ast.Load(), **where), [], [], **where)
@@ -274,6 +276,8 @@ def _compile_uncached(source: str, mode: str) -> Compiled:
         issues, warnings, instrumented = _check_and_instrument(tree)
         if issues:
             return Compiled(None, tuple(issues), False, False, tuple(warnings))
+        # the checks refuse every other root (Interactive, FunctionType): compile() takes these
+        assert isinstance(tree, (ast.Module, ast.Expression))
         return Compiled(compile(tree, SCRIPT_FILENAME, mode), (), False, instrumented, tuple(warnings))
     except (SyntaxError, ValueError) as err:  # ValueError: null bytes
         line = getattr(err, "lineno", None) or 1

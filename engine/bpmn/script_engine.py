@@ -41,6 +41,7 @@ class SandboxedEnvironment(TaskDataEnvironment):
 
     def evaluate(self, expression, context, external_context=None):
         compiled = checked_code(expression, "eval")
+        assert compiled.code is not None  # checked_code raises for code it refuses
         self._prepare_context(context)
         scope = {**self.globals, **(external_context or {}), **context}
         self._arm(scope, compiled)
@@ -48,6 +49,7 @@ class SandboxedEnvironment(TaskDataEnvironment):
 
     def execute(self, script, context, external_context=None):
         compiled = checked_code(script, "exec")
+        assert compiled.code is not None  # checked_code raises for code it refuses
         self.check_for_overwrite(context, external_context or {})
         self._prepare_context(context)
         context.update({**self.globals, **(external_context or {})})
@@ -61,6 +63,7 @@ class SandboxedEnvironment(TaskDataEnvironment):
 
 
 def _error_line(source: str | None, err: BaseException) -> tuple[int | None, str | None]:
+    line: int | None
     if isinstance(err, SandboxViolation):
         line = err.line
     elif isinstance(err, SyntaxError):

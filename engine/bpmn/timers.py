@@ -18,55 +18,56 @@ a cycle's is ``{'cycles', 'next', 'duration'}``), so saved instances stay readab
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     DurationTimerEventDefinition,
     TimeDateEventDefinition,
+    TimerEventDefinition,
 )
+from SpiffWorkflow.task import Task
 
 from engine import clock
 from engine.bpmn import durations
 
 
-def _value(definition, my_task):
+def _value(definition: TimerEventDefinition, my_task: Task) -> object:
     return my_task.workflow.script_engine.evaluate(my_task, definition.expression)
 
 
-def _failed(definition, my_task, err: durations.DurationError) -> WorkflowTaskException:
+def _failed(definition: TimerEventDefinition, my_task: Task, err: durations.DurationError) -> WorkflowTaskException:
     return WorkflowTaskException(f"timer {definition.name or ''}: {err}".replace("timer : ", "timer: "),
                                  task=my_task, exception=err)
 
 
-def _duration_has_fired(self, my_task) -> bool:
+def _has_fired(definition: TimerEventDefinition, my_task: Task,
+               instant_of: Callable[[object, dt.datetime], dt.datetime]) -> bool:
+    """A one-off timer: compute its instant once (from the evaluated expression), then fire
+    when the clock passes it."""
     event_value = my_task._get_internal_data("event_value")
     try:
         if event_value is None:
-            event_value = durations.parse_duration(_value(self, my_task)).after(clock.now()).isoformat()
+            event_value = instant_of(_value(definition, my_task), clock.now()).isoformat()
             my_task._set_internal_data(event_value=event_value)
         if durations.parse_instant(event_value) < clock.now():
             my_task._set_internal_data(event_fired=True)
     except durations.DurationError as err:
-        raise _failed(self, my_task, err) from err
-    return my_task._get_internal_data("event_fired", False)
+        raise _failed(definition, my_task, err) from err
+    return bool(my_task._get_internal_data("event_fired", False))
 
 
-def _date_has_fired(self, my_task) -> bool:
-    event_value = my_task._get_internal_data("event_value")
-    try:
-        if event_value is None:
-            instant = durations.instant_within_bounds(durations.parse_instant(_value(self, my_task)), clock.now())
-            event_value = instant.isoformat()
-            my_task._set_internal_data(event_value=event_value)
-        if durations.parse_instant(event_value) < clock.now():
-            my_task._set_internal_data(event_fired=True)
-    except durations.DurationError as err:
-        raise _failed(self, my_task, err) from err
-    return my_task._get_internal_data("event_fired", False)
+def _duration_has_fired(self: DurationTimerEventDefinition, my_task: Task) -> bool:
+    return _has_fired(self, my_task, lambda value, now: durations.parse_duration(value).after(now))
 
 
-def _cycle_complete(self, my_task) -> bool:
+def _date_has_fired(self: TimeDateEventDefinition, my_task: Task) -> bool:
+    return _has_fired(self, my_task,
+                      lambda value, now: durations.instant_within_bounds(durations.parse_instant(value), now))
+
+
+def _cycle_complete(self: CycleTimerEventDefinition, my_task: Task) -> bool:
     """True when the next repetition is due (the caller then starts one more run)."""
     event_value = my_task._get_internal_data("event_value")
     if event_value is None:
@@ -95,7 +96,7 @@ TimeDateEventDefinition.has_fired = _date_has_fired
 CycleTimerEventDefinition.cycle_complete = _cycle_complete
 
 
-def due_instant(event_value) -> dt.datetime | None:
+def due_instant(event_value: object) -> dt.datetime | None:
     """When a waiting timer task is due, from its stored ``event_value``."""
     if isinstance(event_value, dict):  # a cycle: its next repetition
         event_value = event_value.get("next")

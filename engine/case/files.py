@@ -19,7 +19,7 @@ from engine.errors import Forbidden
 from engine.models import Case, CaseClientLink, CaseEvent, CaseNote, Client, HumanTask, ServiceReferral, TaskState, Vote
 from engine.models.case_decisions import CaseAssessment, CasePlan, CaseReview, ClosureRequest, Conference
 from engine.people import access
-from engine.people.directory import get_user, supervisee_ids, usernames
+from engine.people.directory import get_user, name_of, supervisee_ids, usernames
 
 
 @dataclass(frozen=True)
@@ -115,11 +115,13 @@ def load_case_file(session, case: Case, client: Client | None, open_tasks: list[
                 for e in events]
 
     def line(t: HumanTask) -> TaskLine:
-        return TaskLine(t.id, t.name, t.title, t.process_id, t.role, names.get(t.assignee_id), t.state, t.due_at,
-                        t.priority, t.risk_level, t.created_at, t.completed_at, names.get(t.completed_by))
+        return TaskLine(t.id, t.name, t.title, t.process_id, t.role, name_of(names, t.assignee_id), t.state,
+                        t.due_at, t.priority, t.risk_level, t.created_at, t.completed_at,
+                        name_of(names, t.completed_by))
 
     return CaseFile(
-        case=case, client=client, caseworker=names.get(case.caseworker_id), supervisor=names.get(case.supervisor_id),
+        case=case, client=client, caseworker=name_of(names, case.caseworker_id),
+        supervisor=name_of(names, case.supervisor_id),
         timeline=timeline,
         open_tasks=[line(t) for t in sorted(open_tasks, key=lambda t: (t.due_at is None, t.due_at, t.created_at))],
         done_tasks=[line(t) for t in done],
@@ -177,4 +179,4 @@ def form_context(session, case_code: str) -> dict:
     case = load_case(session, case_code)
     names = usernames(session, [case.caseworker_id, case.supervisor_id])
     return {"form_date": clock.now().date().isoformat(), "case_code": case.code, "case_status": case.status,
-            "caseworker": names.get(case.caseworker_id), "supervisor": names.get(case.supervisor_id)}
+            "caseworker": name_of(names, case.caseworker_id), "supervisor": name_of(names, case.supervisor_id)}

@@ -55,6 +55,14 @@ def load_crisis(session, crisis_id: int, for_update: bool = False) -> Crisis:
     return crisis
 
 
+def resumption_deadline(crisis: Crisis) -> dt.datetime:
+    """The crisis's resumption deadline (R36), which every declared crisis has."""
+    if crisis.resumption_due_at is None:
+        raise Invalid(f"crisis {crisis.id} has no resumption deadline: its BCP diagram has not reached "
+                      "crisis.open_resumption")
+    return crisis.resumption_due_at
+
+
 def require_role(session, user_id: int, roles: tuple[str, ...], doing: str) -> User:
     user = get_user(session, user_id)
     if not user.has_role(*roles):
@@ -228,17 +236,18 @@ def escalate_resumption(uow, crisis_id: int) -> dict:
     crisis = load_crisis(session, crisis_id)
     if crisis.resumption_confirmed_at is not None:
         return {"escalated": False}
+    due = resumption_deadline(crisis)
     crisis.escalated_at = clock.now()
     recipients = set(ids_with_roles(session, ("director",))) | {crisis.declared_by}
     if crisis.communication_lead_id:
         recipients.add(crisis.communication_lead_id)
     add_system_entry(session, crisis.id, "service_failure", "Resumption NOT confirmed by the T+24 h deadline "
-                     f"({crisis.resumption_due_at.isoformat(timespec='minutes')}): escalated to the director.")
+                     f"({due.isoformat(timespec='minutes')}): escalated to the director.")
     uow.audit(None, "crisis_escalated", "crisis", crisis.id, notified=sorted(recipients))
     sent = notifications.notify(uow, recipients, "crisis_escalation",
                                 f"Resumption overdue: crisis {crisis.id} not resumed within T+24 h",
                                 body="Essential CBF-5 services were not confirmed resumed by "
-                                     f"{crisis.resumption_due_at.isoformat(timespec='minutes')}.",
+                                     f"{due.isoformat(timespec='minutes')}.",
                                 link=crisis_link(crisis.id), dedupe_key=f"crisis_escalation:{crisis.id}")
     return {"escalated": True, "notified": sent}
 

@@ -27,7 +27,7 @@ from engine import clock
 from engine.bpmn import engine_step
 from engine.bpmn.runtime import ProcessRuntime
 from engine.crisis import follow_ups as crisis_follow_ups
-from engine.crisis.declaration import CHECK_PROCESS, add_system_entry, load_crisis, require_role
+from engine.crisis.declaration import CHECK_PROCESS, add_system_entry, load_crisis, require_role, resumption_deadline
 from engine.crisis.staffing import StaffPool
 from engine.errors import Conflict, Invalid
 from engine.models import UNRATED, Case, CaseStatus
@@ -65,10 +65,11 @@ def plan_checks(uow, crisis_id: int) -> int:
         raise Invalid(f"crisis {crisis.id} has no fan-out parameters: its BCP diagram has not reached "
                       "crisis.assess_client_impact")
     if crisis.checks_planned_at is None:
+        until = resumption_deadline(crisis)
         pool = StaffPool(session, int(params["backup_caseload_cap"]))
         crisis.affected_cases = _insert_checks(session, crisis, params, pool)
         crisis.checks_planned_at = clock.now()
-        summary = crisis_follow_ups.find_and_reassign(uow, crisis, pool, until=crisis.resumption_due_at)
+        summary = crisis_follow_ups.find_and_reassign(uow, crisis, pool, until=until)
         add_system_entry(session, crisis.id, "action", f"{crisis.affected_cases} open cases affected: a crisis "
                          f"check each, high-risk, in-crisis and pending/under-review cases first. Follow-ups due or "
                          f"missed during the disruption: {summary.describe()}.")

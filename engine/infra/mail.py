@@ -69,6 +69,7 @@ class SmtpSender:
     def __call__(self, message: EmailMessage) -> None:
         cfg = self.config
         try:
+            client: smtplib.SMTP  # or its subclass SMTP_SSL
             if cfg.scheme == "smtps":
                 client = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=self.timeout_s,
                                           context=ssl.create_default_context())

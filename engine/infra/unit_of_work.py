@@ -29,11 +29,18 @@ class UnitOfWork:
         self._session_factory = session_factory
         self._after_commit = list(after_commit)
         self._owns_session = owns_session
-        self.session: Session | None = None
+        self._session: Session | None = None
         self.committed = False
 
+    @property
+    def session(self) -> Session:
+        """The transaction's session; there is one only inside ``with uow:``."""
+        if self._session is None:
+            raise RuntimeError("the unit of work has no session: use it inside 'with uow:'")
+        return self._session
+
     def __enter__(self) -> UnitOfWork:
-        self.session = self._session_factory()
+        self._session = self._session_factory()
         self.committed = False
         return self
 

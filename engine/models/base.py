@@ -66,7 +66,8 @@ class Vocabulary(StrEnum):
         """The label of a stored value; an unknown one is shown as it is."""
         if value is None or value == "":
             return default
-        try:
-            return cls(value).label
-        except ValueError:
-            return str(value)
+        # the lookup cls(value) does (mypy would check cls(value) against the two-argument __new__)
+        for member in cls:
+            if member.value == value:
+                return member.label
+        return str(value)

@@ -5,15 +5,24 @@ name people return usernames (staff), never clients.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Protocol
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine.errors import Unauthorized
 from engine.models import Supervision, User, UserRole
 
 
-def get_user(session, user_id: int) -> User:
+class HasSession(Protocol):
+    """What this module needs of a unit of work."""
+
+    @property
+    def session(self) -> Session: ...
+
+
+def get_user(session: Session, user_id: int) -> User:
     """The active user with this id, or ``Unauthorized`` (a disabled account acts no more)."""
     user = session.get(User, user_id)
     if user is None or not user.active:
@@ -21,13 +30,13 @@ def get_user(session, user_id: int) -> User:
     return user
 
 
-def username(session, user_id: int | None) -> str | None:
+def username(session: Session, user_id: int | None) -> str | None:
     if user_id is None:
         return None
     return session.scalar(select(User.username).where(User.id == user_id))
 
 
-def usernames(session, ids: Iterable[int | None]) -> dict[int, str]:
+def usernames(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
     """Usernames by id for every id given (None and 0 skipped), in one query."""
     wanted = {i for i in ids if i}
     if not wanted:
@@ -35,33 +44,38 @@ def usernames(session, ids: Iterable[int | None]) -> dict[int, str]:
     return dict(session.execute(select(User.id, User.username).where(User.id.in_(wanted))).all())
 
 
-def user_named(session, name: str | None) -> User | None:
+def name_of(names: Mapping[int, str], user_id: int | None) -> str | None:
+    """The username of ``user_id`` in ``names`` (from :func:`usernames`); None for no id."""
+    return None if user_id is None else names.get(user_id)
+
+
+def user_named(session: Session, name: str | None) -> User | None:
     """The active user with this username."""
     if not isinstance(name, str) or not name.strip():
         return None
     return session.scalar(select(User).where(User.username == name.strip(), User.active))
 
 
-def ids_with_roles(session, roles: Iterable[str]) -> list[int]:
+def ids_with_roles(session: Session, roles: Iterable[str]) -> list[int]:
     """Ids of the active users holding any of ``roles``."""
     return list(session.scalars(select(User.id).join(UserRole, UserRole.user_id == User.id)
                                 .where(UserRole.role.in_(tuple(roles)), User.active).distinct()))
 
 
-def people_with_role(session, role: str) -> list[tuple[int, str]]:
+def people_with_role(session: Session, role: str) -> list[tuple[int, str]]:
     """(id, username) of active users holding ``role``, by username."""
     return list(session.execute(select(User.id, User.username).join(UserRole, UserRole.user_id == User.id)
                                 .where(UserRole.role == role, User.active.is_(True))
                                 .order_by(User.username)).all())
 
 
-def users_with_role(session, role: str) -> list[User]:
+def users_with_role(session: Session, role: str) -> list[User]:
     """Active users holding ``role``, by username."""
     return list(session.scalars(select(User).join(UserRole, UserRole.user_id == User.id)
                                 .where(UserRole.role == role, User.active).order_by(User.username)))
 
 
-def supervisee_ids(session, supervisor_id: int, transitive: bool = True) -> set[int]:
+def supervisee_ids(session: Session, supervisor_id: int, transitive: bool = True) -> set[int]:
     """The people this user supervises (and, transitively, theirs: a director sees the
     supervisors' teams too)."""
     found: set[int] = set()
@@ -76,7 +90,7 @@ def supervisee_ids(session, supervisor_id: int, transitive: bool = True) -> set[
     return found
 
 
-def supervisor_of(session, user_id: int | None) -> int | None:
+def supervisor_of(session: Session, user_id: int | None) -> int | None:
     """The (first) direct supervisor of ``user_id``."""
     if user_id is None:
         return None
@@ -84,7 +98,7 @@ def supervisor_of(session, user_id: int | None) -> int | None:
                           .order_by(Supervision.supervisor_id).limit(1))
 
 
-def team_members(session, user: User) -> list[User]:
+def team_members(session: Session, user: User) -> list[User]:
     """The active people on this supervisor's (or director's) team, by username."""
     ids = supervisee_ids(session, user.id)
     if not ids:
@@ -92,6 +106,6 @@ def team_members(session, user: User) -> list[User]:
     return list(session.scalars(select(User).where(User.id.in_(ids), User.active.is_(True)).order_by(User.username)))
 
 
-def set_supervisor(uow, supervisor_id: int, supervisee_id: int) -> None:
+def set_supervisor(uow: HasSession, supervisor_id: int, supervisee_id: int) -> None:
     if uow.session.get(Supervision, (supervisor_id, supervisee_id)) is None:
         uow.session.add(Supervision(supervisor_id=supervisor_id, supervisee_id=supervisee_id))

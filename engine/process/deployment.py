@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,7 +60,7 @@ def deployed_files(session) -> dict[str, str]:
     return files
 
 
-def deploy_files(uow, files: dict[str, bytes | str], actor_id: int | None = None,
+def deploy_files(uow, files: Mapping[str, bytes | str], actor_id: int | None = None,
                  merge_with_deployed: bool = True) -> list[DeployResult]:
     """Validate ``files`` (over the deployed ones, so an upload may replace just one DMN)
     and store a new version of every process whose content changed."""

@@ -10,7 +10,7 @@ from sqlalchemy import update
 from engine.bpmn import engine_step, forms
 from engine.bpmn.runtime import ProcessRuntime
 from engine.errors import Conflict, Forbidden, NotFound
-from engine.models import HumanTask, TaskState
+from engine.models import HumanTask, TaskState, User
 from engine.people import access
 from engine.people.directory import get_user, supervisee_ids, username
 from engine.process.deployment import form_schema
@@ -50,13 +50,19 @@ def get_task(uow, user_id: int, task_id: str) -> TaskView:
     return view
 
 
-def claim_task(uow, user_id: int, task_id: str) -> HumanTask:
-    """Take a task offered to one of my roles. Commits."""
-    session = uow.session
+def _open_task(session, user_id: int, task_id: str, already: str = "") -> tuple[User, HumanTask]:
+    """The acting user and the task, which must still be open (a 409 otherwise)."""
     user = get_user(session, user_id)
     task = load_task(session, task_id)
     if task.state != TaskState.READY:
-        raise Conflict(f"this task is {task.state}")
+        raise Conflict(f"this task is {already}{task.state}")
+    return user, task
+
+
+def claim_task(uow, user_id: int, task_id: str) -> HumanTask:
+    """Take a task offered to one of my roles. Commits."""
+    session = uow.session
+    user, task = _open_task(session, user_id, task_id)
     if task.assignee_id == user.id:
         return task
     if not access.offered_to(user, task):
@@ -74,11 +80,7 @@ def claim_task(uow, user_id: int, task_id: str) -> HumanTask:
 
 def unclaim_task(uow, user_id: int, task_id: str) -> HumanTask:
     """Hand a task I hold back to its role. Commits."""
-    session = uow.session
-    user = get_user(session, user_id)
-    task = load_task(session, task_id)
-    if task.state != TaskState.READY:
-        raise Conflict(f"this task is {task.state}")
+    user, task = _open_task(uow.session, user_id, task_id)
     if task.assignee_id != user.id:
         raise Forbidden("only the person holding a task can hand it back")
     task.assignee_id = None
@@ -92,10 +94,7 @@ def complete_task(uow, runtime: ProcessRuntime, user_id: int, task_id: str, data
     engine step). Commits. A diagram failure rolls the completion back, is recorded on the
     instance, and raises ``ScriptError``."""
     session = uow.session
-    user = get_user(session, user_id)
-    task = load_task(session, task_id)
-    if task.state != TaskState.READY:
-        raise Conflict(f"this task is already {task.state}")
+    user, task = _open_task(session, user_id, task_id, already="already ")
     if not access.may_complete(user, task):
         if task.assignee_id is not None and access.offered_to(user, task):
             raise Conflict("someone else has claimed this task")

@@ -17,7 +17,7 @@ from engine import clock
 from engine.errors import Forbidden, Invalid
 from engine.models import HumanTask, ProcessModel, TaskState, User
 from engine.people import access
-from engine.people.directory import get_user, supervisee_ids, usernames
+from engine.people.directory import get_user, name_of, supervisee_ids, usernames
 
 INBOX_STATUSES = ("all", "overdue", "due_today", "due_week", "no_due")
 # "This week" on the inbox and the dashboard: a presentation window, not a domain deadline.
@@ -116,7 +116,7 @@ def task_rows(session, tasks: list[HumanTask], now: dt.datetime) -> list[TaskRow
     names = usernames(session, (t.assignee_id for t in tasks))
     _, end_of_day = day_bounds(now)
     return [TaskRow(id=t.id, case_code=t.case_code, process_id=t.process_id, bpmn_id=t.bpmn_id, title=t.title,
-                    role=t.role, assignee=names.get(t.assignee_id), due_at=t.due_at, priority=t.priority,
+                    role=t.role, assignee=name_of(names, t.assignee_id), due_at=t.due_at, priority=t.priority,
                     risk_level=t.risk_level, overdue=bool(t.due_at and t.due_at < now),
                     due_today=bool(t.due_at and now <= t.due_at < end_of_day), instance_id=t.instance_id,
                     created_at=t.created_at, state=t.state)

@@ -44,7 +44,7 @@ def notify_deadlines(uow, due_soon_window: dt.timedelta, limit: int, due_soon_sh
     overdue = _tasks_without_notice(session, "task_overdue", HumanTask.due_at <= now, limit)
     due_soon = [task for task in _tasks_without_notice(
         session, "task_due_soon", (HumanTask.due_at > now) & (HumanTask.due_at <= now + due_soon_window), None)
-        if now >= task.due_at - (task.due_at - task.created_at) * due_soon_share][:limit]
+        if task.due_at is not None and now >= task.due_at - (task.due_at - task.created_at) * due_soon_share][:limit]
     sent_overdue = sum(_send(uow, task, "task_overdue", now) for task in overdue)
     sent_soon = sum(_send(uow, task, "task_due_soon", now) for task in due_soon)
     uow.commit()
@@ -61,6 +61,8 @@ def _tasks_without_notice(session, kind: str, window, limit: int | None) -> list
 
 def _send(uow, task: HumanTask, kind: str, now: dt.datetime) -> int:
     """Record the notice (if nobody else has) and notify; 1 if this call sent it."""
+    if task.due_at is None:  # the queries above only find tasks with a due time
+        raise ValueError(f"task {task.id} has no due time: no deadline notice")
     statement = (dialect_insert(uow.session, TaskDeadlineNotice)
                  .values(task_id=task.id, kind=kind, sent_at=now)
                  .on_conflict_do_nothing(index_elements=["task_id", "kind"])

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import String, and_, case, func, or_, select, update
 
 from engine import clock
 from engine.errors import NotFound
@@ -25,7 +25,16 @@ from engine.models.ops import Notification, dialect_insert
 
 log = logging.getLogger(__name__)
 
-SUBJECT_MAX = Notification.__table__.c.subject.type.length
+
+def _max_length(column: str) -> int:
+    """The length of one of the notification table's String columns."""
+    column_type = Notification.__table__.c[column].type
+    if not isinstance(column_type, String) or column_type.length is None:
+        raise TypeError(f"notifications.{column} is not a String column of a set length")
+    return column_type.length
+
+
+SUBJECT_MAX = _max_length("subject")
 MAIL_ERROR_MAX = 2000
 KIND = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
@@ -49,7 +58,7 @@ def _create(uow, user_ids, kind, subject, body, case_code, link, dedupe_key, mai
     if not KIND.fullmatch(kind):
         raise ValueError(f"notification kind {kind!r} must be lower_snake_case, at most 40 characters")
     for name, value in (("dedupe_key", dedupe_key), ("link", link), ("case_code", case_code)):
-        limit = Notification.__table__.c[name].type.length
+        limit = _max_length(name)
         if value is not None and len(value) > limit:
             raise ValueError(f"notification {name} is longer than {limit} characters")
     ids = sorted({int(u) for u in user_ids if u is not None})

@@ -308,6 +308,14 @@ def test_validate_raises_syntax_error_for_unparsable_dmn_cells_and_refuses_escap
         engine.validate("().__class__")
 
 
+def test_augmented_operators_are_ordinary_scripts_not_a_crash_of_the_checker():
+    """``x %= n`` once crashed the checker (it read a left operand augmented assignments lack)."""
+    assert lint("x = 17\nx %= 5\nx **= 2\nx <<= 1\nlabel = 'n=%d' % x") == []
+    workflow = script_workflow("x = 17\nx %= 5\nx **= 2", data={})
+    workflow.do_engine_steps()
+    assert task_named(workflow, "script").data["x"] == 4
+
+
 # -- lint ---------------------------------------------------------------------------------
 def test_lint_accepts_ordinary_scripts_and_expressions():
     assert lint("x = [i * 2 for i in items if i]\nif x:\n    y = {'a': len(x)}\nelse:\n    y = None") == []

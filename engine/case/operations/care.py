@@ -126,7 +126,8 @@ def record_referral_outcome(ctx: OperationContext, data: dict, referral_id: int)
         raise NotFound(f"no referral {referral_id} on case {case.code}")
     outcome = data.get("referral_outcome")
     texts = take_text(data, "referral_notes")
-    referral.status = REFERRAL_OUTCOMES.get(outcome, referral.status)
+    if isinstance(outcome, str):  # form data: anything else (even unhashable) is no known outcome
+        referral.status = REFERRAL_OUTCOMES.get(outcome, referral.status)
     referral.outcome = texts.get("referral_notes") or outcome
     referral.outcome_at = clock.now()
     record_event(ctx.uow, case, ctx.actor_id, "form", f"referral to {referral.provider}: {outcome}",

@@ -178,6 +178,8 @@ def close(ctx: OperationContext, data: dict, closure_id: int, auto_close_rule: s
     if auto_close_rule is not None:
         if auto_close_rule != "R27" or closure.reason != "aged_out" or case.status != CaseStatus.AGED_OUT:
             raise Forbidden(f"rule {auto_close_rule} does not authorise closing case {case.code}")
+        if case.date_aged_out is None or aged_out_close_days is None:  # a broken diagram or case row
+            raise ValueError(f"rule R27 needs aged_out_close_days and the date case {case.code} aged out")
         due = case.date_aged_out + dt.timedelta(days=int(aged_out_close_days))
         if clock.now() < due:
             raise Forbidden(f"case {case.code} closes automatically only from {due.isoformat()} (R27)")

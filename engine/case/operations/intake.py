@@ -20,7 +20,7 @@ from engine import clock
 from engine.bpmn.operations import OperationContext, operation
 from engine.case import assignment, lifecycle
 from engine.case.records import load_case, publish_context, record_event, set_risk, set_stage, start_clock, take_text
-from engine.errors import Invalid
+from engine.errors import Invalid, Unauthorized
 from engine.models import Case, CaseStage
 from engine.models.case import NO_ACTION_REASONS, RISK_LEVELS
 from engine.models.case_decisions import CaseAssessment
@@ -173,6 +173,8 @@ def record_escalation(ctx: OperationContext, data: dict) -> dict:
         if not new_caseworker:
             raise Invalid("name the caseworker who takes the case over",
                           errors={"new_caseworker": ["required when the case is reassigned"]})
+        if ctx.actor_id is None:  # reassign_case would find no such account either
+            raise Unauthorized("a case is reassigned by a person: this step has no actor")
         assignment.reassign_case(ctx.uow, ctx.actor_id, case.code, new_caseworker,
                                   "initial assessment overdue (R07)")
     return finish(ctx, case, data, action=action)

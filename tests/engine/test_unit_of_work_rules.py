@@ -1,0 +1,69 @@
+"""The unit of work's own rules, on a fake session: a lost race is a 409 and nothing of it
+stays; the after-commit hooks (the outbox relay) run only once the commit succeeded; audit
+and outbox rows ride in the same transaction."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine.errors import Conflict
+from engine.infra.unit_of_work import UnitOfWork
+from engine.models import AuditEvent, OutboxMessage
+from tests.fakes import FakeSession
+
+
+class FailingSession(FakeSession):
+    def __init__(self, log, error):
+        super().__init__(log)
+        self.error = error
+
+    def commit(self):
+        self.log.append("commit")
+        raise self.error
+
+
+def unit(log, error=None, hooks=()):
+    return UnitOfWork(lambda: FailingSession(log, error) if error else FakeSession(log), after_commit=hooks)
+
+
+def test_the_relay_runs_only_after_the_commit_succeeded():
+    log: list = []
+    with unit(log, hooks=[lambda: log.append("relay")]) as uow:
+        uow.commit()
+    assert log == ["commit", "relay", "close"]
+
+
+@pytest.mark.parametrize("error", [
+    StaleDataError("UPDATE process_instances matched 0 rows"),
+    IntegrityError("INSERT", {}, Exception("duplicate key")),
+    OperationalError("COMMIT", {}, Exception("could not serialize access due to concurrent update")),
+], ids=["stale version", "unique key", "serialization failure"])
+def test_a_lost_race_is_a_conflict_rolled_back_and_sends_nothing(error):
+    log: list = []
+    with pytest.raises(Conflict), unit(log, error, hooks=[lambda: log.append("relay")]) as uow:
+        uow.commit()
+    assert "relay" not in log
+    assert log[:2] == ["commit", "rollback"]
+
+
+def test_any_other_database_error_is_not_passed_off_as_a_conflict():
+    log: list = []
+    with pytest.raises(OperationalError), unit(log, OperationalError("COMMIT", {}, Exception("disk full"))) as uow:
+        uow.commit()
+
+
+def test_audit_and_outbox_rows_join_the_transaction_and_nothing_commits_without_being_asked():
+    log: list = []
+    with unit(log) as uow:
+        uow.audit(3, "case_file_viewed", "case", 12, "CM-AAAA-BBBB", name_shown=False)
+        uow.enqueue("fire_timer", 41)
+        added = list(uow.session.added)
+    audit, message = added
+    assert isinstance(audit, AuditEvent) and (audit.action, audit.subject_id, audit.case_code) == (
+        "case_file_viewed", "12", "CM-AAAA-BBBB")
+    assert json.loads(audit.detail_json) == {"name_shown": False}
+    assert isinstance(message, OutboxMessage) and json.loads(message.args_json) == [41]
+    assert "commit" not in log  # leaving the block without commit() rolls everything back
