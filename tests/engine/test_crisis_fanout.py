@@ -64,14 +64,19 @@ def test_affected_cases_are_the_open_cases_the_sub_functions_serve_R37(ctx):
             uow.commit()
 
 
-def test_a_repeated_batch_message_starts_nothing_twice_R37(ctx):
-    for n in range(5):
+def planned_batch(ctx, cases: int) -> tuple[int, list[int]]:
+    """A declared crisis over ``cases`` open cases, planned: its one batch of checks."""
+    for n in range(cases):
         add_case(ctx, f"C-{n}")
     crisis_id = declare(ctx)
     with ctx.uow() as uow:
         crisis_fanout.plan_checks(uow, crisis_id)
-        uow.commit()
     (_, batch), = pending_jobs(ctx, "crisis_start_checks")
+    return crisis_id, batch
+
+
+def test_a_repeated_batch_message_starts_nothing_twice_R37(ctx):
+    crisis_id, batch = planned_batch(ctx, 5)
     for expected in (5, 0):
         with ctx.uow() as uow:
             assert crisis_fanout.start_check_batch(uow, ctx.runtime, crisis_id, batch) == expected
@@ -83,13 +88,7 @@ def test_a_repeated_batch_message_starts_nothing_twice_R37(ctx):
 
 
 def test_a_worker_crash_mid_batch_leaves_no_half_batch_and_the_retry_completes_it(ctx, monkeypatch):
-    for n in range(6):
-        add_case(ctx, f"C-{n}")
-    crisis_id = declare(ctx)
-    with ctx.uow() as uow:
-        crisis_fanout.plan_checks(uow, crisis_id)
-        uow.commit()
-    (_, batch), = pending_jobs(ctx, "crisis_start_checks")
+    crisis_id, batch = planned_batch(ctx, 6)
     original, calls = ctx.runtime.new_workflow, []
 
     def dies_on_the_fourth(model, data=None):

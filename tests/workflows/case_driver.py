@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import select
 
 from engine import clock
@@ -162,3 +163,18 @@ class CaseDriver:
         self.do(code, "request_closure", {"closure_reason": reason})
         self.do(code, "closure_review", {"vote": "approve"})
         self.vote_all(code, "approve")
+
+
+# Variants of a route run on SQLite only (the suite stays fast); the backbone tests without
+# this mark run on SQLite and PostgreSQL.
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+def open_case(ctx, needs=NEEDS_HIGH) -> tuple[CaseDriver, str]:
+    """A case admitted, assessed and with an approved plan (implementation)."""
+    d = CaseDriver(ctx)
+    code = d.refer()
+    d.to_registered(code)
+    d.assess_and_plan(code, needs)
+    assert d.case(code).stage == "implementation"
+    return d, code

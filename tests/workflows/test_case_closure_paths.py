@@ -9,21 +9,7 @@ from engine.case import lifecycle
 from engine.errors import Conflict, Forbidden
 from engine.models import Case, ProcessInstance
 from engine.models.case_decisions import ClosureRequest, Conference
-from tests.workflows.case_driver import DAY, NEEDS_HIGH, NEEDS_MEDIUM, CaseDriver
-
-# Variants of a route run on SQLite only (the suite stays fast); the backbone tests without
-# this mark run on SQLite and PostgreSQL.
-SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-
-
-def open_case(ctx, needs=NEEDS_HIGH):
-    """A case admitted, assessed and with an approved plan (implementation)."""
-    d = CaseDriver(ctx)
-    code = d.refer()
-    d.to_registered(code)
-    d.assess_and_plan(code, needs)
-    assert d.case(code).stage == "implementation"
-    return d, code
+from tests.workflows.case_driver import DAY, NEEDS_MEDIUM, SQLITE_ONLY, open_case
 
 
 def test_admitted_assessed_planned_then_closed_after_review_and_authorisation(ctx):

@@ -9,19 +9,7 @@ from sqlalchemy import select
 from engine.errors import Forbidden, Invalid
 from engine.models import CaseNote
 from engine.models.case_decisions import CaseReview
-from tests.workflows.case_driver import DAY, HOUR, NEEDS_HIGH, NEEDS_MEDIUM, CaseDriver
-
-# Variants of a route run on SQLite only (the suite stays fast); the backbone tests without
-# this mark run on SQLite and PostgreSQL.
-SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-
-
-def open_case(ctx, needs=NEEDS_HIGH):
-    d = CaseDriver(ctx)
-    code = d.refer()
-    d.to_registered(code)
-    d.assess_and_plan(code, needs)
-    return d, code
+from tests.workflows.case_driver import DAY, HOUR, NEEDS_MEDIUM, SQLITE_ONLY, open_case
 
 
 @SQLITE_ONLY
