@@ -63,6 +63,17 @@ class SpecInvalid(Invalid):
         self.file, self.element_id, self.line = file, element_id, line
 
 
+class ServiceUnavailable(DomainError):
+    """The service cannot answer this now (the database is busy or out of reach): nothing
+    was changed, and the same request may be sent again after ``retry_after`` seconds."""
+    code = "unavailable"
+    status = 503
+
+    def __init__(self, message: str, retry_after: int = 2):
+        super().__init__(message, retry_after=retry_after)
+        self.retry_after = retry_after
+
+
 class ScriptError(DomainError):
     """A diagram's script or expression failed or was refused by the sandbox."""
     code = "script_error"

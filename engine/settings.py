@@ -29,6 +29,7 @@ class Settings:
     smtp_url: str | None = None
     mail_from: str = "casework@localhost"
     testing: bool = False
+    production: bool = False  # APP_ENV=production: secure cookies, no demo users, no start-up side effects
 
     @property
     def embedded(self) -> bool:
@@ -58,6 +59,7 @@ class Settings:
             max_duration_days=float(env.get("MAX_DURATION_DAYS", "3653")),
             smtp_url=env.get("SMTP_URL") or None,
             mail_from=env.get("MAIL_FROM", "casework@localhost"),
+            production=production,
         )
         return replace(settings, **overrides)
 

@@ -2,28 +2,37 @@
 from engine.models import crisis, ops  # noqa: F401 - their tables register on Base.metadata
 from engine.models.base import Base, UTCDateTime, Vocabulary
 from engine.models.case import (
-                                CASE_STAGES,
-                                CASE_STATUSES,
-                                RISK_LEVELS,
-                                UNRATED,
-                                Case,
-                                CaseClientLink,
-                                CaseEvent,
-                                CaseNote,
-                                CaseStage,
-                                CaseStatus,
-                                Client,
-                                RiskLevel,
-                                ServiceReferral,
-                                Vote,
+    CASE_STAGES,
+    CASE_STATUSES,
+    RISK_LEVELS,
+    UNRATED,
+    Case,
+    CaseClientLink,
+    CaseEvent,
+    CaseNote,
+    CaseStage,
+    CaseStatus,
+    Client,
+    RiskLevel,
+    ServiceReferral,
+    Vote,
 )
-from engine.models.people import ROLES, Supervision, User, UserRole
+from engine.models.people import ROLES, AuthSession, Supervision, User, UserRole
 from engine.models.process import InstanceStatus, ProcessInstance, ProcessModel, ProcessModelFile
-from engine.models.work import PRIORITY_BY_RISK, AuditEvent, HumanTask, OutboxMessage, TaskState, Timer, TimerState
+from engine.models.work import (
+    PRIORITY_BY_RISK,
+    AuditChainHead,
+    AuditEvent,
+    HumanTask,
+    OutboxMessage,
+    TaskState,
+    Timer,
+    TimerState,
+)
 
 __all__ = [
     "Base", "UTCDateTime", "Vocabulary", "InstanceStatus", "TaskState", "TimerState", "CaseStatus", "CaseStage",
-    "RiskLevel", "UNRATED", "ROLES", "User", "UserRole", "Supervision",
+    "RiskLevel", "UNRATED", "ROLES", "User", "UserRole", "Supervision", "AuthSession", "AuditChainHead",
     "ProcessModel", "ProcessModelFile", "ProcessInstance",
     "HumanTask", "Timer", "OutboxMessage", "AuditEvent", "PRIORITY_BY_RISK",
     "CASE_STAGES", "CASE_STATUSES", "RISK_LEVELS", "Case", "Client", "CaseClientLink", "CaseEvent", "CaseNote",

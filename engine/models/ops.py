@@ -78,6 +78,24 @@ class Incident(Base):
     resolved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
+class IdempotencyKey(Base):
+    """The answer given to a request sent with an ``Idempotency-Key`` header, so the same
+    key from the same user gets the same answer instead of a second change (within
+    ``KEPT_FOR``; older keys may be reused). Written in the transaction of the change."""
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "operation", "key"),
+                      Index("ix_idempotency_keys_created_at", "created_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    operation: Mapped[str] = mapped_column(String(100))
+    key: Mapped[str] = mapped_column(String(200))
+    fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 of the request body
+    status_code: Mapped[int] = mapped_column(Integer)
+    response_json: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
+
+
 def dialect_insert(session, model):
     """An INSERT for ``model`` with the backend's ON CONFLICT clauses (PostgreSQL and
     SQLite both support ``on_conflict_do_nothing``/``do_update`` and RETURNING)."""

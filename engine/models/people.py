@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine import clock
@@ -32,6 +32,7 @@ class User(Base):
     available: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_failed_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
     role_rows: Mapped[list[UserRole]] = relationship(
@@ -52,6 +53,24 @@ class UserRole(Base):
     role: Mapped[str] = mapped_column(String(40), primary_key=True)
 
     user: Mapped[User] = relationship(back_populates="role_rows")
+
+
+class AuthSession(Base):
+    """One signed-in session: a browser login or an API token. The secret handed out is
+    never stored, only its sha256 (``token_hash``); revoking the row ends the session at once
+    (logout, a password change, deactivation, a lock-out)."""
+    __tablename__ = "auth_sessions"
+    __table_args__ = (Index("ix_auth_sessions_user_revoked", "user_id", "revoked_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(10))  # api | web
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    revoked_reason: Mapped[str | None] = mapped_column(String(40))
 
 
 class Supervision(Base):

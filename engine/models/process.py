@@ -35,6 +35,9 @@ class ProcessModel(Base):
     spec_json: Mapped[str] = mapped_column(Text, deferred=True)  # read only on a spec-cache miss
     deployed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
     deployed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # roles that may start this process through the API (the diagram's start_roles
+    # property); empty: only the engine starts it (follow-ups, crisis checks, ...)
+    start_roles: Mapped[str] = mapped_column(String(300), default="", server_default="")
 
     files: Mapped[list[ProcessModelFile]] = relationship(
         back_populates="model", cascade="all, delete-orphan", lazy="select")

@@ -92,7 +92,10 @@ class OutboxMessage(Base):
 
 
 class AuditEvent(Base):
-    """Who did what, when. Append-only."""
+    """Who did what, when. Append-only (the ORM refuses updates and deletes; on PostgreSQL a
+    trigger does too), and chained: ``row_hash`` covers the row and ``prev_hash``, the hash
+    of the row before it, so a changed, removed or inserted row breaks the chain
+    (``python -m webui.cli audit verify``)."""
     __tablename__ = "audit_events"
     __table_args__ = (Index("ix_audit_events_subject", "subject_type", "subject_id"),)
 
@@ -104,3 +107,15 @@ class AuditEvent(Base):
     subject_id: Mapped[str] = mapped_column(String(80))
     case_code: Mapped[str | None] = mapped_column(String(40), index=True)
     detail_json: Mapped[str] = mapped_column(Text, default="{}")
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    row_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditChainHead(Base):
+    """The last link of the audit chain (one row): taken under lock when a transaction
+    appends its audit rows, so the chain stays one line whatever commits concurrently."""
+    __tablename__ = "audit_chain"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    head_id: Mapped[int | None] = mapped_column(Integer)
+    head_hash: Mapped[str] = mapped_column(String(64), default="")
