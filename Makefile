@@ -6,7 +6,7 @@ PORT   ?= 5000
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 ONLY   ?=
 
-.PHONY: install run test lint lock bench worker sweeper deploy prod-up prod-down clean
+.PHONY: install run test lint lock bench fuzz worker sweeper deploy prod-up prod-down clean
 
 # every Python package, transitive ones included, exactly as the lock files say (with hashes)
 $(STAMP): requirements.txt requirements-dev.txt
@@ -54,6 +54,12 @@ bench: install
 	  name=$$(basename $$f .py); \
 	  if [ -z "$(ONLY)" ] || [ "$(ONLY)" = "$$name" ]; then $(PY) $$f || exit 1; fi; \
 	done
+
+## make fuzz [FUZZ_EXAMPLES=n]: the API fuzzing of tests/fuzz, longer than the short pass inside `make test`
+## (n generated requests per operation and generation mode, each sent as every demo user and without credentials)
+FUZZ_EXAMPLES ?= 200
+fuzz: install
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -p no:cacheprovider tests/fuzz
 
 ## production-style processes (DATABASE_URL / REDIS_URL from the environment)
 worker: install

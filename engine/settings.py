@@ -25,11 +25,31 @@ class Settings:
     deploy_on_start: bool = True
     migrate_on_start: bool = True
     script_time_limit: float = 2.0
+    # how long a request waits for another writer's lock on the SQLite file before it is
+    # answered 503 (try again) instead of hanging
+    sqlite_busy_timeout_s: float = 5.0
     max_duration_days: float = 3653.0  # the longest duration or timer the engine interprets (ten years)
+    # bounds on untrusted diagrams, tables, forms and data (engine.bpmn.limits says what each stops)
+    step_time_limit: float = 5.0  # wall-clock seconds of one engine step
+    max_engine_tasks: int = 5000  # engine tasks run by one step
+    max_tasks: int = 10_000  # tasks in one instance's task tree
+    max_task_depth: int = 800  # depth of that tree (SpiffWorkflow skips tasks below 1,000 silently)
+    max_multi_instance: int = 200  # instances of one multi-instance element
+    max_state_kb: int = 4096  # one instance's saved state
+    max_flow_elements: int = 2000  # flow elements of one process, at deploy
+    max_dmn_rules: int = 500  # rules of one decision table, at deploy
+    max_form_depth: int = 32  # nesting of a form's JSON, at deploy
+    max_form_kb: int = 256  # size of a form file, at deploy
+    max_memory_mb: int = 2048  # address space of a production process (RLIMIT_AS; 0: none)
     smtp_url: str | None = None
     mail_from: str = "casework@localhost"
     testing: bool = False
     production: bool = False  # APP_ENV=production: secure cookies, no demo users, no start-up side effects
+    # failed sign-ins allowed per client address and per username named (rate-limit strings,
+    # counted in memory embedded, in Redis at REDIS_URL otherwise); successes never count
+    login_limit_per_address: str = "30 per 15 minutes"
+    login_limit_per_account: str = "10 per 15 minutes"
+    session_hours: float = 12.0  # how long a bearer token or a browser sign-in lasts
 
     @property
     def embedded(self) -> bool:
@@ -56,10 +76,25 @@ class Settings:
             deploy_on_start=_flag(env.get("DEPLOY_ON_START"), default=True),
             migrate_on_start=_flag(env.get("MIGRATE_ON_START"), default=True),
             script_time_limit=float(env.get("SCRIPT_TIME_LIMIT", "2.0")),
+            sqlite_busy_timeout_s=float(env.get("SQLITE_BUSY_TIMEOUT", "5")),
             max_duration_days=float(env.get("MAX_DURATION_DAYS", "3653")),
+            step_time_limit=float(env.get("STEP_TIME_LIMIT", "5")),
+            max_engine_tasks=int(env.get("MAX_ENGINE_TASKS", "5000")),
+            max_tasks=int(env.get("MAX_TASKS", "10000")),
+            max_task_depth=int(env.get("MAX_TASK_DEPTH", "800")),
+            max_multi_instance=int(env.get("MAX_MULTI_INSTANCE", "200")),
+            max_state_kb=int(env.get("MAX_STATE_KB", "4096")),
+            max_flow_elements=int(env.get("MAX_FLOW_ELEMENTS", "2000")),
+            max_dmn_rules=int(env.get("MAX_DMN_RULES", "500")),
+            max_form_depth=int(env.get("MAX_FORM_DEPTH", "32")),
+            max_form_kb=int(env.get("MAX_FORM_KB", "256")),
+            max_memory_mb=int(env.get("MAX_MEMORY_MB", "2048")),
             smtp_url=env.get("SMTP_URL") or None,
             mail_from=env.get("MAIL_FROM", "casework@localhost"),
             production=production,
+            login_limit_per_address=env.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes"),
+            login_limit_per_account=env.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes"),
+            session_hours=float(env.get("SESSION_HOURS", "12")),
         )
         return replace(settings, **overrides)
 

@@ -13,10 +13,13 @@ from __future__ import annotations
 import logging
 
 from engine.infra import bootstrap
+from engine.infra.process_limits import apply_memory_limit
 from engine.settings import Settings
 from tasks.queue import make_task_queue
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-queue = make_task_queue(bootstrap.build(Settings.from_env(), migrate=False), periodic_sweep=True)
+settings = Settings.from_env()
+apply_memory_limit(settings)  # production only: the address-space cap behind the sandbox
+queue = make_task_queue(bootstrap.build(settings, migrate=False), periodic_sweep=True)
 broker = queue.broker

@@ -6,6 +6,7 @@ PostgreSQL or Redis fails the run instead of skipping.
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -158,15 +159,20 @@ def client(app):
 
 @pytest.fixture
 def token_for(client):
-    """``token_for("caseworker1")`` → Authorization headers for that demo user."""
-    cache: dict[str, dict] = {}
+    """``token_for("caseworker1")`` → Authorization headers for that demo user. Tokens
+    expire by the engine's clock, so a test that moves the frozen clock past a token's
+    lifetime gets a fresh one on its next call."""
+    cache: dict[str, tuple[dict, object]] = {}
 
     def get(username: str, password: str = "demo") -> dict:
-        if username not in cache:
+        cached = cache.get(username)
+        if cached is None or clock.now() >= cached[1]:
             resp = client.post("/api/auth/token", json={"username": username, "password": password})
             assert resp.status_code == 200, resp.get_json()
-            cache[username] = {"Authorization": f"Bearer {resp.get_json()['access_token']}"}
-        return cache[username]
+            body = resp.get_json()
+            expires_at = clock.now() + dt.timedelta(seconds=body["expires_in"])
+            cache[username] = ({"Authorization": f"Bearer {body['access_token']}"}, expires_at)
+        return cache[username][0]
 
     return get
 

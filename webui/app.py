@@ -6,12 +6,13 @@ import time
 
 from flask import Flask, g, request
 
+from engine.errors import BadRequest
 from engine.infra import bootstrap
 from engine.settings import Settings
 from tasks.queue import TaskQueue, make_task_queue
-from webui import errors
-from webui.api import register_api
-from webui.extensions import csrf, login_manager, smorest_api
+from webui import errors, json_limits
+from webui.api import bounds, register_api
+from webui.extensions import csrf, init_limiter, login_manager, smorest_api
 from webui.pages import register_pages
 
 log = logging.getLogger("webui.request")
@@ -25,10 +26,14 @@ def create_app(settings: Settings | None = None, start_worker: bool | None = Non
     app.config.update(
         SECRET_KEY=settings.secret_key,
         TESTING=settings.testing,
+        # Secure follows production mode, not the kind of database: a production site is served
+        # over HTTPS whatever it stores its data in; `make run` on http://127.0.0.1 is not
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=not settings.embedded,
+        SESSION_COOKIE_SECURE=settings.production,
         REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=settings.production,
         MAX_CONTENT_LENGTH=5 * 1024 * 1024,
         API_TITLE="Casework engine API",
         API_VERSION="1",
@@ -46,12 +51,17 @@ def create_app(settings: Settings | None = None, start_worker: bool | None = Non
         queue.start_worker()
     queue.relay.drain()
 
+    app.url_map.converters[bounds.PATH_ID] = bounds.IdConverter
+    json_limits.install(app)
     login_manager.init_app(app)
     csrf.init_app(app)
+    init_limiter(app, settings)
     smorest_api.init_app(app)
     _register_blueprints(app)
     errors.register(app)
     _request_logging(app)
+    _no_caching_of_answers(app)
+    _refuse_nul_characters(app)
     return app
 
 
@@ -70,3 +80,33 @@ def _request_logging(app: Flask) -> None:
         elapsed = (time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000
         log.info("%s %s %s %.1fms", request.method, request.path, response.status_code, elapsed)
         return response
+
+
+CACHEABLE_PREFIXES = ("/static/", "/vendor/")  # versioned assets; webui/pages/assets.py sets their caching
+
+
+def _no_caching_of_answers(app: Flask) -> None:
+    """Pages and API answers carry case data: no browser, proxy or shared computer keeps a copy
+    (``no-store`` on every answer, errors included, whatever a view set)."""
+    @app.after_request
+    def _no_store(response):
+        if not request.path.startswith(CACHEABLE_PREFIXES):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _refuse_nul_characters(app: Flask) -> None:
+    """No text here may hold U+0000: PostgreSQL refuses it in any text value, so a NUL in a
+    path, query, form field or file name would fail deep inside a query (a 500). Refused
+    at the door instead, with a 400 (JSON bodies: webui.json_limits)."""
+    @app.before_request
+    def _no_nul():
+        texts = [request.path, *(t for pair in request.args.items(multi=True) for t in pair)]
+        if request.mimetype in FORM_TYPES:
+            texts += [t for pair in request.form.items(multi=True) for t in pair]
+            texts += [f.filename or "" for f in request.files.values()]
+        if any("\0" in text for text in texts):
+            raise BadRequest("the request holds a NUL character (%00), which no text here may contain")

@@ -1,42 +1,50 @@
-"""Who is calling: a bearer token (API) or a login session (browser pages)."""
+"""Who is calling: a bearer token (API) or a browser sign-in (pages), both sessions the
+server can end (engine.people.sessions); and the rate limits on signing in.
+
+Sign-in limits count only failed attempts (answers 401), per client address and per
+username named, shared by ``POST /api/auth/token`` and the sign-in page, so ordinary
+repeated sign-ins are never slowed down.
+"""
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+
 from flask import current_app, g, request
-from flask_login import current_user
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from flask import session as cookie_session
+from flask_limiter.util import get_remote_address
+from flask_login import current_user, login_user, logout_user
 
 from engine.errors import Unauthorized
-from webui.extensions import csrf
+from engine.people import accounts, sessions
+from webui.extensions import csrf, engine_ctx, limiter, uow
 
-TOKEN_MAX_AGE_S = 12 * 3600
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
+WEB_SECRET_KEY = "auth_session"  # where a browser sign-in keeps its session secret in the signed cookie
+MAX_SIGN_IN_BODY = 8192  # a sign-in is a few dozen bytes; a bigger body is not parsed to find its username
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="api-token")
+def session_lifetime() -> dt.timedelta:
+    return dt.timedelta(hours=engine_ctx().settings.session_hours)
 
 
-def issue_token(user_id: int) -> str:
-    return _serializer().dumps({"uid": user_id})
-
-
-def user_id_from_token(token: str) -> int:
-    try:
-        payload = _serializer().loads(token, max_age=TOKEN_MAX_AGE_S)
-    except SignatureExpired as err:
-        raise Unauthorized("the token has expired; ask for a new one") from err
-    except BadSignature as err:
-        raise Unauthorized("the token is not valid") from err
-    return int(payload["uid"])
+def bearer_token() -> str | None:
+    """The token of an ``Authorization: Bearer`` header, if the request has one."""
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() != "bearer ":
+        return None
+    return header[7:].strip()
 
 
 def current_user_id() -> int:
-    """The signed-in user's id, or ``Unauthorized`` (401)."""
+    """The signed-in user's id, or ``Unauthorized`` (401): a live bearer token, else a
+    live browser sign-in (which must prove a change comes from our pages)."""
     if "user_id" in g:
         return g.user_id
-    header = request.headers.get("Authorization", "")
-    if header.lower().startswith("bearer "):
-        g.user_id = user_id_from_token(header[7:].strip())
+    token = bearer_token()
+    if token is not None:
+        with uow() as work:
+            g.user_id = sessions.user_id_for(work, token, sessions.SessionKind.API)
     elif current_user.is_authenticated:
         if request.method not in SAFE_METHODS:
             # a browser session proves each change comes from our own pages (X-CSRFToken
@@ -46,3 +54,65 @@ def current_user_id() -> int:
     else:
         raise Unauthorized("sign in, or send 'Authorization: Bearer <token>'")
     return g.user_id
+
+
+def web_secret() -> str | None:
+    """The secret of this browser's sign-in, kept in the signed session cookie."""
+    value = cookie_session.get(WEB_SECRET_KEY)
+    return value if isinstance(value, str) else None
+
+
+def start_browser_session(signed_in: accounts.SignedIn, user) -> None:
+    """Sign this browser in as ``user`` (a flask-login user) with the session just started."""
+    cookie_session[WEB_SECRET_KEY] = signed_in.secret
+    login_user(user)
+
+
+def end_browser_session() -> None:
+    """Sign this browser out, on the server too: its session secret is refused from now on."""
+    secret = web_secret()
+    if secret is not None:
+        with uow() as work:
+            sessions.sign_out(work, secret, sessions.SessionKind.WEB)
+    logout_user()
+    cookie_session.pop(WEB_SECRET_KEY, None)
+
+
+# -- rate limits on signing in ---------------------------------------------------------------------
+def _failed_sign_in(response) -> bool:
+    return response.status_code == 401
+
+
+def _username_named() -> str:
+    """A key for the username a sign-in names (hashed: mistyped passwords land in the
+    username field, and the counters may live in Redis)."""
+    name = ""
+    if (request.content_length or 0) <= MAX_SIGN_IN_BODY:
+        if request.is_json:
+            try:
+                body = request.get_json(silent=True)
+            except RecursionError:
+                body = None
+            name = body.get("username", "") if isinstance(body, dict) else ""
+        else:
+            name = request.form.get("username", "")
+    if not isinstance(name, str):
+        name = ""
+    return "account:" + hashlib.sha256(name.strip().encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _per_address() -> str:
+    return current_app.config["LOGIN_LIMIT_PER_ADDRESS"]
+
+
+def _per_account() -> str:
+    return current_app.config["LOGIN_LIMIT_PER_ACCOUNT"]
+
+
+def sign_in_limits(view):
+    """Decorate a sign-in view: refused with 429 once too many sign-ins failed from its
+    client address or naming its username (webui.extensions answers the 429)."""
+    view = limiter.shared_limit(_per_address, scope="sign-in-address", key_func=get_remote_address,
+                                methods=["POST"], deduct_when=_failed_sign_in)(view)
+    return limiter.shared_limit(_per_account, scope="sign-in-account", key_func=_username_named,
+                                methods=["POST"], deduct_when=_failed_sign_in)(view)

@@ -3,6 +3,7 @@
     python -m webui.cli migrate      # bring the schema to the newest migration
     python -m webui.cli deploy       # validate and deploy workflows/ (new versions only)
     python -m webui.cli seed-demo    # create the demo users (refused in production)
+    python -m webui.cli audit verify # check the audit hash chain: exit 0 intact, 1 naming the first broken row
 """
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import argparse
 import logging
 import sys
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from engine.errors import DomainError
-from engine.infra import bootstrap, db
+from engine.infra import audit_chain, bootstrap, db
 from engine.people import demo as demo_users
 from engine.process import deployment as model_service
 from engine.settings import Settings
@@ -20,12 +23,20 @@ from engine.settings import Settings
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     parser = argparse.ArgumentParser(prog="python -m webui.cli")
-    parser.add_argument("command", choices=("migrate", "deploy", "seed-demo"))
+    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
+    commands.add_parser("migrate", help="bring the schema to the newest migration")
+    commands.add_parser("deploy", help="validate and deploy workflows/ (new versions only)")
+    commands.add_parser("seed-demo", help="create the demo users (refused in production)")
+    audit = commands.add_parser("audit", help="the audit trail")
+    audit.add_subparsers(dest="audit_command", required=True, metavar="audit_command").add_parser(
+        "verify", help="check the hash chain of the audit trail")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     if args.command == "migrate":
         db.upgrade(db.make_engine(settings.database_url))
         return 0
+    if args.command == "audit":
+        return verify_audit_chain(settings)
     ctx = bootstrap.build(settings)
     try:
         with ctx.uow() as uow:
@@ -43,6 +54,25 @@ def main(argv: list[str] | None = None) -> int:
             for message in messages:
                 print(f"  {field}: {message}", file=sys.stderr)
         return 1
+    return 0
+
+
+def verify_audit_chain(settings: Settings) -> int:
+    """``audit verify``: 0 when every audit row is linked to the one before and the head
+    points at the last; 1 naming the first broken row; 2 when the database is out of reach."""
+    engine = db.make_engine(settings.database_url)
+    try:
+        with db.make_session_factory(engine)() as session:
+            report = audit_chain.verify(session)
+    except SQLAlchemyError as err:
+        print(f"error: cannot read the audit trail: {err}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    if report.broken is not None:
+        print(f"audit chain BROKEN at {report.broken.describe()} ({report.rows} rows read)", file=sys.stderr)
+        return 1
+    print(f"audit chain intact: {report.rows} rows, head at row {report.head_id}")
     return 0
 
 

@@ -1,24 +1,53 @@
-"""Every error leaves as JSON in the CONTRACT shape (API) or as a page (browser)."""
+"""Every error leaves as JSON in the CONTRACT shape (API) or as a page (browser).
+
+A database that is busy (SQLite "database is locked") or out of reach (a lost connection,
+an exhausted pool) is no fault of the request: it is answered 503 with ``Retry-After``,
+after the unit of work rolled everything back, so sending it again later is safe.
+"""
 from __future__ import annotations
 
 import logging
 
 from flask import Flask, jsonify, request
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from engine.errors import DomainError
+from engine.errors import DomainError, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
           405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
-          422: "invalid", 429: "too_many_requests"}
+          422: "invalid", 429: "too_many_requests", 503: "unavailable"}
+RETRY_AFTER_S = 2
+DATABASE_BUSY = "the database is busy or out of reach right now; nothing was changed, try again in a moment"
 
 
 def error_response(status: int, code: str, message: str, errors: dict | None = None, **extra):
     body = {"error": code, "message": message, "errors": errors or {}}
     body.update({k: v for k, v in extra.items() if v is not None})
     return jsonify(body), status
+
+
+def is_database_unavailable(err: SQLAlchemyError) -> bool:
+    """A busy or lost database (worth retrying), not a fault in the statement."""
+    if isinstance(err, OperationalError | DisconnectionError | PoolTimeout):
+        return True
+    return isinstance(err, DBAPIError) and err.connection_invalidated
+
+
+def unavailable_for(err: SQLAlchemyError) -> ServiceUnavailable:
+    reason = str(getattr(err, "orig", None) or err).strip() or type(err).__name__
+    log.warning("database unavailable on %s %s: %s", request.method, request.path, reason.splitlines()[0])
+    return ServiceUnavailable(DATABASE_BUSY, retry_after=RETRY_AFTER_S)
+
+
+def with_retry_after(response, err: DomainError):
+    """A 503 tells the client when to come back (RFC 9110 §10.2.3)."""
+    if isinstance(err, ServiceUnavailable):
+        response.headers["Retry-After"] = str(err.retry_after)
+    return response
 
 
 def _flatten(messages) -> dict[str, list[str]]:
@@ -42,7 +71,14 @@ def _flatten(messages) -> dict[str, list[str]]:
 def register(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(err: DomainError):
-        return error_response(err.status, err.code, err.message, err.errors, **err.details)
+        body, status = error_response(err.status, err.code, err.message, err.errors, **err.details)
+        return with_retry_after(body, err), status
+
+    @app.errorhandler(SQLAlchemyError)
+    def database_error(err: SQLAlchemyError):
+        if is_database_unavailable(err):
+            return domain_error(unavailable_for(err))
+        return unexpected(err)
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):

@@ -9,13 +9,18 @@ this module, which does, in this order:
 2. restore the workflow from its saved state, or build a new one;
 3. bind the service-task operations to this unit of work, instance and actor;
 4. let the caller move it (:meth:`EngineStep.complete`, :meth:`EngineStep.fire_timer`,
-   or just run to the first wait state when starting);
-5. on a diagram failure: roll back, record the failure on the instance (and stop the
-   instance when nobody is there to be told, as for a timer), commit that record — the
-   one commit this module makes — and raise;
-6. save: dump the state, set the status, bump the version (flush: the version check),
-   sync the human-task and timer rows, tell the runtime's listeners about new tasks,
-   audit what happened.
+   or just run to the first wait state when starting), within one budget
+   (``engine.bpmn.step_budget``: ``STEP_TIME_LIMIT`` seconds, ``MAX_ENGINE_TASKS`` engine
+   tasks, a task tree of at most ``MAX_TASKS`` tasks and ``MAX_TASK_DEPTH`` levels);
+5. dump the state, checked (``engine.bpmn.saved_state``): task data JSON cannot hold, or
+   a state beyond ``MAX_STATE_KB``, is a failure of the diagram like any other;
+6. on a diagram failure (a ``ScriptError``: a script, a sandbox or step bound, the state
+   check, a due time the data makes unusable): roll back, record the failure on the
+   instance (and stop the instance when nobody is there to be told, as for a timer),
+   commit that record — the one commit this module makes — and raise;
+7. save: set the status, bump the version (flush: the version check), sync the
+   human-task and timer rows, tell the runtime's listeners about new tasks, audit what
+   happened.
 
 The caller's use case commits. Nothing else in the engine restores or saves a workflow
 (``tests/engine/test_engine_step.py`` checks the source for it).
@@ -34,8 +39,9 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.bpmn import operations, task_sync
+from engine.bpmn import operations, step_budget, task_sync
 from engine.bpmn.runtime import ProcessRuntime
+from engine.bpmn.saved_state import checked_state
 from engine.errors import Conflict, DomainError, NotFound, ScriptError
 from engine.models import HumanTask, InstanceStatus, ProcessInstance, ProcessModel
 
@@ -118,7 +124,7 @@ class EngineStep:
                              {"process_id": self.instance.process_id, "version": self.instance.model.version}))
 
     def _store_state(self) -> None:
-        self.instance.state_json = self.runtime.dump(self.workflow)
+        self.instance.state_json = checked_state(self.runtime.dump, self.workflow)
         self.instance.status = self.runtime.status(self.workflow)
         self.instance.updated_at = clock.now()
 
@@ -137,6 +143,9 @@ class EngineStep:
 
     def _save(self) -> None:
         self._store_state()
+        self._flush_and_sync()
+
+    def _flush_and_sync(self) -> None:
         self.uow.flush()  # the version check happens here, before any dependent row is touched
         self._sync_and_audit(new=False)
 
@@ -171,15 +180,22 @@ def advancing(uow: StepUnitOfWork, runtime: ProcessRuntime, instance: ProcessIns
         instance = load_instance(uow.session, instance)
     ensure_running(instance)
     step = EngineStep(uow, runtime, instance, runtime.restore(instance), actor_id)
-    try:
-        with _bound(step):
-            yield step
-    except DomainError as err:
-        if isinstance(err, ScriptError) or stop_on_failure:
-            record_failure(uow, instance.id, err, actor_id, stop=stop_on_failure)
-        raise
-    if step._moved:
-        step._save()
+    with step_budget.running():
+        try:
+            with _bound(step):
+                yield step
+            if step._moved:
+                step._store_state()  # data that cannot be saved is the diagram's failure
+        except DomainError as err:
+            if isinstance(err, ScriptError) or stop_on_failure:
+                record_failure(uow, instance.id, err, actor_id, stop=stop_on_failure)
+            raise
+        if step._moved:
+            try:
+                step._flush_and_sync()  # a version conflict here is no failure of the diagram
+            except ScriptError as err:  # a due time the data makes unusable
+                record_failure(uow, instance.id, err, actor_id, stop=stop_on_failure)
+                raise
 
 
 def record_failure(uow: StepUnitOfWork, instance_id: int, error: DomainError, actor_id: int | None, stop: bool) -> None:
@@ -209,8 +225,9 @@ def start(uow: StepUnitOfWork, runtime: ProcessRuntime, model: ProcessModel, act
     uow.session.add(instance)
     uow.flush()  # operations reached on the way record the instance's id
     step = EngineStep(uow, runtime, instance, runtime.new_workflow(model, data), actor_id)
-    step._run_to_wait()
-    step._save()
+    with step_budget.running():
+        step._run_to_wait()
+        step._save()
     return step
 
 
@@ -229,9 +246,9 @@ def start_many(uow: StepUnitOfWork, runtime: ProcessRuntime, model: ProcessModel
                                    case_code=item.case_code, parent_instance_id=item.parent_instance_id,
                                    started_by=actor_id, created_at=now, updated_at=now)
         step = EngineStep(uow, runtime, instance, runtime.new_workflow(model, item.data), actor_id)
-        with session.no_autoflush:
+        with session.no_autoflush, step_budget.running():  # each start is a step with its own budget
             step._run_to_wait()
-        step._store_state()
+            step._store_state()
         steps.append(step)
     session.add_all([s.instance for s in steps])
     uow.flush()  # one multi-row INSERT, before the rows that refer to the instances

@@ -14,7 +14,8 @@ import datetime as dt
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -22,13 +23,20 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine.bpmn import spec_parsing, timers
+from engine.bpmn import multi_instance, spec_parsing, step_budget, timers
+from engine.bpmn.sandbox_guards import SandboxError
 from engine.bpmn.script_engine import make_script_engine
 from engine.bpmn.serialization import dump_state, load_state
 from engine.errors import ScriptError
 from engine.models import InstanceStatus
 
 log = logging.getLogger(__name__)
+
+_PATCHES = (timers, multi_instance)  # imported for what they change in SpiffWorkflow
+# What running untrusted diagrams can raise outside SpiffWorkflow's own error handling: a
+# guard refusing from a callback, data nested too deep to copy, an allocation the address
+# space limit refused. Each is the diagram's failure, never a crash of the service.
+_RESOURCE_ERRORS = (SandboxError, RecursionError, MemoryError)
 
 
 @dataclass(frozen=True)
@@ -97,21 +105,19 @@ class ProcessRuntime:
 
     # -- moving ---------------------------------------------------------------------
     def advance(self, workflow: BpmnWorkflow) -> None:
-        """Run every engine step that needs no person and no timer."""
-        try:
-            workflow.do_engine_steps()
-        except SpiffWorkflowException as err:
-            raise _script_error(err) from err
+        """Run every engine step that needs no person and no timer, within the step's
+        budget (``engine.bpmn.step_budget``: time, tasks run, tree size and depth)."""
+        with _diagram_failures(workflow):
+            _run_engine_tasks(workflow)
 
     def complete(self, workflow: BpmnWorkflow, task_id: str, data: dict) -> None:
         task = self.find_ready_human_task(workflow, task_id)
         if task is None:
             raise LookupError(task_id)
         task.data.update(data)
-        try:
+        with _diagram_failures(workflow, task):
             task.run()
-        except SpiffWorkflowException as err:
-            raise _script_error(err) from err
+            _budget().after_task(task)
         self.advance(workflow)
 
     def fire_timer(self, workflow: BpmnWorkflow, task_id: str) -> bool:
@@ -123,11 +129,9 @@ class ProcessRuntime:
                 break
         else:
             return False
-        try:
+        with _diagram_failures(workflow):
             workflow.refresh_timers()
-            workflow.do_engine_steps()
-        except SpiffWorkflowException as err:
-            raise _script_error(err) from err
+            _run_engine_tasks(workflow)
         return True
 
     # -- reading --------------------------------------------------------------------
@@ -158,10 +162,34 @@ class ProcessRuntime:
         return InstanceStatus.COMPLETE if workflow.is_completed() else InstanceStatus.RUNNING
 
     def evaluate(self, task, expression: str):
-        try:
+        with _diagram_failures(task.workflow, task):
             return self.script_engine.evaluate(task, expression)
-        except SpiffWorkflowException as err:
-            raise _script_error(err) from err
+
+
+def _budget() -> step_budget.StepBudget:
+    """The running step's budget; outside a step (direct use), a fresh one."""
+    return step_budget.active() or step_budget.StepBudget()
+
+
+def _run_engine_tasks(workflow: BpmnWorkflow) -> None:
+    budget = _budget()
+    workflow.do_engine_steps(will_complete_task=budget.before_task, did_complete_task=budget.after_task)
+
+
+@contextmanager
+def _diagram_failures(workflow: BpmnWorkflow, task=None) -> Iterator[None]:
+    """A failure of the diagram in the block as a ``ScriptError`` naming its element."""
+    try:
+        yield
+    except SpiffWorkflowException as err:
+        raise _script_error(err) from err
+    except _RESOURCE_ERRORS as err:
+        at = task or workflow.last_task
+        name = (at.task_spec.bpmn_name or at.task_spec.bpmn_id) if at is not None else "an element"
+        element = at.task_spec.bpmn_id if at is not None else None
+        what = str(err) if isinstance(err, SandboxError) else f"{type(err).__name__}: {err}"
+        log.warning("diagram failure at %s: %s", element, what)
+        raise ScriptError(f"the diagram failed at {name}: {what}", element_id=element) from err
 
 
 def _script_error(err: SpiffWorkflowException) -> ScriptError:

@@ -21,16 +21,34 @@ Protected against:
     deadline check (plain Python, so it works in worker threads, costs nothing for
     loop-free code and leaves sys.settrace to debuggers/coverage); ``lint`` also
     reports ``while True`` without ``break`` (at run time the deadline stops it);
-  * obvious memory/CPU bombs: ``range()`` over more than MAX_ITEMS items; a literal
-    sequence repeated to more than MAX_ITEMS items by a constant (``'a' * 10**9``);
-    constant exponents/shifts above MAX_EXPONENT (``9**9**9``); ``ljust``/``zfill``...
-    and constant f-string/``%`` format widths of 7+ digits; sources longer than
-    MAX_SOURCE_CHARS.
+  * obvious memory/CPU bombs, refused at deploy: ``range()`` over more than MAX_ITEMS
+    items; a literal sequence repeated to more than MAX_ITEMS items by a constant
+    (``'a' * 10**9``); constant exponents/shifts above MAX_EXPONENT (``9**9**9``);
+    ``ljust``/``zfill``... and constant f-string/``%`` format widths of 7+ digits; sources
+    longer than MAX_SOURCE_CHARS;
+  * the same bombs with run-time operands, refused before the operation runs: the code is
+    rewritten so that ``**``, ``*``, ``<<``, ``+``, ``%`` (and ``x *= n``, ``d[k] += v``...),
+    ``join``, ``replace``, ``extend``, the padding methods, slice assignment, starred
+    displays, f-strings and ``str()`` call the guards of ``engine.bpmn.sandbox_guards``
+    (sequences of at most MAX_ITEMS items, integers of at most MAX_INT_BITS bits), and so
+    do comparisons, ``sorted``/``min``/``max`` and the list searches (at most MAX_COMPARED
+    characters read); ``sum()`` of lists or tuples joins at most MAX_SUM_PARTS parts, in
+    linear time (natively quadratic);
+  * a whole engine step taking too long: every run checks the step's budget
+    (``engine.bpmn.step_budget``, ``STEP_TIME_LIMIT``) when it starts, and its loop ticks
+    stop at the step's deadline when that comes before the script's own.
 
-NOT protected against (run workers with OS limits, e.g. RLIMIT_AS, for these):
-  * a single long C-level operation cannot be interrupted by the deadline (sorting a huge
-    list, ``s * n`` or big ``**`` with run-time operands, ``sum(range(10**6))`` loops);
-  * memory growth inside the time budget (a comprehension may allocate for 2 s);
+The guards cover scripts, conditions, timer expressions and DMN cells alike (all compile
+here). Each refusal is a ``SandboxLimitExceeded``; the step fails as a ``ScriptError``.
+
+NOT protected against (production processes run with an address-space limit,
+``RLIMIT_AS`` from ``MAX_MEMORY_MB``, applied by ``engine.infra.process_limits``):
+  * a C-level operation that is slow without being large, within the bounds: sorting a
+    million short strings, big-integer arithmetic on MAX_INT_BITS operands (each well
+    under a second; the deadline then stops the loop that repeats them);
+  * memory growth inside the time budget through many allocations each within the bounds
+    and all kept alive (a comprehension appending a MAX_ITEMS list per iteration): the
+    address-space limit stops that with a ``MemoryError``, which fails the step;
   * methods of host objects put in task data or ``environment_globals`` (trusted code).
 """
 from __future__ import annotations
@@ -40,15 +58,30 @@ import builtins
 import functools
 import math
 import operator
-import re
 from dataclasses import dataclass
 from time import monotonic
 from types import CodeType
 from typing import NamedTuple
 
+from engine.bpmn.sandbox_guards import (
+    GUARDS,
+    HUGE_PERCENT_WIDTH,
+    HUGE_WIDTH,
+    MAX_COMPARED,
+    MAX_EXPONENT,
+    MAX_INT_BITS,
+    MAX_ITEMS,
+    SORTING_BUILTINS,
+    SandboxError,
+    SandboxLimitExceeded,
+    safe_sum,
+)
+from engine.bpmn.sandbox_rewrite import guard
+
+__all__ = ["MAX_COMPARED", "MAX_EXPONENT", "MAX_INT_BITS", "MAX_ITEMS", "SandboxError",  # re-exported
+           "SandboxLimitExceeded"]
+
 DEFAULT_TIME_LIMIT = 2.0
-MAX_ITEMS = 10**6
-MAX_EXPONENT = 10_000
 MAX_SOURCE_CHARS = 100_000
 _CACHED_SOURCE_CHARS = 20_000  # longer sources are compiled each time (bounds the cache)
 SCRIPT_FILENAME = "<script>"
@@ -65,10 +98,6 @@ class LintIssue:
         return f"line {self.line}, col {self.col}: {self.message}"
 
 
-class SandboxError(Exception):
-    """A script or expression the sandbox refused or stopped."""
-
-
 class SandboxViolation(SandboxError):
     """Refused before running: the code breaks the sandbox rules."""
 
@@ -76,10 +105,6 @@ class SandboxViolation(SandboxError):
         self.issues = issues
         self.line = issues[0].line
         super().__init__("; ".join(f"{i.message} (line {i.line})" for i in issues[:3]))
-
-
-class SandboxLimitExceeded(SandboxError):
-    """Stopped while running: time budget or size limit exceeded."""
 
 
 def _safe_range(*args):
@@ -93,6 +118,9 @@ SAFE_BUILTINS: dict = {name: getattr(builtins, name) for name in (
     "len", "min", "max", "sum", "abs", "round", "sorted", "reversed", "any", "all", "int",
     "float", "str", "bool", "list", "dict", "set", "tuple", "enumerate", "zip")}
 SAFE_BUILTINS["range"] = _safe_range
+SAFE_BUILTINS["sum"] = safe_sum
+SAFE_BUILTINS.update(SORTING_BUILTINS)  # sorted, min, max: bounded comparison cost
+SAFE_BUILTINS.update(GUARDS)  # the guarded operators the rewrite calls (names scripts cannot spell)
 
 SAFE_ATTRIBUTES = frozenset("""
     capitalize casefold center count endswith find index isalnum isalpha isascii isdecimal
@@ -107,8 +135,6 @@ SAFE_ATTRIBUTES = frozenset("""
 """.split())
 
 _WIDTH_METHODS = frozenset({"center", "ljust", "rjust", "zfill"})
-_HUGE_WIDTH = re.compile(r"\d{7,}")  # f"{x:>9999999}" (width or precision)
-_HUGE_PERCENT_WIDTH = re.compile(r"%[^a-zA-Z%]*(\d{7,}|\*)")  # "%9999999d", "%*d"
 _UNAVAILABLE_BUILTINS = frozenset(n for n in dir(builtins) if n not in SAFE_BUILTINS)
 
 _REFUSED = {
@@ -214,10 +240,10 @@ def _problem(node: ast.AST) -> str | None:
             return f"repeating a sequence to more than {MAX_ITEMS} items is not allowed"
         left = node.left if isinstance(node, ast.BinOp) else None  # an AugAssign's left is its target
         if isinstance(node.op, ast.Mod) and isinstance(left, ast.Constant) and isinstance(
-                left.value, str) and _HUGE_PERCENT_WIDTH.search(left.value):
+                left.value, str) and HUGE_PERCENT_WIDTH.search(left.value):
             return "format widths of a million or more are not allowed"
     elif isinstance(node, ast.FormattedValue) and isinstance(node.format_spec, ast.JoinedStr) and any(
-            isinstance(part, ast.Constant) and _HUGE_WIDTH.search(str(part.value))
+            isinstance(part, ast.Constant) and HUGE_WIDTH.search(str(part.value))
             for part in node.format_spec.values):
         return "format widths of a million or more are not allowed"
     elif isinstance(node, ast.comprehension) and node.is_async:
@@ -276,6 +302,7 @@ def _compile_uncached(source: str, mode: str) -> Compiled:
         issues, warnings, instrumented = _check_and_instrument(tree)
         if issues:
             return Compiled(None, tuple(issues), False, False, tuple(warnings))
+        tree = guard(tree)  # size guards before every operation one C-level call could make huge
         # the checks refuse every other root (Interactive, FunctionType): compile() takes these
         assert isinstance(tree, (ast.Module, ast.Expression))
         return Compiled(compile(tree, SCRIPT_FILENAME, mode), (), False, instrumented, tuple(warnings))
@@ -321,15 +348,21 @@ def lint(source: str, mode: str = "exec") -> list[LintIssue]:
     return sorted(compiled.issues + compiled.warnings)
 
 
-def deadline(limit: float):
-    """A tick() for loop bodies: reads the clock every 32nd call (the clock read is the
+def deadline(limit: float, step_deadline: float | None = None, step_limit: float | None = None):
+    """A tick() for loop bodies: raises once ``limit`` seconds have passed, or the engine
+    step's deadline (``step_deadline``, a ``monotonic()`` instant, of a ``step_limit`` s
+    budget) if that comes first. Reads the clock every 32nd call (the clock read is the
     expensive part), so a deadline overrun is at most 31 iterations."""
-    deadline, calls = monotonic() + limit, 0
+    deadline = monotonic() + limit
+    message = f"time limit of {limit:g} s exceeded"
+    if step_deadline is not None and step_deadline < deadline:
+        deadline, message = step_deadline, f"the engine step's time limit of {step_limit or 0:g} s exceeded"
+    calls = 0
 
     def tick():
         nonlocal calls
         calls += 1
         if calls & 31 or monotonic() <= deadline:
             return True
-        raise SandboxLimitExceeded(f"time limit of {limit:g} s exceeded")
+        raise SandboxLimitExceeded(message)
     return tick

@@ -1,6 +1,11 @@
 """Running sandboxed code: SpiffWorkflow's script engine with the policy of
 ``engine.bpmn.sandbox`` applied to every script, condition, timer expression and DMN cell.
 
+Each run has its own time limit (``SCRIPT_TIME_LIMIT``) and shares the engine step's
+(``STEP_TIME_LIMIT``, ``engine.bpmn.step_budget``): code does not start once the step's
+time is up, and its loops stop at whichever deadline comes first. The size guards of
+``engine.bpmn.sandbox_guards`` are compiled into the code itself.
+
 Every workflow the engine starts or restores runs with :func:`make_script_engine`.
 Service tasks go to the operations registry (``engine.bpmn.operations``).
 """
@@ -10,7 +15,7 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from engine.bpmn import operations
+from engine.bpmn import operations, step_budget
 from engine.bpmn.sandbox import (
     DEFAULT_TIME_LIMIT,
     SAFE_BUILTINS,
@@ -34,26 +39,39 @@ class SandboxedEnvironment(TaskDataEnvironment):
             raise ValueError("time_limit must be positive")
         self.time_limit = time_limit
 
-    def _arm(self, scope: dict, compiled: Compiled) -> None:
+    @staticmethod
+    def _step_budget() -> step_budget.StepBudget | None:
+        """The engine step's budget; refused at once when its time is up."""
+        budget = step_budget.active()
+        if budget is not None:
+            budget.check_time()
+        return budget
+
+    def _arm(self, scope: dict, compiled: Compiled, budget: step_budget.StepBudget | None) -> None:
+        """Builtins and loop ticks for one run, ticking to whichever deadline — this
+        script's or the engine step's — comes first."""
         scope["__builtins__"] = SAFE_BUILTINS  # last: task data can't replace it
         if compiled.instrumented:
-            scope[TICK_NAME] = deadline(self.time_limit)
+            scope[TICK_NAME] = deadline(self.time_limit, budget.deadline if budget else None,
+                                        budget.limits.step_time_limit if budget else None)
 
     def evaluate(self, expression, context, external_context=None):
         compiled = checked_code(expression, "eval")
         assert compiled.code is not None  # checked_code raises for code it refuses
+        budget = self._step_budget()
         self._prepare_context(context)
         scope = {**self.globals, **(external_context or {}), **context}
-        self._arm(scope, compiled)
+        self._arm(scope, compiled, budget)
         return eval(compiled.code, scope)
 
     def execute(self, script, context, external_context=None):
         compiled = checked_code(script, "exec")
         assert compiled.code is not None  # checked_code raises for code it refuses
+        budget = self._step_budget()
         self.check_for_overwrite(context, external_context or {})
         self._prepare_context(context)
         context.update({**self.globals, **(external_context or {})})
-        self._arm(context, compiled)
+        self._arm(context, compiled, budget)
         try:
             exec(compiled.code, context)
         finally:

@@ -71,3 +71,17 @@ def load_state(text: str, spec, subprocess_specs: dict, script_engine=None) -> B
     if script_engine is not None:
         workflow.script_engine = script_engine
     return workflow
+
+
+def unsaveable_value(workflow: BpmnWorkflow):
+    """``(task, variable, error)`` of the first task data value that cannot be saved as
+    JSON (a generator, a range, bytes...), or None. Slow; for explaining a failed dump."""
+    workflows = [workflow, *workflow.subprocesses.values()]
+    holders = [(None, wf.data) for wf in workflows] + [(t, t.data) for wf in workflows for t in wf.get_tasks()]
+    for task, data in holders:
+        for key, value in data.items():
+            try:
+                json.dumps(_registry.convert(value), cls=_encoder, separators=(",", ":"))
+            except (TypeError, ValueError, OverflowError, RecursionError) as err:
+                return task, key, err
+    return None

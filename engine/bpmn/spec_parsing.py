@@ -6,7 +6,10 @@
 
 1. every file: known kind (.bpmn, .dmn, .json), UTF-8, well-formed XML parsed with entity
    resolution and network access off, and no DOCTYPE (so no entities at all);
-2. forms: JSON and a valid JSON Schema (draft 2020-12) (``spec_validation.check_form``);
+   then the size bounds of ``engine.bpmn.bundle_limits`` (flow elements per process, rules
+   per decision table, form size), which refuse an oversized bundle before anything else;
+2. forms: JSON, nested at most ``MAX_FORM_DEPTH`` deep, a valid JSON Schema (draft
+   2020-12) whose patterns RE2 reads (``spec_validation.check_form``);
 3. DMN: see ``engine.bpmn.dmn_check`` (one decision per file, cells lint clean, gaps/overlaps);
 4. BPMN conventions: see ``engine.bpmn.spec_validation``;
 5. only if all that passed: SpiffWorkflow's own parse (XSD validation, structure) of
@@ -28,7 +31,8 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
-from engine.bpmn import spec_validation
+from engine.bpmn import bundle_limits, process_properties, spec_validation
+from engine.bpmn import limits as bpmn_limits
 from engine.bpmn.dmn_check import Problem, check_dmn, owner_id
 from engine.bpmn.namespaces import bpmn, safe_parser
 from engine.errors import SpecInvalid
@@ -46,6 +50,7 @@ class ParsedProcess:
     subprocess_specs: dict = field(repr=False)
     files: dict[str, str] = field(repr=False)  # filename -> text of every file the process needs
     content_hash: str
+    start_roles: tuple[str, ...] = ()  # who may start it through the API (engine.bpmn.process_properties)
 
 
 @dataclass(frozen=True)
@@ -81,7 +86,7 @@ def parse_bundle(files: dict[str, bytes | str]) -> ParsedBundle:
 
 
 def _bundle_key(files: dict[str, bytes | str]) -> str:
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(bpmn_limits.current().deploy_key().encode() + b"\0")  # other bounds, other verdict
     for name in sorted(files):
         content = files[name]
         digest.update(name.encode() + b"\0")
@@ -104,6 +109,9 @@ def _parse_bundle(files: dict[str, bytes | str]) -> ParsedBundle:
             problems += found
             if root is not None:
                 roots[name] = root
+    oversized = bundle_limits.check_sizes(texts, roots)
+    if oversized:  # refused at once: the checks below grow with the content
+        _raise(problems + oversized)
     forms = {n for n in texts if n.lower().endswith(".json")}
     for name in sorted(forms):
         problems += spec_validation.check_form(name, texts[name])
@@ -192,12 +200,16 @@ def _spiff_parse(roots: dict, texts: dict, decisions: dict) -> tuple[dict, list[
             continue
         needed = _needed_files(spec, subprocess_specs, texts, decisions)
         processes[process_id] = ParsedProcess(process_id, spec.description or process_id, spec,
-                                              subprocess_specs, needed, content_hash(needed))
+                                              subprocess_specs, needed, content_hash(needed),
+                                              process_properties.start_roles(roots[name], process_id))
     return processes, problems
 
 
 def _from_spiff(err: Exception, default_file: str, roots: dict) -> Problem:
     message = err.args[0] if err.args and isinstance(err.args[0], str) else f"{type(err).__name__}: {err}"
+    if "maximum recursion depth" in message:  # SpiffWorkflow follows each path recursively
+        message = ("the process is too long a chain of elements for the engine to read (a path of several "
+                   "hundred elements): split it into called processes")
     message += "".join(f". {note}" for note in getattr(err, "notes", []))
     file = getattr(err, "file_name", None) or default_file
     element_id = getattr(err, "id", None) or None

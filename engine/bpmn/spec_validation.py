@@ -21,7 +21,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from lxml import etree
 
-from engine.bpmn import durations, operations
+from engine.bpmn import bundle_limits, durations, operations, process_properties
 from engine.bpmn.dmn_check import Problem, lint, owner_id
 from engine.bpmn.namespaces import NS, bpmn, spiff
 from engine.models.people import ROLES
@@ -34,10 +34,20 @@ _CONTAINERS = ("process", "subProcess", "transaction", "adHocSubProcess")
 
 
 def check_form(name: str, text: str) -> list[Problem]:
+    """JSON, within the size and depth bounds, a valid JSON Schema, patterns RE2 reads
+    (``engine.bpmn.bundle_limits``)."""
+    problems = bundle_limits.check_form_size(name, text)
+    if problems:
+        return problems
     try:
         schema = json.loads(text)
     except json.JSONDecodeError as err:
         return [Problem(name, None, err.lineno, f"not JSON: {err.msg}")]
+    except RecursionError:
+        return [Problem(name, None, None, "the form nests too deeply")]
+    problems = bundle_limits.check_form_schema(name, schema)
+    if problems:
+        return problems
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as err:
@@ -90,6 +100,7 @@ def check_bpmn(name: str, root, decisions: dict, forms: set, processes: set) -> 
             problems.append(Problem(name, task.get("id"), task.sourceline,
                                     f"business rule task calls decision {ref!r}, which no DMN file of the "
                                     f"bundle defines (known: {', '.join(sorted(decisions)) or 'none'})"))
+    problems += process_properties.check_bpmn(name, root)
     problems += _check_service_tasks(name, root)
     problems += _check_lane_membership(name, root)
     for call in root.iter(bpmn("callActivity")):

@@ -37,6 +37,9 @@ CASE_LIST_ROLES = ("crisis_team", "director", "admin")
 # member of staff who works on cases (seed 000 "Staff Communication").
 DECLARATION_AUDIENCE = ("crisis_team", "director", "supervisor", "caseworker")
 DESCRIPTION_MAX = 4000
+# Who may move the BCP workflow (its lanes): steps a person triggers are refused for others.
+BCP_ACTOR_ROLES = ("crisis_team", "director", "process_owner")
+_DECLARING = "crisis_being_declared"  # session.info key: the crisis whose BCP workflow is starting
 
 
 def crisis_link(crisis_id: int) -> str:
@@ -53,6 +56,31 @@ def load_crisis(session, crisis_id: int, for_update: bool = False) -> Crisis:
     if crisis is None:
         raise NotFound(f"no crisis {crisis_id}")
     return crisis
+
+
+def crisis_of_instance(session, instance) -> Crisis:
+    """The crisis whose BCP workflow ``instance`` is (``crises.instance_id``): what the
+    ``crisis.*`` operations of ``bcp_cbf5`` act on, whatever the task data says. While
+    :func:`declare_crisis` starts that workflow, its first steps run before the link can be
+    written: the crisis being declared in this transaction is linked to the first BCP
+    instance that asks for it."""
+    crisis = session.scalar(select(Crisis).where(Crisis.instance_id == instance.id))
+    declaring = session.info.get(_DECLARING)
+    if crisis is None and isinstance(declaring, Crisis) and declaring.instance_id is None \
+            and instance.process_id == BCP_PROCESS:
+        declaring.instance_id = instance.id
+        crisis = declaring
+    if crisis is None:
+        raise NotFound(f"process instance {instance.id} is no crisis's BCP workflow "
+                       "(the BCP starts through POST /api/crises)")
+    return crisis
+
+
+def require_entitled(session, actor_id: int | None, roles: tuple[str, ...], doing: str) -> None:
+    """A step a person triggered (``actor_id``) is theirs to take only with one of
+    ``roles``; the engine's own steps (timers, the task queue: no actor) always are."""
+    if actor_id is not None:
+        require_role(session, actor_id, roles, doing)
 
 
 def resumption_deadline(crisis: Crisis) -> dt.datetime:
@@ -138,8 +166,12 @@ def declare_crisis(uow, runtime: ProcessRuntime, actor_id: int, kind, descriptio
         raise Conflict("another disruption was declared at the same moment; reload") from err
     add_system_entry(session, crisis.id, "incident", f"Disruption declared ({kind.replace('_', ' ')}), affected "
                      f"sub-functions {', '.join(functions)}: {text}", author_id=user.id)
-    instance = instances.start_process(uow, runtime, BCP_PROCESS, user.id, {
-        "crisis_id": crisis.id, "kind": kind, "affected_functions": functions, "crisis_lead": user.username})
+    session.info[_DECLARING] = crisis
+    try:
+        instance = instances.start_process(uow, runtime, BCP_PROCESS, user.id, {
+            "crisis_id": crisis.id, "kind": kind, "affected_functions": functions, "crisis_lead": user.username})
+    finally:
+        session.info.pop(_DECLARING, None)
     crisis.instance_id = instance.id
     if crisis.resumption_due_at is None:
         raise Invalid(f"the deployed {BCP_PROCESS} diagram set no resumption deadline "

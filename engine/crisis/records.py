@@ -10,12 +10,14 @@ and addition is audited.
 """
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import func, select
 
 from engine import clock
 from engine.crisis.declaration import VIEW_ROLES, load_crisis, require_role
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
-from engine.models import Case, User
+from engine.models import AuditEvent, Case, HumanTask, TaskState, User
 from engine.models.crisis import (
     ALTERNATIVE_METHODS,
     CASE_NOTE_KINDS,
@@ -155,15 +157,49 @@ def list_case_notes(uow, user_id: int, crisis_id: int, case_code: str | None = N
 
 
 # -- what a crisis check records ------------------------------------------------------
-def record_check(uow, crisis_id: int, case_code: str, actor_id: int | None, answers: dict) -> dict:
+CHECK_ROLES = ("crisis_team", "director")  # besides the check's assignee and the case's caseworker and supervisor
+
+
+def _checked_case(session, check: CrisisCaseCheck, actor_id: int | None) -> Case:
+    """The case of ``check``, once the person recording it (if a person does) is one who
+    may: the check's assignee (or whom a supervisor handed its task to), the case's
+    caseworker or supervisor, the crisis team or a director. Anyone else — say a caseworker
+    who claimed an unassigned check task of someone else's case — is refused before
+    anything is written."""
+    case = session.get(Case, check.case_id)
+    if case is None:
+        raise NotFound(f"no case {check.case_code}")
+    if actor_id is None or actor_id in (check.assignee_id, case.caseworker_id, case.supervisor_id):
+        return case
+    if get_user(session, actor_id).has_role(*CHECK_ROLES) or _handed_to(session, check, actor_id):
+        return case
+    raise Forbidden(f"the crisis check of case {case.code} is not yours to record: it belongs to its assignee, "
+                    "the case's caseworker and supervisor, the crisis team and the director")
+
+
+def _handed_to(session, check: CrisisCaseCheck, actor_id: int) -> bool:
+    """A supervisor reassigned this check's open task to ``actor_id`` (the audited
+    ``task_reassigned``): they stand in for the assignee. Claiming an unassigned check
+    task oneself gives no such right."""
+    held = list(session.scalars(select(HumanTask.id).where(HumanTask.instance_id == check.instance_id,
+                                                           HumanTask.assignee_id == actor_id,
+                                                           HumanTask.state == TaskState.READY)))
+    if not held:
+        return False
+    handovers = session.scalars(select(AuditEvent.detail_json).where(
+        AuditEvent.action == "task_reassigned", AuditEvent.subject_type == "human_task",
+        AuditEvent.subject_id.in_(held)))
+    return any(json.loads(detail).get("assignee_id") == actor_id for detail in handovers)
+
+
+def record_check(uow, check: CrisisCaseCheck, actor_id: int | None, answers: dict) -> dict:
     """The check form's answers on the check row, and its delays, adjustments,
     alternative methods and follow-up actions as the case's crisis notes (R39). A client
     found unsafe, or needing immediate action, is flagged to the case's supervisor and
     caseworker at once."""
     session = uow.session
-    case, check = _case_and_check(session, crisis_id, case_code)
-    if check is None:
-        raise NotFound(f"case {case_code} has no crisis check in crisis {crisis_id}")
+    case = _checked_case(session, check, actor_id)
+    crisis_id = check.crisis_id
     check.checked_at, check.checked_by = clock.now(), actor_id
     check.client_reached = bool(answers.get("client_reached"))
     check.client_safe = bool(answers.get("client_safe"))
@@ -191,16 +227,14 @@ def record_check(uow, crisis_id: int, case_code: str, actor_id: int | None, answ
     return {"checked": True, "alert": alert}
 
 
-def record_reassessment(uow, crisis_id: int, case_code: str, actor_id: int | None, answers: dict) -> dict:
+def record_reassessment(uow, check: CrisisCaseCheck, actor_id: int | None, answers: dict) -> dict:
     """R40: the client's reassessment after the disruption, as a crisis note."""
     session = uow.session
-    case, check = _case_and_check(session, crisis_id, case_code)
-    if check is None:
-        raise NotFound(f"case {case_code} has no crisis check in crisis {crisis_id}")
+    case = _checked_case(session, check, actor_id)
     check.reassessed_at = clock.now()
     support = ", ".join(answers.get("additional_support") or []) or "none"
     text = (f"Reassessed after the disruption: needs {'changed' if answers.get('needs_changed') else 'unchanged'}; "
             f"additional support: {support}. {(answers.get('plan_changes') or '').strip()}").strip()
-    _add_note(session, crisis_id, case, actor_id, "adjustment", text, [])
-    uow.audit(actor_id, "crisis_reassessment_recorded", "case", case.id, case.code, crisis_id=crisis_id)
+    _add_note(session, check.crisis_id, case, actor_id, "adjustment", text, [])
+    uow.audit(actor_id, "crisis_reassessment_recorded", "case", case.id, case.code, crisis_id=check.crisis_id)
     return {"reassessed": True}

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
 from engine.bpmn import durations
+from engine.bpmn import limits as bpmn_limits
 from engine.bpmn.runtime import ProcessRuntime
 from engine.case.operations import care as care_operations
 from engine.case.operations import closure as closure_operations
@@ -51,10 +52,11 @@ def build(settings: Settings, migrate: bool | None = None) -> EngineContext:
     """``migrate`` defaults to ``settings.migrate_on_start``."""
     if settings.embedded:
         settings.instance_dir.mkdir(parents=True, exist_ok=True)
-    engine = db.make_engine(settings.database_url)
+    engine = db.make_engine(settings.database_url, busy_timeout_s=settings.sqlite_busy_timeout_s)
     if settings.migrate_on_start if migrate is None else migrate:
         db.upgrade(engine)
     durations.configure(settings.max_duration_days)
+    bpmn_limits.configure(bpmn_limits.Limits.from_settings(settings))
     runtime = ProcessRuntime(script_time_limit=settings.script_time_limit,
                              new_task_listeners=[notifications.notify_new_tasks])
     return EngineContext(settings=settings, engine=engine, session_factory=db.make_session_factory(engine),

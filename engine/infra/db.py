@@ -10,23 +10,29 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
+from engine.settings import Settings
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+DEFAULT_BUSY_TIMEOUT_S = Settings.sqlite_busy_timeout_s
 log = logging.getLogger(__name__)
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+def make_engine(url: str, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S, **kwargs) -> Engine:
     """An engine for ``url``. SQLite gets foreign keys, WAL and a busy timeout so the
-    embedded web app and its in-process worker can share one file."""
+    embedded web app and its in-process worker can share one file; the timeout is short
+    (``Settings.sqlite_busy_timeout_s``) so that a request meeting a lock held too long gets
+    "database is locked" — answered 503 with Retry-After — instead of waiting half a minute."""
     if url.startswith("sqlite"):
-        kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
+        kwargs.setdefault("connect_args", {"timeout": busy_timeout_s, "check_same_thread": False})
         engine = create_engine(url, **kwargs)
+        busy_timeout_ms = int(busy_timeout_s * 1000)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
             cur.close()
 
         return engine

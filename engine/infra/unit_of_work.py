@@ -1,9 +1,14 @@
 """One business transaction: a session, its audit rows and its outbox messages.
 
 Services receive a unit of work and never commit on their own. ``commit()`` turns a lost
-optimistic-lock race or a unique-key clash into ``Conflict`` (HTTP 409), and only after a
-successful commit are the ``after_commit`` hooks called (the task-queue adapter uses one
-to relay outbox rows to the broker).
+optimistic-lock race or a unique-key clash into ``Conflict`` (HTTP 409) and a busy
+database (SQLite's "database is locked") into ``ServiceUnavailable`` (503: nothing was
+changed, try again), and only after a successful commit are the ``after_commit`` hooks
+called (the task-queue adapter uses one to relay outbox rows to the broker).
+
+Audit rows wait in the unit of work until ``commit()``: it flushes the transaction's other
+changes, then links the audit rows into the hash chain (``engine.infra.audit_chain``: the
+chain's head is locked only from there to the commit) and commits. A rollback forgets them.
 """
 from __future__ import annotations
 
@@ -12,12 +17,14 @@ import logging
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 
+from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import clock
-from engine.errors import Conflict
+from engine.errors import Conflict, ServiceUnavailable
+from engine.infra import audit_chain
 from engine.models import AuditEvent, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -30,6 +37,7 @@ class UnitOfWork:
         self._after_commit = list(after_commit)
         self._owns_session = owns_session
         self._session: Session | None = None
+        self._pending_audit: list[AuditEvent] = []
         self.committed = False
 
     @property
@@ -41,24 +49,46 @@ class UnitOfWork:
 
     def __enter__(self) -> UnitOfWork:
         self._session = self._session_factory()
+        self._pending_audit = []
         self.committed = False
+        if isinstance(self._session, Session):
+            # a rollback by anyone (the engine step recording a failure, a lost race) drops
+            # the audit rows of the work it undid
+            event.listen(self._session, "after_soft_rollback", self._forget_audit_on_rollback)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        self._pending_audit = []
+        session = self.session
+        if isinstance(session, Session):
+            event.remove(session, "after_soft_rollback", self._forget_audit_on_rollback)
         if self._owns_session:
             # close() rolls back anything uncommitted but, unlike rollback(), leaves loaded
             # objects readable (detached) for the caller to render
-            self.session.close()
+            session.close()
         elif not self.committed:
-            self.session.rollback()
+            session.rollback()
+
+    def _forget_audit_on_rollback(self, session: Session, previous: SessionTransaction) -> None:
+        if previous.parent is None:  # the whole transaction, not a savepoint inside it
+            self._pending_audit = []
 
     # -- side effects recorded in the transaction -----------------------------------
     def audit(self, actor_id: int | None, action: str, subject_type: str, subject_id,
               case_code: str | None = None, **detail) -> None:
-        self.session.add(AuditEvent(at=clock.now(), actor_id=actor_id, action=action,
-                                    subject_type=subject_type, subject_id=str(subject_id),
-                                    case_code=case_code,
-                                    detail_json=json.dumps(detail, default=str, sort_keys=True)))
+        """An audit row, written (and chained) when this transaction commits."""
+        session = self.session
+        if isinstance(session, Session) and not session.in_transaction():
+            session.begin()  # so that a rollback, even before any statement ran, forgets it
+        self._pending_audit.append(AuditEvent(at=clock.now(), actor_id=actor_id, action=action,
+                                              subject_type=subject_type, subject_id=str(subject_id),
+                                              case_code=case_code,
+                                              detail_json=json.dumps(detail, default=str, sort_keys=True)))
+
+    @property
+    def pending_audit(self) -> list[AuditEvent]:
+        """The audit rows this transaction will write, in order (not yet in the database)."""
+        return list(self._pending_audit)
 
     def enqueue(self, actor: str, *args, eta=None) -> None:
         """Ask for a task-queue message, sent only once this transaction commits."""
@@ -71,6 +101,10 @@ class UnitOfWork:
 
     def commit(self) -> None:
         with self._conflicts_as_409():
+            if self._pending_audit:
+                self.session.flush()  # the slow part first: the chain's head is held only from here on
+                events, self._pending_audit = self._pending_audit, []
+                audit_chain.append(self.session, events)
             self.session.commit()
         self.committed = True
         for hook in self._after_commit:
@@ -79,7 +113,9 @@ class UnitOfWork:
     @contextmanager
     def _conflicts_as_409(self):
         """A lost optimistic-lock race, a unique-key clash or a serialization failure
-        means someone else's change won: roll back and report a conflict."""
+        means someone else's change won: roll back and report a conflict. A database too
+        busy to take the write (SQLite's lock wait ran out) is no conflict: nothing was
+        changed and the same request may simply be sent again (503)."""
         try:
             yield
         except StaleDataError as err:
@@ -90,11 +126,20 @@ class UnitOfWork:
             raise Conflict("this change clashes with one made at the same time; reload and try again") from err
         except OperationalError as err:
             self.session.rollback()
+            if _is_database_busy(err):
+                raise ServiceUnavailable("the database is busy; nothing was changed, try again in a moment") from err
             if _is_serialization_failure(err):
                 raise Conflict("a concurrent change won; reload and try again") from err
             raise
 
 
 def _is_serialization_failure(err: OperationalError) -> bool:
+    """PostgreSQL gave up on this transaction in favour of a concurrent one."""
     text = str(err.orig).lower()
-    return "could not serialize" in text or "deadlock" in text or "database is locked" in text
+    return "could not serialize" in text or "deadlock" in text
+
+
+def _is_database_busy(err: OperationalError) -> bool:
+    """SQLite's busy timeout ran out waiting for another writer."""
+    text = str(err.orig).lower()
+    return "database is locked" in text or "database is busy" in text

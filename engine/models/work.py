@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, event, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine import clock
@@ -119,3 +119,15 @@ class AuditChainHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     head_id: Mapped[int | None] = mapped_column(Integer)
     head_hash: Mapped[str] = mapped_column(String(64), default="")
+
+
+class AuditRecordImmutable(Exception):
+    """An attempt to change or delete an audit row: the trail only grows."""
+
+
+def _refuse_audit_change(mapper, connection, target) -> None:
+    raise AuditRecordImmutable(f"audit row {target.id} is append-only: it cannot be changed or deleted")
+
+
+event.listen(AuditEvent, "before_update", _refuse_audit_change)
+event.listen(AuditEvent, "before_delete", _refuse_audit_change)

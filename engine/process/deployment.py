@@ -63,7 +63,8 @@ def deployed_files(session) -> dict[str, str]:
 def deploy_files(uow, files: Mapping[str, bytes | str], actor_id: int | None = None,
                  merge_with_deployed: bool = True) -> list[DeployResult]:
     """Validate ``files`` (over the deployed ones, so an upload may replace just one DMN)
-    and store a new version of every process whose content changed."""
+    and store a new version of every process whose content changed, with the roles its
+    diagram lets start it through the API (``start_roles``; none: only the engine does)."""
     bundle_files: dict[str, bytes | str] = dict(deployed_files(uow.session)) if merge_with_deployed else {}
     bundle_files.update(files)
     bundle = spec_parsing.parse_bundle(bundle_files)
@@ -71,12 +72,17 @@ def deploy_files(uow, files: Mapping[str, bytes | str], actor_id: int | None = N
     for process_id, parsed in sorted(bundle.processes.items()):
         current = uow.session.scalar(select(ProcessModel).where(ProcessModel.process_id == process_id)
                                      .order_by(ProcessModel.version.desc()).limit(1))
+        start_roles = " ".join(parsed.start_roles)
         if current is not None and current.content_hash == parsed.content_hash:
+            if current.start_roles != start_roles:
+                # the same content deployed before start_roles was read (the property is part of
+                # the file, so it cannot differ otherwise): the version keeps its diagram's word
+                current.start_roles = start_roles
             results.append(DeployResult(process_id, current.version, current.id, False))
             continue
         model = ProcessModel(process_id=process_id, name=parsed.name,
                              version=(current.version + 1) if current else 1,
-                             content_hash=parsed.content_hash,
+                             content_hash=parsed.content_hash, start_roles=start_roles,
                              spec_json=spec_parsing.serialize_specs(parsed.spec, parsed.subprocess_specs),
                              deployed_at=clock.now(), deployed_by=actor_id)
         model.files = [ProcessModelFile(filename=name, kind=_kind(name), content=text)

@@ -21,8 +21,6 @@ from engine.process.deployment import latest_model
 
 log = logging.getLogger(__name__)
 
-# Who may start a process through the API (the engine starts the rest for itself).
-START_ROLES = ("caseworker", "supervisor", "director", "process_owner", "admin")
 # Who may read any instance's status (others: the ones they started).
 INSTANCE_VIEW_ROLES = ("admin", "process_owner", "director")
 
@@ -37,10 +35,19 @@ def start_process(uow, runtime: ProcessRuntime, process_id: str, actor_id: int |
 
 
 def start_by_request(uow, runtime: ProcessRuntime, user_id: int, process_id: str, data: dict) -> ProcessInstance:
-    """A person starts a process through the API. Commits."""
-    if not get_user(uow.session, user_id).has_role(*START_ROLES):
-        raise Forbidden("your roles may not start processes")
-    instance = start_process(uow, runtime, process_id, user_id, data)
+    """A person starts a process through the API: only a process whose newest version's
+    diagram names one of their roles in ``start_roles``. A process without start roles is
+    one the engine starts for itself, with the case or crisis it belongs to (follow-ups,
+    reviews, crisis checks, readiness occurrences, the case-management process behind a
+    referral); started from outside it would act on records nobody handed it. Commits."""
+    user = get_user(uow.session, user_id)
+    model = latest_model(uow.session, process_id)
+    allowed = model.start_roles.split()
+    if not allowed:
+        raise Forbidden(f"{process_id} is started by the engine itself when its work is due, not through the API")
+    if not user.has_role(*allowed):
+        raise Forbidden(f"only a {' or '.join(r.replace('_', ' ') for r in allowed)} may start {process_id}")
+    instance = engine_step.start(uow, runtime, model, user.id, data).instance
     uow.commit()
     return instance
 

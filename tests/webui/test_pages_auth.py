@@ -30,6 +30,7 @@ def test_wrong_password_is_refused_with_a_message(client):
     resp = client.post("/login", data={"username": "caseworker1", "password": "nope", "csrf_token": token})
     assert resp.status_code == 401
     assert "wrong username or password" in resp.get_data(as_text=True)
+    assert "wait, then try again" in resp.get_data(as_text=True)  # the same words whatever the cause
 
 
 def test_signed_in_the_front_door_is_the_inbox_by_case_code_with_a_sign_out(app, client, token_for):

@@ -14,6 +14,9 @@ SCRIPT_FAILS_AT_RUN_TIME = """<?xml version="1.0" encoding="UTF-8"?>
     xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="t">
   <bpmn:collaboration id="c"><bpmn:participant id="p" processRef="divide_process"/></bpmn:collaboration>
   <bpmn:process id="divide_process" name="Divide" isExecutable="true">
+    <bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="start_roles" value="caseworker"/>
+    </spiffworkflow:properties></bpmn:extensionElements>
     <bpmn:laneSet id="ls"><bpmn:lane id="l" name="caseworker">
       <bpmn:flowNodeRef>start</bpmn:flowNodeRef><bpmn:flowNodeRef>ask</bpmn:flowNodeRef>
       <bpmn:flowNodeRef>divide</bpmn:flowNodeRef><bpmn:flowNodeRef>end</bpmn:flowNodeRef>

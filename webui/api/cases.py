@@ -1,12 +1,15 @@
 """Cases: referrals, case lists (codes only) and case files (need-to-know, R32)."""
 from __future__ import annotations
 
+from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from engine.case import assignment, case_lists, intake, lifecycle, service_referrals
 from engine.case import files as case_files
 from engine.models.case import CASE_STAGES, CASE_STATUSES, RISK_LEVELS
+from engine.service_ops import idempotency
+from webui.api.bounds import CASE_CODE, page_limit, page_offset
 from webui.auth import current_user_id
 from webui.extensions import runtime, uow
 
@@ -55,8 +58,8 @@ class CaseQuerySchema(Schema):
     status = fields.String(load_default=None, validate=validate.OneOf(CASE_STATUSES))
     stage = fields.String(load_default=None, validate=validate.OneOf(CASE_STAGES))
     risk_level = fields.String(load_default=None, validate=validate.OneOf(RISK_LEVELS))
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=case_lists.MAX_PAGE))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    limit = page_limit(100, case_lists.MAX_PAGE)
+    offset = page_offset()
 
 
 class CaseRowSchema(Schema):
@@ -178,11 +181,14 @@ def case_file_dict(file: case_files.CaseFile) -> dict:
 @blp.arguments(ReferralSchema)
 @blp.response(201, CreatedSchema)
 def create(body):
-    """A referral: registers the client apart from the case and starts the case-management process."""
+    """A referral: registers the client apart from the case and starts the case-management process.
+    With an ``Idempotency-Key`` header, the same key from the same user within 24 h gives the
+    first answer again and creates nothing."""
     user_id = current_user_id()
+    key = request.headers.get(idempotency.HEADER)
     with uow() as work:
         client = dict(body["client"])
-        case = intake.create_referral(work, runtime(), user_id, body["referral"], client)
+        case = intake.create_referral(work, runtime(), user_id, body["referral"], client, idempotency_key=key)
         return {"case_code": case.code, "status": case.status, "process_instance_id": case.main_instance_id}
 
 
@@ -197,7 +203,7 @@ def list_cases(query):
         return {"cases": rows, "total": total}
 
 
-@blp.get("/<case_code>")
+@blp.get(f"/<{CASE_CODE}:case_code>")
 @blp.response(200, CaseFileSchema)
 def get_case(case_code):
     """One case file: status, risk level, caseworker, tracking dates, open tasks, timeline."""
@@ -212,7 +218,7 @@ def _file_after(user_id: int, case_code: str) -> dict:
         return case_file_dict(case_files.get_case_file(read, user_id, case_code))
 
 
-@blp.post("/<case_code>/reopen")
+@blp.post(f"/<{CASE_CODE}:case_code>/reopen")
 @blp.arguments(ReasonSchema)
 @blp.response(200, CaseFileSchema)
 def reopen(body, case_code):
@@ -223,7 +229,7 @@ def reopen(body, case_code):
     return _file_after(user_id, case_code)
 
 
-@blp.post("/<case_code>/reassign")
+@blp.post(f"/<{CASE_CODE}:case_code>/reassign")
 @blp.arguments(ReassignSchema)
 @blp.response(200, CaseFileSchema)
 def reassign(body, case_code):
@@ -234,7 +240,7 @@ def reassign(body, case_code):
     return _file_after(user_id, case_code)
 
 
-@blp.post("/<case_code>/referrals")
+@blp.post(f"/<{CASE_CODE}:case_code>/referrals")
 @blp.arguments(NewReferralSchema)
 @blp.response(201, ReferralRowSchema)
 def refer(body, case_code):

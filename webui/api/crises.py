@@ -17,6 +17,7 @@ from engine.crisis import records as crisis_records
 from engine.crisis import reports as crisis_reports
 from engine.errors import NotFound
 from engine.people.directory import usernames
+from webui.api.bounds import CASE_CODE
 from webui.api.crisis_schemas import (
     CaseNoteInSchema,
     CaseNoteListSchema,
@@ -96,7 +97,7 @@ def active():
         return crisis_dict(work.session, crisis)
 
 
-@blp.get("/<int:crisis_id>")
+@blp.get("/<id:crisis_id>")
 @blp.response(200, CrisisSchema)
 def get_crisis(crisis_id):
     user_id = current_user_id()
@@ -104,7 +105,7 @@ def get_crisis(crisis_id):
         return crisis_dict(work.session, crisis_service.view_crisis(work.session, user_id, crisis_id))
 
 
-@blp.get("/<int:crisis_id>/dashboard")
+@blp.get("/<id:crisis_id>/dashboard")
 @blp.response(200, DashboardSchema)
 def dashboard(crisis_id):
     """Time left to T+24 h, checks by risk level, follow-ups reassigned, sub-function status."""
@@ -114,7 +115,7 @@ def dashboard(crisis_id):
         return {**board, "crisis": crisis_dict(work.session, board["crisis"])}
 
 
-@blp.get("/<int:crisis_id>/log")
+@blp.get("/<id:crisis_id>/log")
 @blp.arguments(PageSchema, location="query")
 @blp.response(200, LogSchema)
 def read_log(query, crisis_id):
@@ -126,7 +127,7 @@ def read_log(query, crisis_id):
                             for e, author in rows], "total": total}
 
 
-@blp.post("/<int:crisis_id>/log")
+@blp.post("/<id:crisis_id>/log")
 @blp.arguments(LogEntryInSchema)
 @blp.response(201, LogEntrySchema)
 def add_log_entry(body, crisis_id):
@@ -138,7 +139,7 @@ def add_log_entry(body, crisis_id):
                 "kind": entry.kind, "text": entry.text}
 
 
-@blp.get("/<int:crisis_id>/checks")
+@blp.get("/<id:crisis_id>/checks")
 @blp.arguments(CheckQuerySchema, location="query")
 @blp.response(200, CheckListSchema)
 def checks(query, crisis_id):
@@ -149,7 +150,7 @@ def checks(query, crisis_id):
         return {"checks": rows, "total": total}
 
 
-@blp.post("/<int:crisis_id>/checks/fan-out")
+@blp.post("/<id:crisis_id>/checks/fan-out")
 @blp.response(202, CrisisSchema)
 def rerun_fan_out(crisis_id):
     """Run the crisis-check fan-out again (crisis team): safe at any time, it never gives a
@@ -160,7 +161,7 @@ def rerun_fan_out(crisis_id):
         return crisis_dict(work.session, crisis_service.load_crisis(work.session, crisis_id))
 
 
-@blp.get("/<int:crisis_id>/follow-ups")
+@blp.get("/<id:crisis_id>/follow-ups")
 @blp.arguments(PageSchema, location="query")
 @blp.response(200, FollowUpListSchema)
 def follow_ups(query, crisis_id):
@@ -171,7 +172,7 @@ def follow_ups(query, crisis_id):
         return {"follow_ups": rows, "total": total}
 
 
-@blp.get("/<int:crisis_id>/case-notes")
+@blp.get("/<id:crisis_id>/case-notes")
 @blp.arguments(PageSchema, location="query")
 @blp.response(200, CaseNoteListSchema)
 def all_case_notes(query, crisis_id):
@@ -182,7 +183,7 @@ def all_case_notes(query, crisis_id):
         return {"notes": [_note_dict(n, a) for n, a in rows], "total": total}
 
 
-@blp.get("/<int:crisis_id>/cases/<case_code>/notes")
+@blp.get(f"/<id:crisis_id>/cases/<{CASE_CODE}:case_code>/notes")
 @blp.arguments(PageSchema, location="query")
 @blp.response(200, CaseNoteListSchema)
 def case_notes(query, crisis_id, case_code):
@@ -193,7 +194,7 @@ def case_notes(query, crisis_id, case_code):
         return {"notes": [_note_dict(n, a) for n, a in rows], "total": total}
 
 
-@blp.post("/<int:crisis_id>/cases/<case_code>/notes")
+@blp.post(f"/<id:crisis_id>/cases/<{CASE_CODE}:case_code>/notes")
 @blp.arguments(CaseNoteInSchema)
 @blp.response(201, CaseNoteSchema)
 def add_case_note(body, crisis_id, case_code):
@@ -206,7 +207,7 @@ def add_case_note(body, crisis_id, case_code):
         return _note_dict(note, usernames(work.session, [user_id]).get(user_id))
 
 
-@blp.get("/<int:crisis_id>/data-validation")
+@blp.get("/<id:crisis_id>/data-validation")
 @blp.arguments(PageSchema, location="query")
 @blp.response(200, DataValidationSchema)
 def data_validation(query, crisis_id):

@@ -6,12 +6,14 @@ from marshmallow import Schema, fields, validate
 from engine.crisis import records as crisis_records
 from engine.crisis import reports as crisis_reports
 from engine.models.crisis import ALTERNATIVE_METHODS, CRISIS_KINDS, LOG_ENTRY_KINDS, SUB_FUNCTIONS
+from webui.api.bounds import page_limit, page_offset
 
 
 class DeclareSchema(Schema):
     kind = fields.Raw(load_default=None, metadata={"description": f"one of {', '.join(CRISIS_KINDS)}"})
     description = fields.Raw(load_default=None, metadata={"description": "what happened (no client names)"})
-    affected_functions = fields.Raw(load_default=None, metadata={
+    # a list of strings (the names are checked by the declaration, with the other fields)
+    affected_functions = fields.List(fields.String(), load_default=None, metadata={
         "description": f"affected sub-functions of CBF-5, among {', '.join(SUB_FUNCTIONS)}"})
 
 
@@ -39,8 +41,8 @@ class CrisisListSchema(Schema):
 
 
 class PageSchema(Schema):
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    limit = page_limit(100, 500)
+    offset = page_offset()
 
 
 class CrisisQuerySchema(PageSchema):

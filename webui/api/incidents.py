@@ -8,6 +8,7 @@ from marshmallow import Schema, fields, validate
 
 from engine.models.ops import INCIDENT_STATES
 from engine.service_ops import incidents
+from webui.api.bounds import page_limit, page_offset
 from webui.auth import current_user_id
 from webui.extensions import uow
 
@@ -17,8 +18,8 @@ blp = Blueprint("incidents", __name__, url_prefix="/api/incidents",
 
 class IncidentQuerySchema(Schema):
     state = fields.String(load_default=None, validate=validate.OneOf(INCIDENT_STATES))
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    limit = page_limit(100, 500)
+    offset = page_offset()
 
 
 class IncidentSchema(Schema):
@@ -51,7 +52,7 @@ def list_incidents(query):
         return {"incidents": rows, "total": total}
 
 
-@blp.get("/<int:incident_id>")
+@blp.get("/<id:incident_id>")
 @blp.response(200, IncidentSchema)
 def get_incident(incident_id):
     """One incident."""
@@ -60,7 +61,7 @@ def get_incident(incident_id):
         return incidents.get_incident(work.session, user_id, incident_id)
 
 
-@blp.post("/<int:incident_id>/retry")
+@blp.post("/<id:incident_id>/retry")
 @blp.response(200, IncidentSchema)
 def retry(incident_id):
     """Queue the failed job again; the incident is resolved when it succeeds, reopened
@@ -70,7 +71,7 @@ def retry(incident_id):
         return incidents.retry_incident(work, user_id, incident_id)
 
 
-@blp.post("/<int:incident_id>/resolve")
+@blp.post("/<id:incident_id>/resolve")
 @blp.response(200, IncidentSchema)
 def resolve(incident_id):
     """Close an incident without retrying it (409 if resolved already)."""

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
 from engine.service_ops import notifications
+from webui.api.bounds import page_limit, page_offset
 from webui.auth import current_user_id
 from webui.extensions import uow
 
@@ -13,8 +14,8 @@ blp = Blueprint("notifications", __name__, url_prefix="/api/notifications", desc
 
 class NotificationQuerySchema(Schema):
     unread = fields.Boolean(load_default=False, metadata={"description": "only unread ones"})
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    limit = page_limit(50, 200)
+    offset = page_offset()
 
 
 class NotificationSchema(Schema):
@@ -52,7 +53,7 @@ def list_notifications(query):
         return {"notifications": page.items, "total": page.total, "unread": page.unread}
 
 
-@blp.post("/<int:notification_id>/read")
+@blp.post("/<id:notification_id>/read")
 @blp.response(200, NotificationSchema)
 def mark_read(notification_id):
     """Mark one of my notifications read (404 for anyone else's)."""

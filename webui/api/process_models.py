@@ -30,6 +30,8 @@ class ProcessModelSchema(Schema):
     deployed_at = fields.DateTime()
     running_instances = fields.Integer()
     latest = fields.Boolean()
+    start_roles = fields.List(fields.String(), metadata={
+        "description": "roles that may start it through the API; empty: only the engine starts it"})
     files = fields.List(fields.Nested(ModelFileSchema))
 
 
@@ -51,7 +53,7 @@ class DeployResponseSchema(Schema):
 def model_dict(model, running: int, latest: bool) -> dict:
     return {"id": model.id, "process_id": model.process_id, "name": model.name, "version": model.version,
             "content_hash": model.content_hash, "deployed_at": model.deployed_at,
-            "running_instances": running, "latest": latest,
+            "running_instances": running, "latest": latest, "start_roles": model.start_roles.split(),
             "files": [{"filename": f.filename, "kind": f.kind} for f in model.files]}
 
 

@@ -5,6 +5,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from engine.process import instances
+from webui.api.bounds import PROCESS_ID
 from webui.auth import current_user_id
 from webui.extensions import runtime, uow
 
@@ -25,7 +26,7 @@ class InstanceSchema(Schema):
     updated_at = fields.DateTime()
 
 
-@blp.post("/<process_id>/instances")
+@blp.post(f"/<{PROCESS_ID}:process_id>/instances")
 @blp.arguments(StartSchema)
 @blp.response(201, InstanceSchema)
 def start(body, process_id):
@@ -35,7 +36,7 @@ def start(body, process_id):
         return instances.start_by_request(work, runtime(), user_id, process_id, body["data"])
 
 
-@blp.get("/instances/<int:instance_id>")
+@blp.get("/instances/<id:instance_id>")
 @blp.response(200, InstanceSchema)
 def get_instance(instance_id):
     """One instance's status (not its data)."""

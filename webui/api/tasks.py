@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate
 from engine import clock
 from engine.people.directory import username
 from engine.process import human_tasks, inbox
+from webui.api.bounds import TASK_ID, page_limit, page_offset
 from webui.auth import current_user_id
 from webui.extensions import runtime, uow
 
@@ -20,8 +21,8 @@ class TaskQuerySchema(Schema):
     overdue = fields.Boolean(load_default=False)
     case_code = fields.String(load_default=None)
     process_id = fields.String(load_default=None)
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    limit = page_limit(100, 500)
+    offset = page_offset()
 
 
 class TaskSchema(Schema):
@@ -80,7 +81,7 @@ def list_tasks(query):
         return {"tasks": [task_dict(row, row.assignee) for row in rows], "total": total, "scope": query["scope"]}
 
 
-@blp.get("/<task_id>")
+@blp.get(f"/<{TASK_ID}:task_id>")
 @blp.response(200, TaskDetailSchema)
 def get_task(task_id):
     """One task with the JSON Schema of its form."""
@@ -90,7 +91,7 @@ def get_task(task_id):
         return task_dict(view.task, view.assignee, view.form)
 
 
-@blp.post("/<task_id>/claim")
+@blp.post(f"/<{TASK_ID}:task_id>/claim")
 @blp.response(200, TaskSchema)
 def claim(task_id):
     """Take a task offered to one of my roles (409 if someone else holds it)."""
@@ -100,7 +101,7 @@ def claim(task_id):
         return task_dict(task, username(work.session, task.assignee_id))
 
 
-@blp.post("/<task_id>/unclaim")
+@blp.post(f"/<{TASK_ID}:task_id>/unclaim")
 @blp.response(200, TaskSchema)
 def unclaim(task_id):
     """Hand a task I hold back to its role."""
@@ -110,7 +111,7 @@ def unclaim(task_id):
         return task_dict(task)
 
 
-@blp.post("/<task_id>/complete")
+@blp.post(f"/<{TASK_ID}:task_id>/complete")
 @blp.arguments(CompleteSchema)
 @blp.response(200, TaskSchema)
 def complete(body, task_id):

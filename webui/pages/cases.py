@@ -12,6 +12,7 @@ from engine.errors import Forbidden, Invalid
 from engine.models.case import CASE_STAGES, CASE_STATUSES, RISK_LEVELS
 from engine.people import access, directory
 from engine.process import positions
+from webui.api.bounds import CASE_CODE
 from webui.extensions import runtime, uow
 from webui.pages.common import page_blueprint, page_number, require_roles
 
@@ -66,7 +67,7 @@ def new_referral():
     return redirect(url_for("pages_cases.case_file", code=code))
 
 
-@bp.get("/cases/<code>")
+@bp.get(f"/cases/<{CASE_CODE}:code>")
 @login_required
 def case_file(code: str):
     with uow() as work:

@@ -11,6 +11,7 @@ from engine.errors import Conflict, Invalid, ScriptError
 from engine.models import HumanTask, ProcessInstance
 from engine.process import human_tasks
 from engine.process.deployment import form_schema
+from webui.api.bounds import TASK_ID
 from webui.extensions import runtime, uow
 from webui.pages.common import page_blueprint, require_roles
 
@@ -48,7 +49,7 @@ def agenda():
     return _render()
 
 
-@bp.post("/committee/<task_id>/vote")
+@bp.post(f"/committee/<{TASK_ID}:task_id>/vote")
 @require_roles(committee_board.COMMITTEE_ROLE)
 def vote(task_id: str):
     data = {"vote": request.form.get("vote", "")}

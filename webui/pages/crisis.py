@@ -86,7 +86,7 @@ def declare():
     return redirect(url_for("pages_crisis.dashboard", crisis_id=crisis_id))
 
 
-@bp.get("/crisis/<int:crisis_id>")
+@bp.get("/crisis/<id:crisis_id>")
 @require_roles(*crisis_service.VIEW_ROLES)
 def dashboard(crisis_id: int):
     """Time left to T+24 h, checks by risk level, follow-ups, sub-functions, the log."""
@@ -108,7 +108,7 @@ def _dashboard_context(crisis_id: int, log_form: LogEntryForm) -> dict:
             "kind_labels": KIND_LABELS, "names": names}
 
 
-@bp.post("/crisis/<int:crisis_id>/log")
+@bp.post("/crisis/<id:crisis_id>/log")
 @require_roles("crisis_team")
 def add_log_entry(crisis_id: int):
     form = LogEntryForm()
@@ -120,7 +120,7 @@ def add_log_entry(crisis_id: int):
     return redirect(url_for("pages_crisis.dashboard", crisis_id=crisis_id) + "#log")
 
 
-@bp.post("/crisis/<int:crisis_id>/fan-out")
+@bp.post("/crisis/<id:crisis_id>/fan-out")
 @require_roles("crisis_team")
 def rerun_fan_out(crisis_id: int):
     with uow() as work:
@@ -129,7 +129,7 @@ def rerun_fan_out(crisis_id: int):
     return redirect(url_for("pages_crisis.dashboard", crisis_id=crisis_id))
 
 
-@bp.get("/crisis/<int:crisis_id>/data-validation")
+@bp.get("/crisis/<id:crisis_id>/data-validation")
 @require_roles(*crisis_service.CASE_LIST_ROLES)
 def data_validation(crisis_id: int):
     """R40: every record created or changed during the disruption."""

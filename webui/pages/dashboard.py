@@ -12,6 +12,7 @@ from engine.errors import Conflict, Invalid, NotFound
 from engine.models.case import ACTIVE_STATUSES, CASE_STATUSES, UNRATED, RiskLevel
 from engine.process.decision_parameters import decision_value
 from engine.process.reassignment import reassign_task
+from webui.api.bounds import TASK_ID
 from webui.extensions import uow
 from webui.pages.common import page_blueprint, require_roles
 
@@ -43,7 +44,7 @@ def _back():
     return redirect(url_for("pages_dashboard.dashboard") + "#" + request.form.get("anchor", "overdue"))
 
 
-@bp.post("/dashboard/tasks/<task_id>/reassign")
+@bp.post(f"/dashboard/tasks/<{TASK_ID}:task_id>/reassign")
 @require_roles(*TEAM_ROLES)
 def reassign(task_id: str):
     with uow() as work:

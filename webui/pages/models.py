@@ -91,7 +91,7 @@ def upload():
     return redirect(url_for("pages_models.model_list"))
 
 
-@bp.get("/models/<int:model_id>")
+@bp.get("/models/<id:model_id>")
 @require_roles(*VIEW_ROLES)
 def model_version(model_id: int):
     with uow() as work:
@@ -103,7 +103,7 @@ def model_version(model_id: int):
     return render_template("model_version.html", model=model, versions=versions, files=files, running=running)
 
 
-@bp.get("/models/<int:model_id>/files/<path:filename>")
+@bp.get("/models/<id:model_id>/files/<path:filename>")
 @login_required
 def model_file(model_id: int, filename: str):
     """The source of one file of one model version, for the diagram and table viewers.

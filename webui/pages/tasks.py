@@ -6,7 +6,6 @@ server validates against the schema and, on a 422, shows each field's error in p
 """
 from __future__ import annotations
 
-import json
 import logging
 
 from flask import flash, redirect, render_template, request, url_for
@@ -19,7 +18,9 @@ from engine.errors import Conflict, Invalid, NotFound, ScriptError
 from engine.people import access
 from engine.people.directory import get_user
 from engine.process import deployment, human_tasks, inbox
+from webui.api.bounds import TASK_ID
 from webui.extensions import runtime, uow
+from webui.json_limits import loads_bounded
 from webui.pages.auth import safe_next
 from webui.pages.common import page_blueprint
 from webui.pages.form_display import editor_schema, read_only_fields
@@ -66,18 +67,18 @@ def _system_fields(session, case_code: str | None, schema: dict | None) -> dict:
     return {k: v for k, v in header.items() if v is not None and properties.get(k, {}).get("readOnly")}
 
 
-@bp.get("/tasks/<task_id>")
+@bp.get(f"/tasks/<{TASK_ID}:task_id>")
 @login_required
 def task_page(task_id: str):
     return _render(task_id)
 
 
-@bp.post("/tasks/<task_id>")
+@bp.post(f"/tasks/<{TASK_ID}:task_id>")
 @login_required
 def submit(task_id: str):
     raw = request.form.get("data_json", "")
     try:
-        data = json.loads(raw) if len(raw) <= MAX_FORM_JSON else None
+        data = loads_bounded(raw, max_size=MAX_FORM_JSON)  # refusals (too big, deep, …) are ValueErrors
     except ValueError:
         data = None
     if not isinstance(data, dict):
@@ -100,7 +101,7 @@ def submit(task_id: str):
     return redirect(url_for("pages_inbox.inbox"))
 
 
-@bp.post("/tasks/<task_id>/claim")
+@bp.post(f"/tasks/<{TASK_ID}:task_id>/claim")
 @login_required
 def claim(task_id: str):
     with uow() as work:
@@ -112,7 +113,7 @@ def claim(task_id: str):
     return redirect(safe_next(request.form.get("next")) or url_for("pages_tasks.task_page", task_id=task_id))
 
 
-@bp.post("/tasks/<task_id>/unclaim")
+@bp.post(f"/tasks/<{TASK_ID}:task_id>/unclaim")
 @login_required
 def unclaim(task_id: str):
     with uow() as work:

@@ -27,9 +27,11 @@ REFERRAL_OUTCOMES = {"completed": "completed", "accepted_ongoing": "accepted", "
 
 
 def _plan(ctx: OperationContext, plan_id) -> CasePlan:
-    plan = ctx.uow.session.get(CasePlan, plan_id)
-    if plan is None:
-        raise NotFound(f"no case plan {plan_id}")
+    """A plan of this instance's case (an id from the task data names no other case's plan)."""
+    case = case_of(ctx)
+    plan = ctx.uow.session.get(CasePlan, plan_id) if isinstance(plan_id, int) else None
+    if plan is None or plan.case_id != case.id:
+        raise NotFound(f"no case plan {plan_id} on case {case.code}")
     return plan
 
 

@@ -24,9 +24,12 @@ NO_VISIT_REASONS = ("transfer", "death")  # the receiving agency / the investiga
 
 
 def _closure(ctx: OperationContext, closure_id) -> ClosureRequest:
-    closure = ctx.uow.session.get(ClosureRequest, closure_id)
-    if closure is None:
-        raise NotFound(f"no closure request {closure_id}")
+    """A closure request of this instance's case (an id from the task data names no other
+    case's request)."""
+    case = case_of(ctx)
+    closure = ctx.uow.session.get(ClosureRequest, closure_id) if isinstance(closure_id, int) else None
+    if closure is None or closure.case_id != case.id:
+        raise NotFound(f"no closure request {closure_id} on case {case.code}")
     return closure
 
 

@@ -16,21 +16,49 @@ from __future__ import annotations
 
 import json
 
+from sqlalchemy import select
+
 from engine import clock
 from engine.bpmn.operations import OperationContext, operation
 from engine.case import assignment, lifecycle
 from engine.case.records import load_case, publish_context, record_event, set_risk, set_stage, start_clock, take_text
-from engine.errors import Invalid, Unauthorized
-from engine.models import Case, CaseStage
+from engine.errors import Forbidden, Invalid, Unauthorized
+from engine.models import Case, CaseStage, HumanTask, TaskState
 from engine.models.case import NO_ACTION_REASONS, RISK_LEVELS
-from engine.models.case_decisions import CaseAssessment
-from engine.people.directory import username
+from engine.models.case_decisions import CaseAssessment, Conference
+from engine.people import access
+from engine.people.directory import get_user, supervisee_ids, username
 
 TRACKING_DATES = ("date_comprehensive_started", "date_comprehensive_completed", "date_last_contact")
 
 
 def case_of(ctx: OperationContext) -> Case:
-    return load_case(ctx.uow.session, ctx.instance.case_code)
+    """The case of the instance this step runs in (never one named in the task data). A
+    step a person triggered must be one they may take on this case (R32): the person who
+    started this instance (the use case that started it decided they may), or one who may
+    work on the case (``access.may_view_case``: its caseworker and supervisors, the
+    director, the intake worker, committee members while it is before the committee,
+    whoever holds or is offered one of its open tasks). Others are refused (403) before
+    the operation writes anything."""
+    case = load_case(ctx.uow.session, ctx.instance.case_code)
+    if ctx.actor_id is not None and ctx.actor_id != ctx.instance.started_by:
+        _require_works_on(ctx.uow.session, ctx.actor_id, case)
+    return case
+
+
+def _require_works_on(session, actor_id: int, case: Case) -> None:
+    user = get_user(session, actor_id)
+    if user.id in (case.caseworker_id, case.supervisor_id) or user.has_role("director", "admin"):
+        return  # the common cases, decided without further queries
+    open_tasks = session.scalars(select(HumanTask).where(HumanTask.case_code == case.code,
+                                                         HumanTask.state == TaskState.READY))
+    holds = any(t.assignee_id == user.id or (t.assignee_id is None and access.offered_to(user, t))
+                for t in open_tasks)
+    before_committee = session.scalar(select(Conference.id).where(Conference.case_id == case.id,
+                                                                  Conference.outcome.is_(None)).limit(1)) is not None
+    if not access.may_view_case(user, case, supervisee_ids(session, user.id), holds_task=holds,
+                                before_committee=before_committee):
+        raise Forbidden(f"case {case.code} is not one you work on: this step cannot be taken by you")
 
 
 def finish(ctx: OperationContext, case: Case, data: dict, **result) -> dict:
