@@ -8,6 +8,17 @@ from dataclasses import dataclass, field
 from engine.models import InstanceStatus, ProcessInstance, ProcessModel
 
 
+class _FakeBind:
+    class dialect:
+        name = "sqlite"
+
+    url = "sqlite:///fake"
+
+    @property
+    def engine(self):
+        return self
+
+
 class FakeSession:
     """Records statements and lifecycle calls; every query finds nothing."""
 
@@ -18,6 +29,10 @@ class FakeSession:
 
     def scalars(self, statement):
         return []
+
+    def get_bind(self):
+        """An embedded database, for the ids a start reserves."""
+        return _FakeBind()
 
     def scalar(self, statement):
         return None

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -217,27 +218,33 @@ def start(uow: StepUnitOfWork, runtime: ProcessRuntime, model: ProcessModel, act
           data: TaskData | None = None, case_code: str | None = None,
           parent_instance_id: int | None = None) -> EngineStep:
     """Start one instance of ``model`` and run it to its first wait state. A diagram
-    failure raises (there is no instance yet to record it on; nothing is written)."""
+    failure raises (there is no instance yet to record it on; nothing is written).
+
+    The instance's id is reserved without writing, and its row waits in the session: it is
+    inserted when the step is saved, or just before the first row an operation writes on
+    the way (the models order such inserts after their instance). So a start whose
+    diagram only computes writes nothing until it is done — and on SQLite holds no write
+    lock while the engine runs."""
     now = clock.now()
-    instance = ProcessInstance(model_id=model.id, model=model, process_id=model.process_id, case_code=case_code,
-                               parent_instance_id=parent_instance_id, state_json="{}", started_by=actor_id,
-                               created_at=now, updated_at=now)
+    workflow = runtime.new_workflow(model, data)  # before the instance is pending: loading a spec would flush it
+    [instance_id] = reserve_instance_ids(uow.session, 1)
+    instance = ProcessInstance(id=instance_id, model_id=model.id, model=model, process_id=model.process_id,
+                               case_code=case_code, parent_instance_id=parent_instance_id, state_json="{}",
+                               started_by=actor_id, created_at=now, updated_at=now)
     uow.session.add(instance)
-    uow.flush()  # operations reached on the way record the instance's id
-    step = EngineStep(uow, runtime, instance, runtime.new_workflow(model, data), actor_id)
+    step = EngineStep(uow, runtime, instance, workflow, actor_id)
     with step_budget.running():
         step._run_to_wait()
-        step._save()
+        step._store_state()
+        uow.flush()
+        step._sync_and_audit(new=True)
     return step
 
 
 def start_many(uow: StepUnitOfWork, runtime: ProcessRuntime, model: ProcessModel, starts: Sequence[Start],
                actor_id: int | None = None) -> list[EngineStep]:
     """Start many instances of one model in one transaction, with one multi-row INSERT of
-    the instances and no reads of rows they cannot have yet (the crisis fan-out).
-
-    On SQLite the caller must already hold the write lock (have written in this
-    transaction), so that no other writer takes the reserved ids first."""
+    the instances and no reads of rows they cannot have yet (the crisis fan-out)."""
     session = uow.session
     now = clock.now()
     steps: list[EngineStep] = []
@@ -259,11 +266,32 @@ def start_many(uow: StepUnitOfWork, runtime: ProcessRuntime, model: ProcessModel
 
 
 def reserve_instance_ids(session: Session, count: int) -> list[int]:
-    """Ids for ``count`` new instances, known before their workflows start."""
+    """Ids for ``count`` new instances, known before their workflows start, reserved without
+    writing: PostgreSQL's sequence; on SQLite (one process serves an embedded database) ids
+    handed out by this process above the highest stored one. Should another process insert
+    instances into the same file meanwhile, a clash fails that save as a conflict (409),
+    never a wrong row."""
     if count <= 0:
         return []
     if session.get_bind().dialect.name == "postgresql":
         return list(session.scalars(text("SELECT nextval(pg_get_serial_sequence('process_instances', 'id')) "
                                          "FROM generate_series(1, :n)"), {"n": count}))
-    first = (session.scalar(select(func.max(ProcessInstance.id))) or 0) + 1
-    return list(range(first, first + count))
+    highest = session.scalar(select(func.max(ProcessInstance.id))) or 0
+    return _sqlite_ids.reserve(str(session.get_bind().engine.url), highest, count)
+
+
+class _ProcessLocalIds:
+    """The next free instance id per SQLite database, shared by this process's threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._next: dict[str, int] = {}
+
+    def reserve(self, database: str, highest_stored: int, count: int) -> list[int]:
+        with self._lock:
+            first = max(self._next.get(database, 0), highest_stored + 1)
+            self._next[database] = first + count
+        return list(range(first, first + count))
+
+
+_sqlite_ids = _ProcessLocalIds()

@@ -132,11 +132,11 @@ def validate_declaration(kind, description, affected_functions) -> tuple[str, st
     if not isinstance(affected_functions, list) or not affected_functions:
         errors["affected_functions"] = [f"name at least one sub-function of CBF-5 ({', '.join(SUB_FUNCTIONS)})"]
     else:
-        unknown = [str(f) for f in affected_functions if f not in SUB_FUNCTIONS]
+        unknown = [str(f)[:20] for f in affected_functions if not isinstance(f, str) or f not in SUB_FUNCTIONS]
         if unknown:
             errors["affected_functions"] = [f"unknown sub-function {f!r} (CBF-5 has {', '.join(SUB_FUNCTIONS)})"
                                             for f in unknown]
-        functions = sorted({f for f in affected_functions if f in SUB_FUNCTIONS})
+        functions = sorted({f for f in affected_functions if isinstance(f, str) and f in SUB_FUNCTIONS})
     if errors:
         raise Invalid("the declaration has invalid fields", errors=errors)
     return kind, text, functions

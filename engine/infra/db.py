@@ -10,6 +10,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
+from engine.infra import sqlite_writers
 from engine.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -35,6 +36,7 @@ def make_engine(url: str, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S, **kwar
             cur.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
             cur.close()
 
+        sqlite_writers.install(engine, busy_timeout_s)  # writers of this process queue fairly
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)

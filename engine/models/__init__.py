@@ -18,7 +18,13 @@ from engine.models.case import (
     Vote,
 )
 from engine.models.people import ROLES, AuthSession, Supervision, User, UserRole
-from engine.models.process import InstanceStatus, ProcessInstance, ProcessModel, ProcessModelFile
+from engine.models.process import (
+    InstanceStatus,
+    ProcessInstance,
+    ProcessModel,
+    ProcessModelFile,
+    insert_instances_before_their_rows,
+)
 from engine.models.work import (
     PRIORITY_BY_RISK,
     AuditChainHead,
@@ -38,3 +44,5 @@ __all__ = [
     "CASE_STAGES", "CASE_STATUSES", "RISK_LEVELS", "Case", "Client", "CaseClientLink", "CaseEvent", "CaseNote",
     "ServiceReferral", "Vote",
 ]
+
+insert_instances_before_their_rows(Base)  # every model module is imported above

@@ -77,3 +77,23 @@ class ProcessInstance(Base):
     __mapper_args__ = {"version_id_col": version}
 
     model: Mapped[ProcessModel] = relationship(lazy="joined")
+
+
+def insert_instances_before_their_rows(base: type[Base]) -> None:
+    """Give every table that refers to a process instance a relationship to it, so a
+    flush inserts a new instance before the rows that name it (tasks, timers, records
+    of the case, crisis checks, a child instance). The engine keeps a starting instance
+    pending until its step is saved (engine.bpmn.engine_step.start); without these the
+    unit of work would order the inserts by table name and a row could name an instance
+    not yet written. The relationships are never read or set: only their order counts."""
+    instance_id = ProcessInstance.__table__.c.id
+    for mapper in list(base.registry.mappers):
+        for column in mapper.local_table.columns:
+            if not any(fk.column is instance_id for fk in column.foreign_keys):
+                continue
+            name = f"_{column.name}_instance"
+            if name in mapper.attrs:
+                continue
+            remote_side = [instance_id] if mapper.class_ is ProcessInstance else None
+            mapper.add_property(name, relationship(ProcessInstance, foreign_keys=[column], lazy="raise",
+                                                   passive_deletes=True, remote_side=remote_side))

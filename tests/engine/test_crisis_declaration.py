@@ -44,7 +44,8 @@ def test_only_crisis_team_members_declare_R35(ctx):
 def test_invalid_declaration_names_the_field_and_starts_nothing(ctx):
     for kind, functions, field in (("earthquake", ["5.1"], "kind"), ("it_failure", ["5.7"], "affected_functions"),
                                    ("it_failure", [], "affected_functions"),
-                                   ("it_failure", "5.1", "affected_functions")):
+                                   ("it_failure", "5.1", "affected_functions"),
+                                   ("it_failure", [{"S": -125}, ["5.1"]], "affected_functions")):
         with ctx.uow() as uow, pytest.raises(Invalid) as info:
             crisis.declare_crisis(uow, ctx.runtime, user_id(ctx, "crisislead1"), kind, "x", functions)
         assert field in info.value.errors

@@ -115,5 +115,4 @@ def model_file(model_id: int, filename: str):
         content, kind = match[0].content, match[0].kind
     response = Response(content, mimetype=CONTENT_TYPES.get(kind, "text/plain"))
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, max-age=3600"
     return response

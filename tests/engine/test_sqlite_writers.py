@@ -1,0 +1,110 @@
+"""Embedded SQLite under contention: writers are served in the order they came, and a
+start writes nothing (so holds no write lock) while its diagram runs."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.exc import OperationalError
+
+from engine.bpmn import engine_step
+from engine.errors import ScriptError
+from engine.infra import db
+from engine.infra.sqlite_writers import WriterQueue
+from engine.process.deployment import latest_model
+from tests.integration.attack_samples import script_process
+from tests.webui.test_process_models_api import upload
+
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+def test_writers_are_served_first_come_first_served():
+    queue = WriterQueue()
+    assert queue.acquire(1)
+    order, arrived = [], []
+
+    def writer(n: int) -> None:
+        arrived.append(n)
+        assert queue.acquire(5)
+        order.append(n)
+        queue.release()
+
+    threads = []
+    for n in range(5):
+        thread = threading.Thread(target=writer, args=(n,))
+        thread.start()
+        while len(arrived) <= n:  # each joins the queue before the next one comes
+            pass
+        threads.append(thread)
+    queue.release()
+    for thread in threads:
+        thread.join(5)
+    assert order == [0, 1, 2, 3, 4]
+
+
+def test_a_thread_holding_the_queue_may_write_on_a_second_connection_and_others_still_wait():
+    queue = WriterQueue()
+    assert queue.acquire(1) and queue.acquire(1)  # the same thread again
+    got = []
+    other = threading.Thread(target=lambda: got.append(queue.acquire(0.2)))
+    other.start()
+    other.join(5)
+    assert got == [False]
+    queue.release()
+    other = threading.Thread(target=lambda: got.append(queue.acquire(0.2)))
+    other.start()
+    other.join(5)
+    assert got == [False, False]  # held once more: one release is not enough
+    queue.release()
+    other = threading.Thread(target=lambda: got.append(queue.acquire(0.2)))
+    other.start()
+    other.join(5)
+    assert got == [False, False, True]
+
+
+def test_a_writer_that_waits_past_the_busy_timeout_gets_database_is_locked(tmp_path):
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'w.db'}", busy_timeout_s=0.2)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (n INTEGER)"))
+    holder = engine.connect()
+    holder.begin()
+    holder.execute(text("INSERT INTO t VALUES (1)"))  # holds the queue (and the SQLite lock)
+    failures = []
+
+    def second_writer() -> None:
+        try:
+            with engine.begin() as conn:
+                conn.execute(text("INSERT INTO t VALUES (2)"))
+        except OperationalError as err:
+            failures.append(str(err.orig))
+
+    thread = threading.Thread(target=second_writer)
+    thread.start()
+    thread.join(5)
+    holder.rollback()
+    holder.close()
+    engine.dispose()
+    assert failures == ["database is locked"]
+
+
+@SQLITE_ONLY
+def test_a_start_writes_nothing_while_its_diagram_runs_and_nothing_when_it_fails(ctx, client, token_for):
+    answer = upload(client, token_for("processowner1"), {"compute.bpmn": script_process("compute", "r = a ** b")})
+    assert answer.status_code == 201, answer.get_json()
+    writes: list[str] = []
+
+    def count_writes(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            writes.append(statement.split()[2])
+
+    event.listen(ctx.engine, "before_cursor_execute", count_writes)
+    try:
+        with ctx.uow() as uow, pytest.raises(ScriptError):
+            engine_step.start(uow, ctx.runtime, latest_model(uow.session, "compute"), None, {"a": 3, "b": 10**8})
+        assert writes == []
+        with ctx.uow() as uow:
+            engine_step.start(uow, ctx.runtime, latest_model(uow.session, "compute"), None, {"a": 2, "b": 10})
+            assert writes[0] == "process_instances"  # the first write comes when the step is saved
+    finally:
+        event.remove(ctx.engine, "before_cursor_execute", count_writes)

@@ -1,0 +1,231 @@
+"""The attacks of the hardening issue, as an outsider (or a clumsy process owner) would send
+them to the live app. Each attack may ``prepare`` once (a process owner uploads a
+diagram) and then has ``steps``: requests repeated for as long as a bystander is measured.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+XMLNS = ('xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+         'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="defs" '
+         'targetNamespace="http://example.org/attack"')
+
+
+def script_process(process_id: str, script: str, extra: str = "") -> str:
+    """A process a caseworker may start that runs one script on its start data."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions {XMLNS}>
+  <bpmn:process id="{process_id}" name="Attack {process_id}" isExecutable="true">
+    <bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="start_roles" value="caseworker"/>
+    </spiffworkflow:properties></bpmn:extensionElements>
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work"/>
+    <bpmn:scriptTask id="work" name="Work"{extra}><bpmn:script>{script}</bpmn:script></bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def multi_instance_process(process_id: str) -> str:
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions {XMLNS}>
+  <bpmn:process id="{process_id}" name="Attack fan-out" isExecutable="true">
+    <bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="start_roles" value="caseworker"/>
+    </spiffworkflow:properties></bpmn:extensionElements>
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="each"/>
+    <bpmn:scriptTask id="each" name="Each">
+      <bpmn:multiInstanceLoopCharacteristics isSequential="false">
+        <bpmn:loopCardinality>n</bpmn:loopCardinality>
+      </bpmn:multiInstanceLoopCharacteristics>
+      <bpmn:script>x = 1</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="each" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def loop_process(process_id: str) -> str:
+    """A gateway loop a caseworker may start; the data decides how often it goes round."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions {XMLNS}>
+  <bpmn:process id="{process_id}" name="Attack loop" isExecutable="true">
+    <bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="start_roles" value="caseworker"/>
+    </spiffworkflow:properties></bpmn:extensionElements>
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="count"/>
+    <bpmn:scriptTask id="count" name="Count"><bpmn:script>i = i + 1</bpmn:script></bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="count" targetRef="again"/>
+    <bpmn:exclusiveGateway id="again" default="f_done"/>
+    <bpmn:sequenceFlow id="f_loop" sourceRef="again" targetRef="count">
+      <bpmn:conditionExpression>i &lt; rounds</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f_done" sourceRef="again" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def form_process(process_id: str) -> str:
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions {XMLNS}>
+  <bpmn:process id="{process_id}" name="Attack form" isExecutable="true">
+    <bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="start_roles" value="caseworker"/>
+    </spiffworkflow:properties></bpmn:extensionElements>
+    <bpmn:laneSet id="lanes">
+      <bpmn:lane id="lane" name="caseworker"><bpmn:flowNodeRef>fill</bpmn:flowNodeRef></bpmn:lane>
+    </bpmn:laneSet>
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="fill"/>
+    <bpmn:userTask id="fill" name="Fill in">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="form" value="attack_pattern.json"/>
+      </spiffworkflow:properties></bpmn:extensionElements>
+    </bpmn:userTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="fill" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+PATTERN_FORM = json.dumps({"type": "object", "required": ["code"],
+                           "properties": {"code": {"type": "string", "pattern": "^(a+)+$"}}})
+
+
+def timer_process(process_id: str, duration: str) -> str:
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions {XMLNS}>
+  <bpmn:process id="{process_id}" name="Attack timer" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait"/>
+    <bpmn:intermediateCatchEvent id="wait" name="Wait">
+      <bpmn:timerEventDefinition id="t"><bpmn:timeDuration>{duration}</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def huge_process(process_id: str, elements: int) -> str:
+    tasks = "".join(f'<bpmn:scriptTask id="s{i}"><bpmn:script>x = {i}</bpmn:script></bpmn:scriptTask>'
+                    f'<bpmn:sequenceFlow id="f{i}" sourceRef="{"start" if i == 0 else f"s{i - 1}"}" '
+                    f'targetRef="s{i}"/>' for i in range(elements))
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions {XMLNS}>
+  <bpmn:process id="{process_id}" isExecutable="true"><bpmn:startEvent id="start"/>{tasks}
+    <bpmn:sequenceFlow id="fend" sourceRef="s{elements - 1}" targetRef="end"/><bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def big_table(rules: int) -> str:
+    body = "".join(f'<rule id="r{i}"><inputEntry id="i{i}"><text>{i}</text></inputEntry>'
+                   f'<outputEntry id="o{i}"><text>"x"</text></outputEntry></rule>' for i in range(rules))
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="d" name="d" namespace="http://example.org">
+  <decision id="attack_table" name="Attack table"><decisionTable id="t" hitPolicy="FIRST">
+    <input id="in" label="n"><inputExpression id="ie" typeRef="integer"><text>n</text></inputExpression></input>
+    <output id="out" name="label" typeRef="string"/>{body}
+  </decisionTable></decision>
+</definitions>"""
+
+
+@dataclass
+class Attack:
+    name: str
+    make_steps: Callable[[object], list[Callable[[], object]]]
+    uploads: dict[str, str] = field(default_factory=dict)
+
+    def prepare(self, live) -> None:
+        if self.uploads:
+            answer = upload(live, self.uploads)
+            assert answer.status == 201, answer.body
+
+    def steps(self, live) -> list[Callable[[], object]]:
+        return self.make_steps(live)
+
+
+def upload(live, files: dict[str, str]):
+    boundary = "attackboundary"
+    parts = []
+    for name, text in files.items():
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
+                     f"Content-Type: application/octet-stream\r\n\r\n{text}\r\n")
+    body = ("".join(parts) + f"--{boundary}--\r\n").encode()
+    return live.call("POST", "/api/process-models", raw=body, user="processowner1",
+                     content_type=f"multipart/form-data; boundary={boundary}")
+
+
+def start(process_id: str, data: dict, user: str = "caseworker1"):
+    return lambda live: [lambda: live.call("POST", f"/api/processes/{process_id}/instances", {"data": data},
+                                           user=user)]
+
+
+def deploy(files: dict[str, str]):
+    return lambda live: [lambda: upload(live, files)]
+
+
+def fill_form_with_backtracking_text(live):
+    def step():
+        started = live.call("POST", "/api/processes/attack_form/instances", {"data": {}}, user="caseworker1")
+        tasks = live.call("GET", "/api/tasks?scope=claimable", user="caseworker1").body.get("tasks", [])
+        task = next(t for t in tasks if t["instance_id"] == started.body["id"])
+        return live.call("POST", f"/api/tasks/{task['id']}/complete", {"data": {"code": "a" * 40 + "!"}},
+                         user="caseworker1")
+    return [step]
+
+
+def sign_in_as_someone_else(live):
+    def guess(n: int):
+        return lambda: live.call("POST", "/api/auth/token", {"username": "supervisor1", "password": f"guess{n}"})
+    return [guess(n) for n in range(5)]
+
+
+def bad_input(live):
+    deep = b"[" * 100_000 + b"]" * 100_000
+    return [
+        lambda: live.call("POST", "/api/cases", raw=deep, user="caseworker1"),
+        lambda: live.call("POST", "/api/cases", raw=b'{"referral": {"source": "ngo", "primary_concern": "\\ud800"},'
+                                                     b' "client": {"name": "x"}}', user="caseworker1"),
+        lambda: live.call("POST", "/api/processes/sample_intake/instances",
+                          raw=b'{"data": {"n": ' + b"9" * 5001 + b"}}", user="caseworker1"),
+        lambda: live.call("GET", f"/api/cases?offset={2**63}", user="caseworker1"),
+        lambda: live.call("POST", f"/api/notifications/{2**63}/read", user="caseworker1"),
+        lambda: live.call("POST", f"/api/incidents/{2**64}/retry", user="admin"),
+        lambda: live.call("GET", f"/api/crises/{2**63}", user="crisislead1"),
+    ]
+
+
+ATTACKS = [
+    Attack("duration from data", start("bcp_readiness_activity", {"activity": "crisis_drill",
+                                                                  "every_days": "10000000Y1"})),
+    Attack("someone else's crisis check", start("bcp_crisis_check", {"case_code": "CM-AAAA-BBBB",
+                                                                     "check_assignee": "caseworker1"})),
+    Attack("a timer of a billion years", deploy({"attack_timer.bpmn": timer_process("attack_timer",
+                                                                                    '"P999999999Y"')})),
+    Attack("a huge power from data", start("attack_power", {"a": 3, "b": 20_000_000}),
+           {"attack_power.bpmn": script_process("attack_power", "r = a ** b")}),
+    Attack("a huge repetition from data", start("attack_repeat", {"n": 2_000_000_000}),
+           {"attack_repeat.bpmn": script_process("attack_repeat", "r = 'a' * n")}),
+    Attack("summing lists", start("attack_sum", {"n": 120_000}),
+           {"attack_sum.bpmn": script_process("attack_sum", "r = sum([[1]] * n, [])")}),
+    Attack("a backtracking form pattern", fill_form_with_backtracking_text,
+           {"attack_form.bpmn": form_process("attack_form"), "attack_pattern.json": PATTERN_FORM}),
+    Attack("a fan-out of five thousand", start("attack_fanout", {"n": 5000}),
+           {"attack_fanout.bpmn": multi_instance_process("attack_fanout")}),
+    Attack("a loop two thousand deep", start("attack_loop", {"rounds": 2000, "i": 0}),
+           {"attack_loop.bpmn": loop_process("attack_loop")}),
+    Attack("a ten-thousand-element diagram", deploy({"attack_huge.bpmn": huge_process("attack_huge", 10_000)})),
+    Attack("a four-thousand-rule table", deploy({"attack_table.dmn": big_table(4000)})),
+    Attack("guessing another user's password", sign_in_as_someone_else),
+    Attack("malformed and oversized input", bad_input),
+]
