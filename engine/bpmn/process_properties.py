@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import re
 
+from lxml import etree
+
 from engine.bpmn.dmn_check import Problem
 from engine.bpmn.namespaces import NS, bpmn
 from engine.models.people import ROLES
@@ -38,7 +40,7 @@ def _roles_in(value: str) -> list[str]:
     return [part for part in _SEPARATORS.split(value.strip()) if part]
 
 
-def check_bpmn(name: str, root) -> list[Problem]:
+def check_bpmn(name: str, root: etree._Element) -> list[Problem]:
     """Every problem with the process-level properties of every process in ``root``."""
     problems: list[Problem] = []
     for process in root.iter(bpmn("process")):
@@ -64,7 +66,7 @@ def check_bpmn(name: str, root) -> list[Problem]:
     return problems
 
 
-def start_roles(root, process_id: str) -> tuple[str, ...]:
+def start_roles(root: etree._Element, process_id: str) -> tuple[str, ...]:
     """The roles that may start ``process_id`` (a process of ``root``) through the API, in
     the order of ``ROLES``; empty when only the engine starts it. Call it on a bundle that
     passed :func:`check_bpmn`."""

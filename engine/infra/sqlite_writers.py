@@ -83,7 +83,7 @@ def install(engine: Engine, timeout_s: float) -> WriterQueue:
             raise OperationalError(statement, parameters, sqlite3.OperationalError("database is locked"))
         conn.info[_HOLDS] = True
 
-    def _leave(info: dict) -> None:
+    def _leave(info: dict[str, Any]) -> None:
         if info.pop(_HOLDS, None):
             queue.release()
 
