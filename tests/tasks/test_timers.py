@@ -76,6 +76,7 @@ def test_a_timer_fires_once_when_the_message_and_the_sweeper_race(ctx, backend, 
         pytest.skip("concurrent writers need PostgreSQL (SQLite serialises the whole file)")
     clock.freeze(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC))
     instance_id = start(ctx, "queue_timer", {"fire_at": "2026-03-02T09:30:00+00:00", "spin": 1})
+    started_version = instance_version(ctx, instance_id)
     timer_id = timers_of(ctx, instance_id)[0].id
     clock.freeze(dt.datetime(2026, 3, 2, 9, 31, tzinfo=dt.UTC))
 
@@ -104,7 +105,7 @@ def test_a_timer_fires_once_when_the_message_and_the_sweeper_race(ctx, backend, 
     assert fired_count(ctx, instance_id) == 1
     assert ready_task_ids(ctx, instance_id) == ["after_wait"]
     with ctx.session_factory() as s:
-        assert s.get(ProcessInstance, instance_id).version == 3  # start (2) + one fire (3)
+        assert s.get(ProcessInstance, instance_id).version == started_version + 1  # one fire saved
 
 
 def test_two_timers_of_one_instance_due_together_both_apply_once(ctx, make_queue, queue_settings):
@@ -112,13 +113,14 @@ def test_two_timers_of_one_instance_due_together_both_apply_once(ctx, make_queue
     timers end fired, each branch's task exists once, and every save is accounted for."""
     queue = make_queue(dataclasses.replace(queue_settings, max_retries=10), threads=4)
     instance_id = start(ctx, "queue_two_timers", {"fire_at": in_seconds(2)})
+    started_version = instance_version(ctx, instance_id)
     assert len(timers_of(ctx, instance_id)) == 2
     assert queue.wait_for(lambda: ready_task_ids(ctx, instance_id) == ["task_a", "task_b"], WAIT_S)
     queue.join(timeout_ms=WAIT_S * 1000)
     assert [t.state for t in timers_of(ctx, instance_id)] == ["fired", "fired"]
     with ctx.session_factory() as s:
         # one save per applied fire (a fire may wake both timers: then the other is a no-op)
-        assert s.get(ProcessInstance, instance_id).version == 2 + fired_count(ctx, instance_id)
+        assert s.get(ProcessInstance, instance_id).version == started_version + fired_count(ctx, instance_id)
 
 
 def test_a_fire_that_loses_the_race_for_its_instance_is_retried_not_dropped(ctx, queue, monkeypatch):
@@ -171,3 +173,9 @@ def test_R07_a_boundary_timer_escalates_an_open_task_to_the_supervisor(ctx, queu
             return s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None))) == 0
 
     assert queue.wait_for(outbox_empty, WAIT_S)  # the escalation's messages (its mail) went out
+
+
+def instance_version(ctx, instance_id: int) -> int:
+    """The instance's row version: every save adds one (so saves can be counted)."""
+    with ctx.session_factory() as s:
+        return s.get(ProcessInstance, instance_id).version
