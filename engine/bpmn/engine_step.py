@@ -15,32 +15,43 @@ this module, which does, in this order:
 5. dump the state, checked (``engine.bpmn.saved_state``): task data JSON cannot hold, or
    a state beyond ``MAX_STATE_KB``, is a failure of the diagram like any other;
 6. on a diagram failure (a ``ScriptError``: a script, a sandbox or step bound, the state
-   check, a due time the data makes unusable): roll back, record the failure on the
-   instance (and stop the instance when nobody is there to be told, as for a timer),
-   commit that record — the one commit this module makes — and raise;
+   check, a due time the data makes unusable): roll back, mark the instance failed at
+   that element (``failed_element``, ``error`` in words for process owners, ``failed_step``:
+   what the step was doing), tell the runtime's failure listeners (the incident), commit
+   that record — the one commit this module makes — and raise. A person's step leaves the
+   instance running: nothing of it was saved, and what they entered may be what the step
+   could not use, so they may try again; they are told in words that the step could not
+   be completed and that the process owner knows (``engine.bpmn.step_failures``). A timer's
+   step stops the instance (status ``error``: nobody is there to try again) until a
+   migration resumes it;
 7. save: set the status, bump the version (flush: the version check), sync the
-   human-task and timer rows, tell the runtime's listeners about new tasks, audit what
-   happened.
+   human-task and timer rows, tell the runtime's listeners about new tasks, clear the
+   failure mark once the failed route got past its element (and tell the recovery
+   listeners), audit what happened.
+
+:func:`migrate` is the same path for moving an instance onto another version of its
+process (``engine.bpmn.spec_migration``), resuming one stopped at a failed timer.
 
 The caller's use case commits. Nothing else in the engine restores or saves a workflow
-(``tests/engine/test_engine_step.py`` checks the source for it).
+(``tests/engine/test_layering.py`` checks the source for it).
 """
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from sqlalchemy import func, select, text, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.bpmn import operations, step_budget, task_sync
+from engine.bpmn import moved_rows, operations, spec_migration, step_budget, step_failures, task_sync
+from engine.bpmn.instance_ids import reserve_instance_ids
 from engine.bpmn.runtime import ProcessRuntime
 from engine.bpmn.saved_state import checked_state
 from engine.errors import Conflict, DomainError, NotFound, ScriptError
@@ -65,6 +76,8 @@ class StepUnitOfWork(Protocol):
 
     def commit(self) -> None: ...
 
+    def enqueue(self, actor: str, *args: object, eta: dt.datetime | None = None) -> None: ...
+
 
 @dataclass(frozen=True)
 class Start:
@@ -86,6 +99,7 @@ class EngineStep:
     _moved: bool = False
     _completed_by: int | None = None
     _audits: list[_Audit] = field(default_factory=list)
+    trigger: dict[str, object] = field(default_factory=dict)  # what this step does (kept if it fails)
 
     # -- what a caller does inside ``advancing`` ------------------------------------------
     def has_ready_task(self, task_id: str) -> bool:
@@ -96,6 +110,7 @@ class EngineStep:
         """Complete one ready human task with ``data`` and run on to the next wait state."""
         if not self.has_ready_task(task_id):
             raise Conflict("this task is no longer waiting for input")
+        self.trigger = {"trigger": "task", "task_id": task_id, "element": element}
         self.runtime.complete(self.workflow, task_id, data)
         self._moved, self._completed_by = True, self.actor_id
         self._audits.append(("task_completed", "human_task", task_id, case_code,
@@ -103,6 +118,7 @@ class EngineStep:
 
     def fire_timer(self, task_id: str, *, element: str, due_at: dt.datetime) -> bool:
         """Fire one waiting timer; False when it is no longer waiting."""
+        self.trigger = {"trigger": "timer", "task_id": task_id, "element": element, "due_at": due_at.isoformat()}
         fired = self.runtime.fire_timer(self.workflow, task_id)
         if fired:
             self._moved = True
@@ -134,6 +150,8 @@ class EngineStep:
                                                      self._completed_by, new=new, users=users)
         for listener in self.runtime.new_task_listeners:
             listener(self.uow, self.created_tasks)
+        if not new:
+            self._clear_failure_once_past()
         uow = self.uow
         for action, subject_type, subject_id, case_code, detail in self._audits:
             uow.audit(self.actor_id, action, subject_type, subject_id, case_code, **detail)
@@ -141,6 +159,23 @@ class EngineStep:
             uow.audit(self.actor_id, "instance_completed", "process_instance", self.instance.id,
                       self.instance.case_code)
         self._audits.clear()
+
+    def _clear_failure_once_past(self) -> None:
+        """The failure mark goes once the task that failed is no longer waiting (its route
+        got past the failed element, or the instance left it another way)."""
+        instance = self.instance
+        if instance.failed_element is None and instance.failed_step is None:
+            return
+        failed = json.loads(instance.failed_step or "{}").get("task_id")
+        waiting = {str(t.id) for t in self.runtime.ready_human_tasks(self.workflow)}
+        waiting |= {t.task_id for t in self.runtime.pending_timers(self.workflow)}
+        if failed in waiting and instance.status != InstanceStatus.COMPLETE:
+            return
+        self._audits.append(("failure_cleared", "process_instance", instance.id, instance.case_code,
+                             {"element": instance.failed_element}))
+        instance.failed_element = instance.failed_step = instance.error = None
+        for listener in self.runtime.recovery_listeners:
+            listener(self.uow, instance.id)
 
     def _save(self) -> None:
         self._store_state()
@@ -164,6 +199,9 @@ def load_instance(session: Session, instance_id: int) -> ProcessInstance:
 
 
 def ensure_running(instance: ProcessInstance) -> None:
+    if instance.status == InstanceStatus.ERROR:
+        raise Conflict("this cannot be done now: the procedure stopped at a step that failed, and the process owner "
+                       "has been told")
     if instance.status != InstanceStatus.RUNNING:
         raise Conflict(f"process instance {instance.id} is {instance.status}")
 
@@ -175,12 +213,14 @@ def advancing(uow: StepUnitOfWork, runtime: ProcessRuntime, instance: ProcessIns
 
     A ``ScriptError`` (a broken diagram) is recorded on the instance; with
     ``stop_on_failure`` (nobody is there to be told: a timer) every ``DomainError`` is, and
-    the instance stops with status ``error`` so it is not retried forever. A block that
-    moved nothing (a timer no longer waiting) saves nothing."""
+    the instance stops with status ``error`` so it is not retried forever. A person is told
+    in words (``step_failures.for_the_person``). A block that moved nothing (a timer no
+    longer waiting) saves nothing."""
     if isinstance(instance, int):
         instance = load_instance(uow.session, instance)
     ensure_running(instance)
     step = EngineStep(uow, runtime, instance, runtime.restore(instance), actor_id)
+    where = _Whereabouts.of(instance)
     with step_budget.running():
         try:
             with _bound(step):
@@ -189,28 +229,90 @@ def advancing(uow: StepUnitOfWork, runtime: ProcessRuntime, instance: ProcessIns
                 step._store_state()  # data that cannot be saved is the diagram's failure
         except DomainError as err:
             if isinstance(err, ScriptError) or stop_on_failure:
-                record_failure(uow, instance.id, err, actor_id, stop=stop_on_failure)
+                record_failure(uow, runtime, where, err, actor_id, stop=stop_on_failure, trigger=step.trigger)
+                if isinstance(err, ScriptError) and actor_id is not None and not stop_on_failure:
+                    raise step_failures.for_the_person(err) from err
             raise
         if step._moved:
             try:
                 step._flush_and_sync()  # a version conflict here is no failure of the diagram
             except ScriptError as err:  # a due time the data makes unusable
-                record_failure(uow, instance.id, err, actor_id, stop=stop_on_failure)
+                record_failure(uow, runtime, where, err, actor_id, stop=stop_on_failure, trigger=step.trigger)
+                if actor_id is not None and not stop_on_failure:
+                    raise step_failures.for_the_person(err) from err
                 raise
 
 
-def record_failure(uow: StepUnitOfWork, instance_id: int, error: DomainError, actor_id: int | None, stop: bool) -> None:
-    """After a failed step, roll the attempt back and note the failure on the instance
-    (stopping it when ``stop``), in a transaction of its own: the failure must be known
-    although the step is not saved."""
+@dataclass(frozen=True)
+class _Whereabouts:
+    """What a failure record needs of the instance, read before a rollback expires it."""
+    instance_id: int
+    model_id: int
+    process_id: str
+    version: int
+    case_code: str | None
+
+    @classmethod
+    def of(cls, instance: ProcessInstance) -> _Whereabouts:
+        return cls(instance.id, instance.model_id, instance.process_id, instance.model.version, instance.case_code)
+
+
+def record_failure(uow: StepUnitOfWork, runtime: ProcessRuntime, where: _Whereabouts, error: DomainError,
+                   actor_id: int | None, stop: bool, trigger: dict[str, object] | None = None) -> None:
+    """After a failed step, roll the attempt back and mark the instance failed at the
+    element (stopping it when ``stop``), tell the failure listeners, in a transaction of
+    its own: the failure must be known although the step is not saved."""
     uow.session.rollback()
-    values: dict[str, object] = {"error": error.message}
+    found = error.details.get("element_id") or (trigger or {}).get("element")
+    element = str(found) if found else None
+    words = step_failures.in_words(error, element)
+    values: dict[str, object] = {"error": words, "failed_element": element,
+                                 "failed_step": json.dumps(trigger or {}, sort_keys=True)}
     if stop:
         values["status"] = InstanceStatus.ERROR
-    uow.session.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id).values(**values))
-    uow.audit(actor_id, "script_failed", "process_instance", instance_id,
+    uow.session.execute(update(ProcessInstance).where(ProcessInstance.id == where.instance_id).values(**values))
+    uow.audit(actor_id, "script_failed", "process_instance", where.instance_id,
               element=error.details.get("element_id"), message=error.message)
+    failure = step_failures.StepFailure(where.instance_id, where.model_id, where.process_id, where.version,
+                                        where.case_code, element, words, error.message, stop, dict(trigger or {}))
+    for listener in runtime.failure_listeners:
+        listener(uow, failure)
     uow.commit()
+
+
+# -- moving onto another version ---------------------------------------------------------------
+def migration_plan(runtime: ProcessRuntime, instance: ProcessInstance, target: ProcessModel) -> spec_migration.Plan:
+    """What moving ``instance`` onto ``target`` would do (reads only)."""
+    spec, subprocess_specs = runtime.specs_of(target)
+    return spec_migration.plan(runtime.restore(instance), spec, subprocess_specs, target.version)
+
+
+def migrate(uow: StepUnitOfWork, runtime: ProcessRuntime, instance: ProcessInstance, target: ProcessModel,
+            actor_id: int | None) -> EngineStep:
+    """Move a running or stopped instance onto ``target`` (same process; a version whose
+    plan is possible): tasks keep their ids, states, data and due times; the rows of its
+    waiting tasks take the target's title, form and lane. An instance stopped at a failed
+    timer fires that timer again, on the target's diagram. A diagram failure raises and
+    records nothing (the caller refuses the move); the caller commits."""
+    if instance.status not in (InstanceStatus.RUNNING, InstanceStatus.ERROR):
+        raise Conflict(f"process instance {instance.id} is {instance.status}: only running or failed ones move")
+    stopped, before = instance.status == InstanceStatus.ERROR, instance.model.version
+    workflow = runtime.moved(runtime.restore(instance), target)
+    instance.model, instance.model_id = target, target.id
+    step = EngineStep(uow, runtime, instance, workflow, None)  # a timer it fires again fires as timers do
+    trigger = json.loads(instance.failed_step or "{}")
+    with step_budget.running():
+        moved_rows.wake_timers(uow, runtime, instance, workflow)
+        if stopped and trigger.get("trigger") == "timer":
+            with _bound(step):
+                step.fire_timer(str(trigger["task_id"]), element=str(trigger.get("element")),
+                                due_at=dt.datetime.fromisoformat(str(trigger["due_at"])))
+        uow.audit(actor_id, "instance_migrated", "process_instance", instance.id, instance.case_code,
+                  from_version=before, to_version=target.version, resumed=stopped)
+        step._store_state()
+        moved_rows.refresh_task_rows(uow, runtime, instance, workflow)
+        step._flush_and_sync()
+    return step
 
 
 # -- starting ------------------------------------------------------------------------------
@@ -218,7 +320,8 @@ def start(uow: StepUnitOfWork, runtime: ProcessRuntime, model: ProcessModel, act
           data: TaskData | None = None, case_code: str | None = None,
           parent_instance_id: int | None = None) -> EngineStep:
     """Start one instance of ``model`` and run it to its first wait state. A diagram
-    failure raises (there is no instance yet to record it on; nothing is written).
+    failure raises (there is no instance yet to record it on; nothing is written); the
+    person who started it (not a step starting it on the way) is told in words.
 
     The instance's id is reserved without writing, and its row waits in the session: it is
     inserted when the step is saved, or just before the first row an operation writes on
@@ -233,11 +336,17 @@ def start(uow: StepUnitOfWork, runtime: ProcessRuntime, model: ProcessModel, act
                                started_by=actor_id, created_at=now, updated_at=now)
     uow.session.add(instance)
     step = EngineStep(uow, runtime, instance, workflow, actor_id)
+    by_a_person = actor_id is not None and step_budget.active() is None
     with step_budget.running():
-        step._run_to_wait()
-        step._store_state()
-        uow.flush()
-        step._sync_and_audit(new=True)
+        try:
+            step._run_to_wait()
+            step._store_state()
+            uow.flush()
+            step._sync_and_audit(new=True)
+        except ScriptError as err:
+            if by_a_person:
+                raise step_failures.for_the_person(err) from err
+            raise
     return step
 
 
@@ -263,35 +372,3 @@ def start_many(uow: StepUnitOfWork, runtime: ProcessRuntime, model: ProcessModel
     for step in steps:
         step._sync_and_audit(new=True, users=users)
     return steps
-
-
-def reserve_instance_ids(session: Session, count: int) -> list[int]:
-    """Ids for ``count`` new instances, known before their workflows start, reserved without
-    writing: PostgreSQL's sequence; on SQLite (one process serves an embedded database) ids
-    handed out by this process above the highest stored one. Should another process insert
-    instances into the same file meanwhile, a clash fails that save as a conflict (409),
-    never a wrong row."""
-    if count <= 0:
-        return []
-    if session.get_bind().dialect.name == "postgresql":
-        return list(session.scalars(text("SELECT nextval(pg_get_serial_sequence('process_instances', 'id')) "
-                                         "FROM generate_series(1, :n)"), {"n": count}))
-    highest = session.scalar(select(func.max(ProcessInstance.id))) or 0
-    return _sqlite_ids.reserve(str(session.get_bind().engine.url), highest, count)
-
-
-class _ProcessLocalIds:
-    """The next free instance id per SQLite database, shared by this process's threads."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._next: dict[str, int] = {}
-
-    def reserve(self, database: str, highest_stored: int, count: int) -> list[int]:
-        with self._lock:
-            first = max(self._next.get(database, 0), highest_stored + 1)
-            self._next[database] = first + count
-        return list(range(first, first + count))
-
-
-_sqlite_ids = _ProcessLocalIds()

@@ -23,7 +23,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine.bpmn import multi_instance, spec_parsing, step_budget, timers
+from engine.bpmn import multi_instance, spec_migration, spec_parsing, step_budget, timers
 from engine.bpmn.sandbox_guards import SandboxError
 from engine.bpmn.script_engine import make_script_engine
 from engine.bpmn.serialization import dump_state, load_state
@@ -71,16 +71,23 @@ class SpecCache:
 
 
 NewTaskListener = Callable[..., object]  # (uow, [HumanTask]) -> anything
+FailureListener = Callable[..., object]  # (uow, engine.bpmn.step_failures.StepFailure) -> anything
+RecoveryListener = Callable[..., object]  # (uow, instance_id: int) -> anything
 
 
 @dataclass
 class ProcessRuntime:
-    """The SpiffWorkflow side of every step. ``new_task_listeners`` are called by the
-    engine-step path with the human-task rows a step created (the composition root adds
-    the 'task assigned' notification)."""
+    """The SpiffWorkflow side of every step. The engine-step path calls the listeners
+    (the composition root adds them): ``new_task_listeners`` with the human-task rows a step
+    created (the 'task assigned' notification), ``failure_listeners`` with each step the
+    diagram failed (in the transaction that records the failure: the incident), and
+    ``recovery_listeners`` with an instance whose failed route got past its failed element
+    (the incident resolves)."""
     script_time_limit: float = 2.0
     spec_cache: SpecCache = field(default_factory=SpecCache)
     new_task_listeners: list[NewTaskListener] = field(default_factory=list)
+    failure_listeners: list[FailureListener] = field(default_factory=list)
+    recovery_listeners: list[RecoveryListener] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.script_engine = make_script_engine(time_limit=self.script_time_limit)
@@ -102,6 +109,20 @@ class ProcessRuntime:
     @staticmethod
     def dump(workflow: BpmnWorkflow) -> str:
         return dump_state(workflow)
+
+    def specs_of(self, model) -> tuple:
+        """(spec, subprocess specs) of a model version."""
+        return self.spec_cache.get(model)
+
+    def moved(self, workflow: BpmnWorkflow, target_model) -> BpmnWorkflow:
+        """``workflow`` on the specs of ``target_model``: every task keeps its id, state and
+        data (``engine.bpmn.spec_migration``: check its plan first), the predicted routes are
+        predicted again from the target. ``workflow`` itself is spent."""
+        spec_migration.drop_predictions(workflow)
+        spec, subprocess_specs = self.spec_cache.get(target_model)
+        moved = load_state(dump_state(workflow), spec, subprocess_specs, self.script_engine)
+        spec_migration.predict_again(moved)
+        return moved
 
     # -- moving ---------------------------------------------------------------------
     def advance(self, workflow: BpmnWorkflow) -> None:

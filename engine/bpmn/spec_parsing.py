@@ -10,16 +10,26 @@
    per decision table, form size), which refuse an oversized bundle before anything else;
 2. forms: JSON, nested at most ``MAX_FORM_DEPTH`` deep, a valid JSON Schema (draft
    2020-12) whose patterns RE2 reads (``spec_validation.check_form``);
-3. DMN: see ``engine.bpmn.dmn_check`` (one decision per file, cells lint clean, gaps/overlaps);
+3. DMN: see ``engine.bpmn.dmn_check`` (one decision per file, cells lint clean), then
+   every table against its inputs' domains (``engine.bpmn.dmn_domains``: declared values,
+   or what the calling diagrams and forms produce) for gaps and overlaps
+   (``engine.bpmn.dmn_coverage``);
 4. BPMN conventions: see ``engine.bpmn.spec_validation``;
-5. only if all that passed: SpiffWorkflow's own parse (XSD validation, structure) of
-   every executable process.
+5. SpiffWorkflow's own parse (XSD validation, structure) of every executable process, on
+   a copy read with the conventions of ``engine.bpmn.other_modelers`` (lane roles, the
+   generic form, ISO timer literals, empty default conditions).
+
+With ``view_only=True`` (a process owner's upload) a problem that only keeps a process from
+running here (``cannot_run``: a lane that is no role, an unknown operation, a construct
+SpiffWorkflow refuses, a process marked not executable ...) does not refuse the bundle: that
+process is returned in ``ParsedBundle.view_only`` with the reasons, to be drawn and tested
+but not started. A malformed, unsafe or oversized file, or a broken table or form, is
+always refused.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -27,14 +37,13 @@ from pathlib import Path
 
 from lxml import etree
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION, BpmnWorkflowSerializer
-from SpiffWorkflow.exceptions import SpiffWorkflowException
-from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
-from engine.bpmn import bundle_limits, process_properties, spec_validation
+from engine.bpmn import bundle_limits, dmn_coverage, dmn_domains, other_modelers, spec_building, spec_validation
 from engine.bpmn import limits as bpmn_limits
-from engine.bpmn.dmn_check import Problem, check_dmn, owner_id
+from engine.bpmn.dmn_check import REFUSED, DecisionTable, Problem, read_dmn
 from engine.bpmn.namespaces import bpmn, safe_parser
+from engine.bpmn.spec_building import ParsedProcess
 from engine.errors import SpecInvalid
 
 KINDS = {".bpmn": "bpmn", ".dmn": "dmn", ".json": "form"}
@@ -43,20 +52,10 @@ _REGISTRY = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
 
 
 @dataclass(frozen=True)
-class ParsedProcess:
-    process_id: str
-    name: str
-    spec: object = field(repr=False)  # BpmnProcessSpec
-    subprocess_specs: dict = field(repr=False)
-    files: dict[str, str] = field(repr=False)  # filename -> text of every file the process needs
-    content_hash: str
-    start_roles: tuple[str, ...] = ()  # who may start it through the API (engine.bpmn.process_properties)
-
-
-@dataclass(frozen=True)
 class ParsedBundle:
-    processes: dict[str, ParsedProcess]
+    processes: dict[str, ParsedProcess]  # the ones that run
     decisions: dict[str, str]  # decision id -> DMN filename
+    view_only: dict[str, ParsedProcess] = field(default_factory=dict)  # drawn and testable, never started
 
 
 # -- the bundle -----------------------------------------------------------------------
@@ -65,19 +64,20 @@ _bundle_cache: OrderedDict[str, ParsedBundle] = OrderedDict()
 _bundle_lock = threading.Lock()
 
 
-def parse_bundle(files: dict[str, bytes | str]) -> ParsedBundle:
-    """Validate every file and build the spec of every executable process.
+def parse_bundle(files: dict[str, bytes | str], view_only: bool = False) -> ParsedBundle:
+    """Validate every file and build the spec of every executable process (see the module
+    docstring for ``view_only``).
 
     Parsing and the DMN checks take a second or more for a full workflows/ folder, and
     every start-up and worker deploys the same files: a valid bundle is remembered by the
     hash of its content (specs are never mutated after parsing)."""
-    key = _bundle_key(files)
+    key = _bundle_key(files, view_only)
     with _bundle_lock:
         hit = _bundle_cache.get(key)
         if hit is not None:
             _bundle_cache.move_to_end(key)
             return hit
-    bundle = _parse_bundle(files)
+    bundle = _parse_bundle(files, view_only)
     with _bundle_lock:
         _bundle_cache[key] = bundle
         while len(_bundle_cache) > _BUNDLE_CACHE_SIZE:
@@ -85,8 +85,8 @@ def parse_bundle(files: dict[str, bytes | str]) -> ParsedBundle:
     return bundle
 
 
-def _bundle_key(files: dict[str, bytes | str]) -> str:
-    digest = hashlib.sha256(bpmn_limits.current().deploy_key().encode() + b"\0")  # other bounds, other verdict
+def _bundle_key(files: dict[str, bytes | str], view_only: bool) -> str:
+    digest = hashlib.sha256(bpmn_limits.current().deploy_key().encode() + f"\0{view_only}\0".encode())
     for name in sorted(files):
         content = files[name]
         digest.update(name.encode() + b"\0")
@@ -95,7 +95,7 @@ def _bundle_key(files: dict[str, bytes | str]) -> str:
     return digest.hexdigest()
 
 
-def _parse_bundle(files: dict[str, bytes | str]) -> ParsedBundle:
+def _parse_bundle(files: dict[str, bytes | str], view_only: bool) -> ParsedBundle:
     problems: list[Problem] = []
     texts, roots = {}, {}
     for name in sorted(files):
@@ -111,32 +111,56 @@ def _parse_bundle(files: dict[str, bytes | str]) -> ParsedBundle:
                 roots[name] = root
     oversized = bundle_limits.check_sizes(texts, roots)
     if oversized:  # refused at once: the checks below grow with the content
-        _raise(problems + oversized)
+        raise_problems(problems + oversized)
     forms = {n for n in texts if n.lower().endswith(".json")}
     for name in sorted(forms):
         problems += spec_validation.check_form(name, texts[name])
-    decisions: dict[str, str] = {}
-    for name in sorted(n for n in roots if n.lower().endswith(".dmn")):
-        ids, found = check_dmn(name, roots[name])
-        problems += found
-        for decision_id in ids:
-            if decision_id in decisions:
-                problems.append(Problem(name, decision_id, _line_of(roots[name], decision_id),
-                                        f"decision {decision_id!r} is also defined in {decisions[decision_id]}"))
-            decisions.setdefault(decision_id, name)
     diagrams = {n: r for n, r in sorted(roots.items()) if n.lower().endswith(".bpmn")}
+    decisions, found = _check_decisions(roots, diagrams, {n: texts[n] for n in forms})
+    problems += found
     process_ids = {p.get("id") for r in diagrams.values() for p in r.iter(bpmn("process"))}
     for name, root in diagrams.items():
-        problems += spec_validation.check_bpmn(name, root, decisions, forms, process_ids)
-    processes: dict[str, ParsedProcess] = {}
-    if not problems:
-        processes, problems = _spiff_parse(roots, texts, decisions)
+        problems += spec_validation.check_bpmn(name, root, decisions, forms | {other_modelers.GENERIC_FORM},
+                                               process_ids)
+    refusals = [p for p in problems if p.kind == REFUSED]
+    if refusals or (problems and not view_only):
+        raise_problems(refusals if view_only else problems)  # what would only keep a process from running waits
+    texts.setdefault(other_modelers.GENERIC_FORM, other_modelers.GENERIC_FORM_TEXT)
+    processes, shown, refusals = spec_building.build_processes(roots, texts, decisions, problems, view_only)
+    if refusals:
+        raise_problems(refusals)
+    return ParsedBundle(processes, decisions, shown)
+
+
+def _check_decisions(roots: dict, diagrams: dict, forms: dict[str, str]) -> tuple[dict[str, str], list[Problem]]:
+    """Each DMN file's table, then every table against its inputs' domains."""
+    problems: list[Problem] = []
+    decisions: dict[str, str] = {}
+    tables: dict[str, DecisionTable] = {}
+    for name in sorted(n for n in roots if n.lower().endswith(".dmn")):
+        decision_id, table, found = read_dmn(name, roots[name])
+        problems += found
+        if decision_id is None:
+            continue
+        if decision_id in decisions:
+            problems.append(Problem(name, decision_id, spec_building.line_of(roots[name], decision_id),
+                                    f"decision {decision_id!r} is also defined in {decisions[decision_id]}"))
+            continue
+        decisions[decision_id] = name
+        if table is not None:
+            tables[decision_id] = table
     if problems:
-        _raise(problems)
-    return ParsedBundle(processes, decisions)
+        return decisions, problems
+    domains, problems = dmn_domains.input_domains(tables, diagrams, forms)
+    if problems:
+        return decisions, problems
+    for decision_id, table in tables.items():
+        problems += dmn_coverage.analyse(table, {i: domains[(decision_id, i)] for i in range(len(table.inputs))})
+    return decisions, problems
 
 
-def _raise(problems: list[Problem]) -> None:
+def raise_problems(problems: list[Problem]) -> None:
+    """Raise one ``SpecInvalid`` listing ``problems`` (by file, then line)."""
     by_file: dict[str, list[Problem]] = {}
     for problem in problems:
         by_file.setdefault(problem.file, []).append(problem)
@@ -172,79 +196,6 @@ def _parse_xml(name: str, text: str):
     if root.getroottree().docinfo.doctype or root.getroottree().docinfo.internalDTD is not None:
         return None, [Problem(name, None, 1, "DOCTYPE declarations (and so entities) are not allowed")]
     return root, []
-
-
-# -- SpiffWorkflow's parse ------------------------------------------------------------
-def _spiff_parse(roots: dict, texts: dict, decisions: dict) -> tuple[dict, list[Problem]]:
-    parser = SpiffBpmnParser(validator=VALIDATOR)
-    problems: list[Problem] = []
-    for name, root in roots.items():  # the parser keys lanes by id(root): keep roots alive
-        try:
-            if name.lower().endswith(".dmn"):
-                parser.add_dmn_xml(root, filename=name)
-            else:
-                parser.add_bpmn_xml(root, filename=name)
-        except (SpiffWorkflowException, LookupError, AttributeError, TypeError, ValueError) as err:
-            problems.append(_from_spiff(err, name, roots))
-    if problems:
-        return {}, problems
-    executable = {p.get("id"): n for n, r in roots.items() for p in r.iter(bpmn("process"))
-                  if p.get("isExecutable", "true") == "true"}
-    processes = {}
-    for process_id, name in sorted(executable.items()):
-        try:
-            spec = parser.get_spec(process_id)
-            subprocess_specs = parser.get_subprocess_specs(process_id)
-        except (SpiffWorkflowException, LookupError, AttributeError, TypeError, ValueError) as err:
-            problems.append(_from_spiff(err, name, roots))
-            continue
-        needed = _needed_files(spec, subprocess_specs, texts, decisions)
-        processes[process_id] = ParsedProcess(process_id, spec.description or process_id, spec,
-                                              subprocess_specs, needed, content_hash(needed),
-                                              process_properties.start_roles(roots[name], process_id))
-    return processes, problems
-
-
-def _from_spiff(err: Exception, default_file: str, roots: dict) -> Problem:
-    message = err.args[0] if err.args and isinstance(err.args[0], str) else f"{type(err).__name__}: {err}"
-    if "maximum recursion depth" in message:  # SpiffWorkflow follows each path recursively
-        message = ("the process is too long a chain of elements for the engine to read (a path of several "
-                   "hundred elements): split it into called processes")
-    message += "".join(f". {note}" for note in getattr(err, "notes", []))
-    file = getattr(err, "file_name", None) or default_file
-    element_id = getattr(err, "id", None) or None
-    line = getattr(err, "line_number", None)
-    line = line if isinstance(line, int) else None
-    if element_id is None:
-        quoted = re.findall(r"'([^']+)'|\"([^\"]+)\"", message)
-        known = {el.get("id") for el in roots[file].iter() if el.get("id")} if file in roots else set()
-        element_id = next((a or b for a, b in quoted if (a or b) in known), None)
-    if file in roots:
-        if line is None and element_id:
-            line = _line_of(roots[file], element_id)
-        elif element_id is None and line:
-            element_id = next((owner_id(el) for el in roots[file].iter() if el.sourceline == line), None)
-    return Problem(file, element_id, line, message)
-
-
-def _line_of(root, element_id: str) -> int | None:
-    return next((el.sourceline for el in root.iter() if el.get("id") == element_id), None)
-
-
-def _needed_files(spec, subprocess_specs: dict, texts: dict, decisions: dict) -> dict[str, str]:
-    names = set()
-    for one in [spec, *subprocess_specs.values()]:
-        names.add(one.file)
-        for task_spec in one.task_specs.values():
-            extensions = getattr(task_spec, "extensions", None) or {}
-            names.add(decisions.get(extensions.get("calledDecisionId")))
-            names.add((extensions.get("properties") or {}).get("form"))
-    return {n: texts[n] for n in sorted(n for n in names if n in texts)}
-
-
-def content_hash(files: dict[str, str]) -> str:
-    """sha256 over the sorted (filename, content) pairs."""
-    return hashlib.sha256(json.dumps(sorted(files.items()), ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
 # -- files on disk --------------------------------------------------------------------

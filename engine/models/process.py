@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine import clock
@@ -14,7 +14,7 @@ class InstanceStatus(Vocabulary):
     """Where a process instance stands."""
     RUNNING = "running", "Running"
     COMPLETE = "complete", "Finished"
-    ERROR = "error", "Stopped by an error"
+    ERROR = "error", "Stopped at a failed step"
     CANCELLED = "cancelled", "Cancelled"
 
 
@@ -23,6 +23,13 @@ class ProcessModel(Base):
 
     ``spec_json`` holds the serialized top-level spec and every subprocess spec, so
     instances never carry them. A new version is made only when ``content_hash`` changes.
+    A version that cannot run here (``runnable`` false, e.g. a diagram from another
+    modeler whose lanes are not mapped to roles) is kept to be drawn and tested, never
+    started; ``view_only_reasons`` says why (JSON: [{file, element_id, line, message}]),
+    and its ``spec_json`` is empty when SpiffWorkflow could not build it at all.
+    New instances start on the version marked ``starts_new_instances`` (a deploy marks
+    the new version; a process owner may mark an older one to roll back); with none
+    marked, on the newest runnable version.
     """
     __tablename__ = "process_models"
     __table_args__ = (UniqueConstraint("process_id", "version"),)
@@ -38,6 +45,9 @@ class ProcessModel(Base):
     # roles that may start this process through the API (the diagram's start_roles
     # property); empty: only the engine starts it (follow-ups, crisis checks, ...)
     start_roles: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    runnable: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    view_only_reasons: Mapped[str | None] = mapped_column(Text)
+    starts_new_instances: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     files: Mapped[list[ProcessModelFile]] = relationship(
         back_populates="model", cascade="all, delete-orphan", lazy="select")
@@ -56,8 +66,29 @@ class ProcessModelFile(Base):
     model: Mapped[ProcessModel] = relationship(back_populates="files")
 
 
+class ProcessDraft(Base):
+    """A process owner's unsaved-to-the-engine edit of one file (BPMN, DMN, form or path
+    test), kept per owner until it is deployed or discarded (engine.process.drafts).
+    ``filename`` is the file's deployed name; a path test's is ``tests/<name>.json``."""
+    __tablename__ = "process_drafts"
+    __table_args__ = (UniqueConstraint("owner_id", "filename"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
+
+
 class ProcessInstance(Base):
-    """A running (or finished) workflow. ``version`` guards against lost updates."""
+    """A running (or finished) workflow. ``version`` guards against lost updates.
+
+    A step that failed is marked: ``failed_element`` (the diagram element it failed at),
+    ``error`` (what went wrong, in words for process owners) and ``failed_step`` (JSON:
+    what the step was doing, ``{"trigger": "task"|"timer", "task_id", ...}``, so a
+    migration can run it again). A person's failed step leaves the instance running (they
+    may try again); a timer's stops it (status ``error``) until a migration resumes it.
+    The mark is cleared when the failed route gets past that point."""
     __tablename__ = "process_instances"
     __table_args__ = (Index("ix_process_instances_status", "status"),)
 
@@ -70,6 +101,8 @@ class ProcessInstance(Base):
     state_json: Mapped[str] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, default=1)
     error: Mapped[str | None] = mapped_column(Text)
+    failed_element: Mapped[str | None] = mapped_column(String(200))
+    failed_step: Mapped[str | None] = mapped_column(Text)
     started_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)

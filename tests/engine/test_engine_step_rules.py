@@ -38,15 +38,21 @@ def test_a_finished_instance_is_audited_as_completed():
 
 def test_a_broken_diagram_rolls_back_and_is_recorded_on_the_instance_in_a_commit_of_its_own():
     uow, row = FakeUnitOfWork(), instance()
-    runtime = FakeRuntime(FakeWorkflow(ready={"t1"}), fail_with=ScriptError("the diagram failed at X",
+    runtime = FakeRuntime(FakeWorkflow(ready={"t1"}), fail_with=ScriptError("the diagram failed at Check: it broke",
                                                                                 element_id="X"))
-    with pytest.raises(ScriptError), engine_step.advancing(uow, runtime, row, 5) as step:
+    told = []
+    runtime.failure_listeners.append(lambda work, failure: told.append(failure))
+    with pytest.raises(ScriptError) as caught, engine_step.advancing(uow, runtime, row, 5) as step:
         step.complete("t1", {}, element="x")
     assert uow.log == ["rollback", "execute", "audit:script_failed", "commit"]
-    assert uow.audits[0][5] == {"element": "X", "message": "the diagram failed at X"}
+    assert uow.audits[0][5] == {"element": "X", "message": "the diagram failed at Check: it broke"}
     assert row.state_json == "state(before)"  # nothing of the failed step is saved
     values = {c.key: v.value for c, v in uow.session.executed[0]._values.items()}
-    assert values == {"error": "the diagram failed at X"}  # a person is told: the instance keeps running
+    # marked failed at the element; a person is told: the instance keeps running for them to try again
+    assert values == {"error": "Check (X): it broke", "failed_element": "X",
+                      "failed_step": '{"element": "x", "task_id": "t1", "trigger": "task"}'}
+    assert [(f.instance_id, f.element_id, f.case_code, f.stopped) for f in told] == [(7, "X", "CM-TEST-0001", False)]
+    assert "process owner has been told" in caught.value.message and "X" not in caught.value.message
 
 
 def test_a_timer_whose_step_fails_stops_its_instance_so_it_is_not_retried_forever():
@@ -55,7 +61,8 @@ def test_a_timer_whose_step_fails_stops_its_instance_so_it_is_not_retried_foreve
     with pytest.raises(Invalid), engine_step.advancing(uow, runtime, row, None, stop_on_failure=True) as step:
         step.fire_timer("w1", element="deadline", due_at=DUE)
     values = {c.key: v.value for c, v in uow.session.executed[0]._values.items()}
-    assert values == {"error": "no crisis_id in the data", "status": InstanceStatus.ERROR}
+    assert values["status"] == InstanceStatus.ERROR and values["error"] == "deadline: no crisis_id in the data"
+    assert values["failed_element"] == "deadline" and '"trigger": "timer"' in values["failed_step"]
     assert uow.commits == 1
 
 

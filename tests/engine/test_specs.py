@@ -164,11 +164,19 @@ def test_condition_with_a_dunder_is_refused():
 
 
 @pytest.mark.parametrize("timer, word", [
-    ("2026-03-02T09:00:00", "quote"), ("PT1H", "quote"), ("in 7 days", "syntax error")])
-def test_unquoted_or_unparsable_timer(timer, word):
+    ("2026-03-02T09:00:00", "not an ISO 8601 duration"), ("P999999999Y", "maximum"), ("in 7 days", "syntax error")])
+def test_unparsable_timer(timer, word):
     broken = REFERRAL.replace('<bpmn:timeDuration>"P7D"', f"<bpmn:timeDuration>{timer}")
     err = invalid(bundle(referral_bpmn=broken))
     assert_problem(err, "referral.bpmn", "review_timer", line_of(broken, "<bpmn:timeDuration>"), word)
+
+
+@pytest.mark.parametrize("timer", ["PT1H", '"PT1H"'])
+def test_an_iso_timer_is_a_constant_quoted_or_not(timer):
+    """Other modelers write ISO 8601 timer text as it is (issue 14): it waits an hour either way."""
+    parsed = spec_parsing.parse_bundle(bundle(referral_bpmn=REFERRAL.replace('"P7D"', timer)))
+    timer_spec = parsed.processes["referral"].spec.task_specs["review_timeout"]
+    assert timer_spec.event_definition.expression == '"PT1H"'
 
 
 def test_pre_and_post_scripts_are_linted():
@@ -185,12 +193,13 @@ def test_unknown_lane_role():
     assert_problem(err, "referral.bpmn", "lane_sup", line_of(broken, 'id="lane_sup"'), "manager")
 
 
-def test_user_task_without_form():
-    broken = REFERRAL.replace('<spiffworkflow:property name="form" value="referral.json"/>\n'
-                              '          <spiffworkflow:property name="due" value="hours_left * 2"/>',
-                              '<spiffworkflow:property name="due" value="hours_left * 2"/>')
-    err = invalid(bundle(referral_bpmn=broken))
-    assert_problem(err, "referral.bpmn", "escalate", line_of(broken, 'id="escalate"'), "form")
+def test_a_user_task_without_form_gets_the_generic_done_or_comment_form():
+    formless = REFERRAL.replace('<spiffworkflow:property name="form" value="referral.json"/>\n'
+                                '          <spiffworkflow:property name="due" value="hours_left * 2"/>',
+                                '<spiffworkflow:property name="due" value="hours_left * 2"/>')
+    referral = spec_parsing.parse_bundle(bundle(referral_bpmn=formless)).processes["referral"]
+    assert spec_parsing.user_task_properties(referral.spec.task_specs["escalate"])["form"] == "done_or_comment.json"
+    assert "done_or_comment.json" in referral.files
 
 
 def test_form_file_missing_from_the_bundle():

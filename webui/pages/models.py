@@ -1,20 +1,33 @@
 """Process owners: the deployed models and their versions, each diagram and decision table
 rendered (bpmn-js / dmn-js), and the upload of a new version with its validation errors
-shown on the page, down to the element and the line.
+shown on the page, down to the element and the line; which versions can run (and why not),
+which one new instances start on, and the steps that failed: case code, element, what
+went wrong in words.
+
+A version's page opens on its main diagram (the one holding the process), lists its running
+and failed instances, each linked to its own page, with the controls that move them to
+another version (a dry run first) and choose the version new instances start on; both call
+the API (``webui/static/model_versions.js``). The editor (``/models/edit/<file>``) edits one
+file of the deployed set as the owner's draft: the BPMN modeler with the properties panel,
+the DMN table editor, or a form's JSON Schema with the task page's renderer as its preview
+(``webui/static/process_editor.js``).
 """
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from engine.bpmn.dmn_check import Problem
 from engine.errors import NotFound, SpecInvalid
 from engine.models import ProcessModel
 from engine.process import deployment as model_service
-from webui.extensions import uow
+from engine.process import drafts, instances, positions
+from webui.extensions import engine_ctx, uow
+from webui.pages import form_display
 from webui.pages.common import page_blueprint, require_roles
 
 log = logging.getLogger(__name__)
@@ -32,17 +45,25 @@ class ProcessVersions:
     name: str
     latest: ProcessModel
     versions: list[tuple[ProcessModel, int]]  # newest first, with running instances
+    failed: int = 0
 
     @property
     def running(self) -> int:
         return sum(count for _, count in self.versions)
 
+    @property
+    def start_version(self) -> ProcessModel | None:
+        runnable = [m for m, _ in self.versions if m.runnable]
+        return next((m for m in runnable if m.starts_new_instances), runnable[0] if runnable else None)
+
 
 def _grouped(session) -> list[ProcessVersions]:
+    counts = model_service.instance_counts(session)
     groups: dict[str, list[tuple[ProcessModel, int]]] = {}
     for model, running in model_service.models_with_counts(session):
         groups.setdefault(model.process_id, []).append((model, running))
-    return [ProcessVersions(pid, versions[0][0].name, versions[0][0], versions)
+    return [ProcessVersions(pid, versions[0][0].name, versions[0][0], versions,
+                            sum(counts[m.id].failed for m, _ in versions if m.id in counts))
             for pid, versions in sorted(groups.items())]
 
 
@@ -50,8 +71,12 @@ def _render_list(problems=None, uploaded: dict | None = None, status: int = 200)
     with uow() as work:
         processes = _grouped(work.session)
         decisions = sorted({f.filename for p in processes for f in p.latest.files if f.kind == "dmn"})
+        failed = model_service.failed_instances(work.session)
+        may_deploy = current_user.has_role(*DEPLOY_ROLES)
+        own_drafts = drafts.list_drafts(work, current_user.id) if may_deploy else []
     return render_template("models.html", processes=processes, decisions=decisions, problems=problems or [],
-                           uploaded=uploaded or {}, may_deploy=current_user.has_role(*DEPLOY_ROLES)), status
+                           uploaded=uploaded or {}, may_deploy=may_deploy, drafts=own_drafts,
+                           failed=failed, reasons_of=model_service.view_only_reasons), status
 
 
 @bp.get("/models")
@@ -84,11 +109,20 @@ def upload():
             return _render_list(problems, shown, 422)
     changed = [r for r in results if r.created]
     if changed:
-        flash("Deployed: " + ", ".join(f"{r.process_id} version {r.version}" for r in changed)
+        flash("Deployed: " + ", ".join(f"{r.process_id} version {r.version}"
+                                       + ("" if r.runnable else " (view-only: it cannot run here yet)")
+                                       for r in changed)
               + ". Running instances keep their version; new ones start on the new one.", "info")
     else:
         flash("Nothing changed: every process in these files is already deployed as it is.", "info")
     return redirect(url_for("pages_models.model_list"))
+
+
+def main_diagram_first(files, process_id: str) -> list:
+    """The BPMN files of a version, the one that holds the process itself first."""
+    holds = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?process\b[^>]*\bid=\"" + re.escape(process_id) + "\"")
+    bpmn = [f for f in files if f.kind == "bpmn"]
+    return sorted(bpmn, key=lambda f: (not holds.search(f.content), f.filename))
 
 
 @bp.get("/models/<id:model_id>")
@@ -99,8 +133,75 @@ def model_version(model_id: int):
         versions = [(m, n) for m, n in model_service.models_with_counts(work.session)
                     if m.process_id == model.process_id]
         files = model_service.model_files(work.session, model.id)
+        diagrams = main_diagram_first(files, model.process_id)
         running = model_service.running_instance_count(work.session, model.id)
-    return render_template("model_version.html", model=model, versions=versions, files=files, running=running)
+        on_version = model_service.instances_of_version(work.session, model.id)
+    return render_template("model_version.html", model=model, versions=versions, files=files, diagrams=diagrams,
+                           running=running, instances=on_version, reasons=model_service.view_only_reasons(model),
+                           may_deploy=current_user.has_role(*DEPLOY_ROLES))
+
+
+@bp.get("/models/instances/<id:instance_id>")
+@require_roles(*VIEW_ROLES)
+def model_instance(instance_id: int):
+    """One instance for process owners: where it waits, what failed, and moving it."""
+    with uow() as work:
+        instance = instances.view_instance(work.session, current_user.id, instance_id)
+        position = positions.instance_position(work.session, instance)
+        versions = [m for m, _ in model_service.models_with_counts(work.session)
+                    if m.process_id == instance.process_id]
+    return render_template("model_instance.html", instance=instance, position=position, versions=versions,
+                           may_deploy=current_user.has_role(*DEPLOY_ROLES))
+
+
+@bp.get("/models/edit/<path:filename>")
+@require_roles(*DEPLOY_ROLES)
+def edit_file(filename: str):
+    """Edit one file as the owner's draft: their draft if they have one, else the deployed
+    file, else a new one. ``?process=`` names the process whose path tests the page runs."""
+    process_id = (request.args.get("process") or "")[:200] or None
+    with uow() as work:
+        opened = drafts.editable_file(work, current_user.id, filename)
+        choices = drafts.editor_choices(work, current_user.id)
+        others = {name: text for name, text in drafts.draft_contents(work, current_user.id).items()
+                  if name != filename}
+        if process_id is None and opened.kind == "bpmn":
+            process_id = next(iter(_process_ids(opened.content)), None)
+        tests = (drafts.editable_file(work, current_user.id, f"{drafts.SCENARIO_FOLDER}{process_id}.json",
+                                      engine_ctx().settings.workflows_dir)
+                 if process_id and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,120}", process_id) else None)
+    config = {"filename": opened.filename, "kind": opened.kind, "content": opened.content, "source": opened.source,
+              "process_id": process_id, "other_drafts": others,
+              "scenario": tests and {"filename": tests.filename, "content": tests.content, "source": tests.source},
+              "vocabulary": {"forms": choices.forms, "decisions": choices.decisions,
+                             "operations": choices.operations, "roles": choices.roles},
+              "urls": {"drafts": url_for("process_models.list_drafts"),
+                       "validate": url_for("process_models.validate_files"),
+                       "scenarios": url_for("process_models.run_scenarios"),
+                       "deploy": url_for("process_models.deploy_drafts"),
+                       "models": url_for("pages_models.model_list")}}
+    return render_template("model_editor.html", opened=opened, process_id=process_id, config=config,
+                           other_names=sorted(n for n in others if not n.startswith(drafts.SCENARIO_FOLDER)))
+
+
+@bp.post("/models/form-preview")
+@require_roles(*DEPLOY_ROLES)
+def form_preview():
+    """The editor's live preview: a form's JSON Schema dressed for the renderer exactly as
+    the task page dresses it (webui.pages.form_display). Changes nothing."""
+    body = request.get_json(silent=True)
+    schema = body.get("schema") if isinstance(body, dict) else None
+    if not isinstance(schema, dict):
+        return jsonify(error="bad_request", message="send {\"schema\": {...}}: a JSON Schema object"), 400
+    try:
+        shown, read_only = form_display.editor_schema(schema), form_display.read_only_fields(schema)
+    except (TypeError, ValueError, AttributeError) as err:  # a schema the deploy check would refuse
+        return jsonify(error="invalid", message=f"this schema cannot be shown yet: {err}"), 422
+    return jsonify(schema=shown, read_only=read_only)
+
+
+def _process_ids(bpmn_text: str) -> list[str]:
+    return re.findall(r"<(?:[A-Za-z_][\w.-]*:)?process\b[^>]*?\bid=\"([^\"]+)\"", bpmn_text)
 
 
 @bp.get("/models/<id:model_id>/files/<path:filename>")
