@@ -22,6 +22,7 @@ class Settings:
     workflows_dir: Path = PROJECT_ROOT / "workflows"
     instance_dir: Path = PROJECT_ROOT / "instance"
     in_process_worker: bool = True
+    # embedded only: a production process never migrates or deploys at start (engine.infra.bootstrap)
     deploy_on_start: bool = True
     migrate_on_start: bool = True
     script_time_limit: float = 2.0
@@ -73,8 +74,8 @@ class Settings:
             workflows_dir=Path(env.get("WORKFLOWS_DIR", PROJECT_ROOT / "workflows")),
             instance_dir=instance_dir,
             in_process_worker=_flag(env.get("IN_PROCESS_WORKER"), default=redis_url is None),
-            deploy_on_start=_flag(env.get("DEPLOY_ON_START"), default=True),
-            migrate_on_start=_flag(env.get("MIGRATE_ON_START"), default=True),
+            deploy_on_start=_start_up_flag(env, "DEPLOY_ON_START", production),
+            migrate_on_start=_start_up_flag(env, "MIGRATE_ON_START", production),
             script_time_limit=float(env.get("SCRIPT_TIME_LIMIT", "2.0")),
             sqlite_busy_timeout_s=float(env.get("SQLITE_BUSY_TIMEOUT", "5")),
             max_duration_days=float(env.get("MAX_DURATION_DAYS", "3653")),
@@ -97,6 +98,18 @@ class Settings:
             session_hours=float(env.get("SESSION_HOURS", "12")),
         )
         return replace(settings, **overrides)
+
+
+def _start_up_flag(env: Mapping[str, str], name: str, production: bool) -> bool:
+    """MIGRATE_ON_START / DEPLOY_ON_START: on by default embedded; in production always off
+    (`python -m webui.cli migrate` and `deploy` are the operator's explicit steps, run once,
+    so that several web processes never race each other), and refused when asked for."""
+    if not production:
+        return _flag(env.get(name), default=True)
+    if _flag(env.get(name), default=False):
+        raise RuntimeError(f"{name} cannot be on when APP_ENV=production: run `python -m webui.cli migrate` "
+                           f"and `python -m webui.cli deploy` once instead (the web app and workers never do it)")
+    return False
 
 
 def _flag(value: str | None, default: bool) -> bool:

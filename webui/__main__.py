@@ -1,20 +1,53 @@
-"""``python -m webui``: the embedded app (what `make run` starts)."""
+"""``python -m webui``: the app served by waitress, a production-grade WSGI server (what
+`make run` starts). Embedded by default: it migrates the SQLite file, deploys workflows/,
+seeds the demo users and runs the task worker in this process. Ctrl-C (or SIGTERM) stops
+the server, lets the requests in progress finish, then stops the worker.
+
+``PORT`` (5000), ``HOST`` (127.0.0.1) and ``WEB_THREADS`` (8) come from the environment.
+"""
 from __future__ import annotations
 
 import logging
 import os
+import signal
+import sys
 
+from waitress import create_server
+
+from engine.infra.bootstrap import SchemaNotCurrent
 from webui.app import create_app
 
+log = logging.getLogger(__name__)
 
-def main() -> None:
+
+def _stop_on_sigterm(_signum, _frame) -> None:
+    raise KeyboardInterrupt  # waitress's loop ends on it as on Ctrl-C
+
+
+def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app()
     port = int(os.environ.get("PORT", "5000"))
     host = os.environ.get("HOST", "127.0.0.1")
-    logging.getLogger(__name__).info("serving on http://%s:%d", host, port)
-    app.run(host=host, port=port, threaded=True, use_reloader=False, debug=False)
+    threads = int(os.environ.get("WEB_THREADS", "8"))
+    try:
+        app = create_app()
+    except SchemaNotCurrent as err:
+        log.critical("not serving: %s", err)
+        return 2
+    server = create_server(app, host=host, port=port, threads=threads)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    log.info("serving on http://%s:%d (waitress, %d threads); Ctrl-C stops", host, port, threads)
+    try:
+        server.run()  # returns once Ctrl-C or SIGTERM ended the loop (waitress closes itself then)
+    except KeyboardInterrupt:
+        server.close()
+    finally:
+        log.info("stopping: the task worker finishes what it holds")
+        app.extensions["task_queue"].stop()
+        app.extensions["engine_ctx"].engine.dispose()
+    log.info("stopped")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -4,6 +4,15 @@
     python -m webui.cli deploy       # validate and deploy workflows/ (new versions only)
     python -m webui.cli seed-demo    # create the demo users (refused in production)
     python -m webui.cli audit verify # check the audit hash chain: exit 0 intact, 1 naming the first broken row
+    python -m webui.cli user add USERNAME --role ROLE [--role ROLE ...] [--supervisor USERNAME] [--name "Name"]
+                                     # a new account; the password is read from standard input (one line)
+    python -m webui.cli user deactivate USERNAME     # sign-ins end at once, claimed tasks go back to their roles
+    python -m webui.cli user set-roles USERNAME --role ROLE [--role ROLE ...]
+    python -m webui.cli user set-supervisor USERNAME [SUPERVISOR]   # no SUPERVISOR: nobody
+    python -m webui.cli user set-password USERNAME   # the new password from standard input; every sign-in ends
+    python -m webui.cli user list
+
+Exit status: 0 done, 1 refused (the message says why), 2 the command or the database is not usable.
 """
 from __future__ import annotations
 
@@ -18,6 +27,7 @@ from engine.infra import audit_chain, bootstrap, db
 from engine.people import demo as demo_users
 from engine.process import deployment as model_service
 from engine.settings import Settings
+from webui import cli_users as user_commands
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     audit = commands.add_parser("audit", help="the audit trail")
     audit.add_subparsers(dest="audit_command", required=True, metavar="audit_command").add_parser(
         "verify", help="check the hash chain of the audit trail")
+    user_commands.add_parsers(commands)
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     if args.command == "migrate":
@@ -37,8 +48,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "audit":
         return verify_audit_chain(settings)
-    ctx = bootstrap.build(settings)
     try:
+        ctx = bootstrap.build(settings)
+    except bootstrap.SchemaNotCurrent as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    try:
+        if args.command == "user":
+            return user_commands.run(ctx, args)
         with ctx.uow() as uow:
             if args.command == "deploy":
                 for r in model_service.deploy_workflows(uow, settings.workflows_dir):
@@ -49,12 +66,18 @@ def main(argv: list[str] | None = None) -> int:
                     return 2
                 print(f"{demo_users.create_demo_users(uow)} demo users created")
     except DomainError as err:
-        print(f"error: {err.message}", file=sys.stderr)
-        for field, messages in err.errors.items():
-            for message in messages:
-                print(f"  {field}: {message}", file=sys.stderr)
+        print_refusal(err)
         return 1
+    finally:
+        ctx.engine.dispose()
     return 0
+
+
+def print_refusal(err: DomainError) -> None:
+    print(f"error: {err.message}", file=sys.stderr)
+    for field, messages in err.errors.items():
+        for message in messages:
+            print(f"  {field}: {message}", file=sys.stderr)
 
 
 def verify_audit_chain(settings: Settings) -> int:

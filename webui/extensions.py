@@ -1,6 +1,7 @@
 """Flask extensions, created unbound and initialised by the app factory."""
 from __future__ import annotations
 
+import logging
 import time
 
 from flask import Flask, current_app
@@ -8,13 +9,43 @@ from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_smorest import Api
+from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from limits import parse_many
+from sqlalchemy.exc import SQLAlchemyError
 
 from engine.infra.bootstrap import EngineContext
+from engine.infra.unit_of_work import UnitOfWork
+from engine.models import Base
 from engine.settings import Settings
 from webui.errors import error_response
 
+
+class EngineDatabase(SQLAlchemy):
+    """Flask-SQLAlchemy over the one database engine ``engine.infra.bootstrap`` built from
+    ``Settings`` (its pool, its SQLite pragmas and busy timeout), not a second one of its own:
+    the web app's request-scoped sessions and the workers' sessions share one configuration."""
+
+    def _make_engine(self, bind_key, options, app):
+        return app.extensions["engine_ctx"].engine
+
+    def _apply_driver_defaults(self, options, app) -> None:
+        """Nothing to adjust: the engine is built already (and no instance folder is made)."""
+
+    def _teardown_session(self, exc) -> None:
+        """Closing the request's session once its answer is made: a connection lost by then
+        (its ROLLBACK fails) has been rolled back by the server already, and must not turn
+        the answer into a 500 (issue 18)."""
+        try:
+            super()._teardown_session(exc)
+        except SQLAlchemyError as err:
+            logging.getLogger(__name__).warning("the request's session could not be closed cleanly (its "
+                                                "connection was lost): %s", str(err).splitlines()[0])
+
+
+# The request's session: opened on first use, removed (closed) when the app context ends.
+# expire_on_commit=False as in engine.infra.db: what a use case returns stays readable.
+db = EngineDatabase(model_class=Base, session_options={"expire_on_commit": False})
 login_manager = LoginManager()
 login_manager.login_view = "pages_auth.login"
 csrf = CSRFProtect()
@@ -64,9 +95,14 @@ def engine_ctx() -> EngineContext:
     return current_app.extensions["engine_ctx"]
 
 
-def uow():
-    """A unit of work on the app's database (use as a context manager)."""
-    return engine_ctx().uow()
+def uow() -> UnitOfWork:
+    """A unit of work on the request's session (use as a context manager). A use case
+    reached from inside another one's unit of work (the sign-in check while a view's use
+    case runs) gets a session of its own, so neither commits or undoes the other's work."""
+    session = db.session()
+    if UnitOfWork.in_use(session):
+        return engine_ctx().uow()
+    return engine_ctx().uow(session)
 
 
 def runtime():

@@ -4,7 +4,10 @@ Services receive a unit of work and never commit on their own. ``commit()`` turn
 optimistic-lock race or a unique-key clash into ``Conflict`` (HTTP 409) and a busy
 database (SQLite's "database is locked") into ``ServiceUnavailable`` (503: nothing was
 changed, try again), and only after a successful commit are the ``after_commit`` hooks
-called (the task-queue adapter uses one to relay outbox rows to the broker).
+called (the task-queue adapter uses one to relay outbox rows to the broker). Once the
+commit succeeded nothing may turn it into an error: a hook that fails (the database or
+the broker out of reach just then) is logged, and what it did not do is left to the
+sweeper (the outbox rows wait, unsent).
 
 Audit rows wait in the unit of work until ``commit()``: it flushes the transaction's other
 changes, then links the audit rows into the hash chain (``engine.infra.audit_chain``: the
@@ -18,7 +21,7 @@ from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 
 from sqlalchemy import event
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -30,12 +33,25 @@ from engine.models import AuditEvent, OutboxMessage
 log = logging.getLogger(__name__)
 
 
+IN_USE = "casework_unit_of_work"  # ``session.info`` key: a unit of work runs on this provided session now
+
+
 class UnitOfWork:
-    def __init__(self, session_factory: Callable[[], Session],
-                 after_commit: Iterable[Callable[[], None]] = (), owns_session: bool = True):
+    """On a session of its own from ``session_factory`` (workers, the command line), closed
+    when it ends; or on a ``session`` it is handed (the web app's request-scoped session, owned
+    by Flask-SQLAlchemy), which it never closes: it starts afresh on it (rolling back whatever a
+    read between two use cases left open, so objects are read again) and rolls back what it
+    did not commit. One unit of work at a time runs on a provided session (``in_use``)."""
+
+    def __init__(self, session_factory: Callable[[], Session] | None = None,
+                 after_commit: Iterable[Callable[[], None]] = (), owns_session: bool = True, *,
+                 session: Session | None = None):
+        if (session_factory is None) == (session is None):
+            raise TypeError("a unit of work takes either a session factory or a session")
         self._session_factory = session_factory
+        self._provided = session
         self._after_commit = list(after_commit)
-        self._owns_session = owns_session
+        self._owns_session = owns_session and session is None
         self._session: Session | None = None
         self._pending_audit: list[AuditEvent] = []
         self.committed = False
@@ -47,8 +63,22 @@ class UnitOfWork:
             raise RuntimeError("the unit of work has no session: use it inside 'with uow:'")
         return self._session
 
+    @staticmethod
+    def in_use(session: Session) -> bool:
+        """A unit of work runs on this provided session now: a use case called from inside it
+        needs a session of its own, or it would commit or roll back the other one's work."""
+        return bool(session.info.get(IN_USE))
+
     def __enter__(self) -> UnitOfWork:
-        self._session = self._session_factory()
+        if self._provided is not None:
+            if self.in_use(self._provided):
+                raise RuntimeError("another unit of work is running on this session")
+            self._provided.rollback()
+            self._provided.info[IN_USE] = True
+            self._session = self._provided
+        else:
+            assert self._session_factory is not None
+            self._session = self._session_factory()
         self._pending_audit = []
         self.committed = False
         if isinstance(self._session, Session):
@@ -62,12 +92,16 @@ class UnitOfWork:
         session = self.session
         if isinstance(session, Session):
             event.remove(session, "after_soft_rollback", self._forget_audit_on_rollback)
-        if self._owns_session:
-            # close() rolls back anything uncommitted but, unlike rollback(), leaves loaded
-            # objects readable (detached) for the caller to render
-            session.close()
-        elif not self.committed:
-            session.rollback()
+        try:
+            if self._owns_session:
+                # close() rolls back anything uncommitted but, unlike rollback(), leaves loaded
+                # objects readable (detached) for the caller to render
+                session.close()
+            elif not self.committed:
+                session.rollback()
+        finally:
+            if self._provided is not None:
+                self._provided.info.pop(IN_USE, None)
 
     def _forget_audit_on_rollback(self, session: Session, previous: SessionTransaction) -> None:
         if previous.parent is None:  # the whole transaction, not a savepoint inside it
@@ -108,7 +142,11 @@ class UnitOfWork:
             self.session.commit()
         self.committed = True
         for hook in self._after_commit:
-            hook()
+            try:
+                hook()
+            except (SQLAlchemyError, OSError) as err:  # the change is committed: never an error now
+                log.error("after-commit hook %s failed, the sweeper finishes its work: %s",
+                          getattr(hook, "__qualname__", hook), err)
 
     @contextmanager
     def _conflicts_as_409(self):

@@ -1,4 +1,4 @@
-"""Users, their roles and who supervises whom."""
+"""Users, their roles, their teams and who supervises whom."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,17 +7,31 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine import clock
-from engine.models.base import Base, UTCDateTime
+from engine.models.base import Base, UTCDateTime, Vocabulary
 
-ROLES = (
-    "caseworker",
-    "supervisor",
-    "director",
-    "committee_member",
-    "process_owner",
-    "crisis_team",
-    "admin",
-)
+
+class Role(Vocabulary):
+    """What a person may do; the lanes of the diagrams are named by these values."""
+    CASEWORKER = "caseworker", "Caseworker"
+    SUPERVISOR = "supervisor", "Supervisor"
+    DIRECTOR = "director", "Project director"
+    COMMITTEE_MEMBER = "committee_member", "Committee member"
+    PROCESS_OWNER = "process_owner", "Process owner"
+    CRISIS_TEAM = "crisis_team", "Crisis response team"
+    ADMIN = "admin", "Administrator"
+
+
+ROLES = Role.values()
+
+
+class Team(Base):
+    """A group of staff working together (a field office, a unit). Who supervises whom is
+    ``Supervision``; a team is how people are grouped and found."""
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
 
 class User(Base):
@@ -29,7 +43,10 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # False while on leave: their claimed tasks go back to their roles, and new work
+    # (caseworker assignment, crisis backups) passes them by
     available: Mapped[bool] = mapped_column(Boolean, default=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     last_failed_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -37,6 +54,7 @@ class User(Base):
 
     role_rows: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin")
+    team: Mapped[Team | None] = relationship()
 
     @property
     def roles(self) -> set[str]:

@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from engine.errors import Unauthorized
 from engine.models import Supervision, User, UserRole
+from engine.models.people import Team
 
 
 class HasSession(Protocol):
@@ -54,6 +55,27 @@ def user_named(session: Session, name: str | None) -> User | None:
     if not isinstance(name, str) or not name.strip():
         return None
     return session.scalar(select(User).where(User.username == name.strip(), User.active))
+
+
+def account_named(session: Session, name: str) -> User | None:
+    """The user with this username, active or not (administrators manage both)."""
+    return session.scalar(select(User).where(User.username == name))
+
+
+def team_named(session: Session, name: str) -> Team | None:
+    return session.scalar(select(Team).where(Team.name == name))
+
+
+def direct_supervisors(session: Session, supervisee_ids: Iterable[int]) -> dict[int, str]:
+    """The username of the (first) direct supervisor of each of ``supervisee_ids`` that has one."""
+    wanted = set(supervisee_ids)
+    if not wanted:
+        return {}
+    rows = session.execute(select(Supervision.supervisee_id, User.username)
+                           .join(User, User.id == Supervision.supervisor_id)
+                           .where(Supervision.supervisee_id.in_(wanted))
+                           .order_by(Supervision.supervisee_id, Supervision.supervisor_id.desc())).all()
+    return dict(rows)  # the lowest supervisor id comes last per supervisee, so it wins
 
 
 def ids_with_roles(session: Session, roles: Iterable[str]) -> list[int]:
@@ -109,3 +131,13 @@ def team_members(session: Session, user: User) -> list[User]:
 def set_supervisor(uow: HasSession, supervisor_id: int, supervisee_id: int) -> None:
     if uow.session.get(Supervision, (supervisor_id, supervisee_id)) is None:
         uow.session.add(Supervision(supervisor_id=supervisor_id, supervisee_id=supervisee_id))
+
+
+def replace_supervisor(uow: HasSession, supervisee_id: int, supervisor_id: int | None) -> None:
+    """``supervisor_id`` becomes the one direct supervisor of ``supervisee_id`` (None: nobody).
+    Building block: does not commit."""
+    uow.session.execute(delete(Supervision).where(Supervision.supervisee_id == supervisee_id,
+                                                  Supervision.supervisor_id != (supervisor_id or 0))
+                        .execution_options(synchronize_session=False))
+    if supervisor_id is not None:
+        set_supervisor(uow, supervisor_id, supervisee_id)

@@ -10,6 +10,7 @@ from engine import clock
 from engine.committee import board as committee_board
 from engine.errors import Unauthorized
 from engine.process import inbox
+from engine.service_ops import notifications
 from webui.extensions import uow
 
 bp = Blueprint("navigation", __name__)
@@ -23,6 +24,7 @@ class NavItem:
     endpoint: str
     label: str
     count_key: str | None = None
+    count_word: str = "open"  # what the count counts, for screen readers ("3 open")
 
 
 # Who sees an item is whoever the screen lets in (``common.require_roles`` on its view).
@@ -30,9 +32,11 @@ NAV_ITEMS = (
     NavItem("pages_inbox.inbox", "Inbox", "open"),
     NavItem("pages_committee.agenda", "Committee", "committee"),
     NavItem("pages_cases.case_list", "Cases"),
-    NavItem("pages_dashboard.dashboard", "Dashboard", "team_overdue"),
+    NavItem("pages_dashboard.dashboard", "Dashboard", "team_overdue", "overdue"),
     NavItem("pages_models.model_list", "Process models"),
     NavItem("pages_crisis.index", "Crisis"),
+    NavItem("pages_admin.people", "People"),
+    NavItem("pages_notifications.notification_list", "Notifications", "notifications", "unread"),
 )
 
 
@@ -50,6 +54,8 @@ def nav_counts() -> dict[str, int]:
         try:
             with uow() as work:
                 counts = inbox.inbox_counts(work.session, current_user.id)
+                counts["notifications"] = notifications.list_notifications(
+                    work.session, current_user.id, unread_only=True, limit=1).unread
                 if current_user.has_role(*COMMITTEE_ROLES):
                     counts["committee"] = committee_board.pending_count(work.session, current_user.id)
                 if current_user.has_role(*TEAM_ROLES):
