@@ -80,7 +80,7 @@ def assign_chosen(uow, case: Case, chosen: str | None, rule: CaseloadRule, actor
     within, active = has_capacity(uow.session, user, rule)
     if not within and not (override_reason or "").strip():
         raise Invalid(f"{user.username} has {active} active cases (cap {rule.max_active_cases}) or too many "
-                      f"new cases this period; give a reason to assign over the cap (R06)",
+                      f"new cases this period; give a reason to assign over the cap",
                       errors={"cap_override_reason": ["required to assign above the caseload cap"]})
     assign(uow, case, user, actor_id, "chosen by a supervisor" + ("" if within else ", above the cap"),
            active_cases=active, cap=rule.max_active_cases, override_reason=override_reason if not within else None)

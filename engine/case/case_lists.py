@@ -1,5 +1,7 @@
 """The cases a person may see, as a list: codes and the work on them, never a client's
-name (R32). The visibility rule is the SQL twin of ``access.may_view_case``."""
+name (R32). The visibility rule is the SQL twin of ``access.may_view_case``; the facts that
+rule needs beyond the case row (a team's referral, a handover's shadowing) are decided here
+for both, so the list and the file never disagree."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,11 +9,16 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, exists, func, or_, select
 
-from engine.models import Case, HumanTask, TaskState
+from engine import clock
+from engine.models import Case, HumanTask, TaskState, User, UserRole
+from engine.models.case import ACTIVE_STATUSES
 from engine.models.case_decisions import Conference
+from engine.models.handovers import Handover, HandoverCase, HandoverStatus
+from engine.people import access
 from engine.people.directory import get_user, supervisee_ids, usernames
 
 MAX_PAGE = 500
+MAX_HANDOVER_CHOICES = 500  # cases offered in one "hand a case over" list
 
 
 @dataclass(frozen=True)
@@ -30,7 +37,59 @@ class CaseRow:
     updated_at: dt.datetime
 
 
-def _visible(user, supervised: set[int]):
+# -- the facts beyond the case row ------------------------------------------------------------
+def team_roles(session, supervised: set[int]) -> set[str]:
+    """The roles held by the people a supervisor supervises (the tasks their team is offered)."""
+    if not supervised:
+        return set()
+    return set(session.scalars(select(UserRole.role).where(UserRole.user_id.in_(supervised)).distinct()))
+
+
+def _team_task(supervised: set[int], roles: set[str]):
+    """SQL: an open task of the case held by, or offered to, someone the user supervises."""
+    offered = and_(HumanTask.assignee_id.is_(None), HumanTask.role.in_(sorted(roles))) if roles else None
+    held = HumanTask.assignee_id.in_(supervised)
+    return exists().where(HumanTask.case_code == Case.code, HumanTask.state == TaskState.READY,
+                          held if offered is None else or_(held, offered))
+
+
+def team_referral_condition(supervised: set[int], roles: set[str]):
+    """SQL: a referral without a caseworker that the team screened or works on (what a
+    supervisor's caseworkers see of it, the supervisor sees too)."""
+    if not supervised:
+        return None
+    return and_(Case.caseworker_id.is_(None),
+                or_(Case.intake_worker_id.in_(supervised), _team_task(supervised, roles)))
+
+
+def is_team_referral(user: User, case: Case, supervised: set[int], roles: set[str],
+                     open_tasks: list[HumanTask]) -> bool:
+    """The Python twin of :func:`team_referral_condition`, over the case's open tasks."""
+    if not supervised or case.caseworker_id is not None or not user.has_role(*access.TEAM_ROLES):
+        return False
+    if case.intake_worker_id in supervised:
+        return True
+    return any(t.assignee_id in supervised or (t.assignee_id is None and t.role in roles) for t in open_tasks)
+
+
+def _shadowing(user_id: int, now: dt.datetime):
+    """SQL: the case is in a handover by this user whose shadowing period runs (R29)."""
+    return exists().where(HandoverCase.case_id == Case.id, HandoverCase.handover_id == Handover.id,
+                          Handover.from_caseworker_id == user_id, Handover.status == HandoverStatus.SHADOWING,
+                          Handover.shadow_until.is_not(None), Handover.shadow_until > now)
+
+
+def shadowing_handover(session, user_id: int, case_id: int) -> int | None:
+    """The handover through which this user still sees the case (its shadowing period runs),
+    or None. Ends with the period: at ``shadow_until``, or when the handover completes."""
+    return session.scalar(select(Handover.id).join(HandoverCase, HandoverCase.handover_id == Handover.id).where(
+        HandoverCase.case_id == case_id, Handover.from_caseworker_id == user_id,
+        Handover.status == HandoverStatus.SHADOWING, Handover.shadow_until.is_not(None),
+        Handover.shadow_until > clock.now()).order_by(Handover.id.desc()).limit(1))
+
+
+# -- the list -----------------------------------------------------------------------------------
+def _visible(session, user, supervised: set[int]):
     """SQL condition: the cases ``user`` may see (the same rules as access.may_view_case)."""
     if user.has_role("director", "admin"):
         return None
@@ -39,9 +98,12 @@ def _visible(user, supervised: set[int]):
                                or_(HumanTask.assignee_id == user.id,
                                    and_(HumanTask.assignee_id.is_(None), HumanTask.role.in_(roles))))
     conditions = [Case.caseworker_id == user.id, Case.supervisor_id == user.id, open_task,
-                  and_(Case.intake_worker_id == user.id, Case.caseworker_id.is_(None))]
+                  and_(Case.intake_worker_id == user.id, Case.caseworker_id.is_(None)),
+                  _shadowing(user.id, clock.now())]
     if supervised:
         conditions.append(Case.caseworker_id.in_(supervised))
+        if user.has_role(*access.TEAM_ROLES):
+            conditions.append(team_referral_condition(supervised, team_roles(session, supervised)))
     if "committee_member" in user.roles:
         conditions.append(exists().where(Conference.case_id == Case.id, Conference.outcome.is_(None)))
     return or_(*conditions)
@@ -52,7 +114,7 @@ def list_cases(session, user_id: int, status: str | None = None, stage: str | No
     """The cases this user may see, most recently changed first, and their total."""
     user = get_user(session, user_id)
     query = select(Case)
-    condition = _visible(user, supervisee_ids(session, user.id))
+    condition = _visible(session, user, supervisee_ids(session, user.id))
     if condition is not None:
         query = query.where(condition)
     for column, value in ((Case.status, status), (Case.stage, stage), (Case.risk_level, risk_level)):
@@ -67,3 +129,24 @@ def list_cases(session, user_id: int, status: str | None = None, stage: str | No
                     r.updated_at) for r in rows], total
 
 
+@dataclass(frozen=True)
+class HandoverChoice:
+    """A case a supervisor may hand to another caseworker, as the list offers it."""
+    code: str
+    caseworker: str | None
+
+
+def handover_choices(session, user_id: int) -> list[HandoverChoice]:
+    """The active cases this supervisor (or the director) may hand over (``access.may_hand_over``),
+    by caseworker then code, so that a case is chosen from a list, not typed."""
+    user = get_user(session, user_id)
+    if not user.has_role(*access.TEAM_ROLES):
+        return []
+    query = select(Case.code, Case.caseworker_id).where(Case.status.in_(ACTIVE_STATUSES))
+    if "director" not in user.roles:
+        supervised = supervisee_ids(session, user.id)
+        query = query.where(or_(Case.supervisor_id == user.id, Case.caseworker_id.in_(supervised or {-1})))
+    rows = session.execute(query.order_by(Case.caseworker_id, Case.code).limit(MAX_HANDOVER_CHOICES)).all()
+    names = usernames(session, [r.caseworker_id for r in rows])
+    choices = [HandoverChoice(r.code, names.get(r.caseworker_id)) for r in rows]
+    return sorted(choices, key=lambda c: (c.caseworker is None, c.caseworker or "", c.code))

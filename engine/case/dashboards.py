@@ -15,7 +15,7 @@ from engine.errors import Forbidden
 from engine.models import RISK_LEVELS, UNRATED, Case, HumanTask, TaskState, User
 from engine.people import access
 from engine.people.directory import get_user, team_members, usernames
-from engine.process.inbox import WEEK, TaskRow, ordered, status_filter, task_rows
+from engine.process.inbox import WEEK, TaskRow, ordered, status_filter, task_rows, urgent_case_codes
 
 # -- the supervisor's dashboard ---------------------------------------------------------
 
@@ -46,6 +46,16 @@ class ReviewDue:
     overdue: bool
 
 
+@dataclass(frozen=True)
+class UrgentCase:
+    """A case whose first action or follow-up was missed (R46): ranked first."""
+    case_code: str
+    caseworker: str | None
+    risk_level: str | None
+    since: dt.datetime
+    reason: str
+
+
 @dataclass
 class SupervisorDashboard:
     caseloads: list[Caseload]
@@ -57,6 +67,7 @@ class SupervisorDashboard:
     cases_by_status: dict[str, int]
     reviews_due: list[ReviewDue]
     team: list[tuple[int, str, frozenset]] = field(default_factory=list)  # (id, username, roles)
+    urgent_cases: list[UrgentCase] = field(default_factory=list)
 
 
 def _team_case_filter(user: User, team_ids: set[int]):
@@ -96,10 +107,15 @@ def supervisor_dashboard(session, user_id: int, active_statuses: tuple[str, ...]
                            HumanTask.role.in_(sorted({r for m in members for r in m.roles} | user.roles) or ["-"])))]
 
     def task_list(condition):
+        """The tasks of urgent cases first (R46), then the rest, each in inbox order."""
         conditions = task_scope + [condition]
         total = session.scalar(select(func.count(HumanTask.id)).where(*conditions)) or 0
-        tasks = list(session.scalars(ordered(select(HumanTask).where(*conditions)).limit(list_limit)))
-        return task_rows(session, tasks, now), total
+        urgent = list(session.scalars(ordered(select(HumanTask).where(
+            *conditions, HumanTask.case_code.in_(urgent_case_codes()))).limit(list_limit)))
+        rest = list(session.scalars(ordered(select(HumanTask).where(
+            *conditions, or_(HumanTask.case_code.is_(None), HumanTask.case_code.not_in(urgent_case_codes()))))
+            .limit(list_limit - len(urgent)))) if len(urgent) < list_limit else []
+        return task_rows(session, urgent + rest, now, {t.case_code for t in urgent if t.case_code}), total
 
     overdue, overdue_total = task_list(status_filter("overdue", now))
     upcoming, upcoming_total = task_list(status_filter("due_week", now))
@@ -118,14 +134,19 @@ def supervisor_dashboard(session, user_id: int, active_statuses: tuple[str, ...]
         select(Case.code, Case.caseworker_id, Case.risk_level, Case.date_next_review)
         .where(*active, Case.date_next_review.is_not(None), Case.date_next_review < now + WEEK)
         .order_by(Case.date_next_review).limit(list_limit)).all()
-    names = usernames(session, {r.caseworker_id for r in review_rows})
+    urgent_rows = session.execute(
+        select(Case.code, Case.caseworker_id, Case.risk_level, Case.urgent_since, Case.urgent_reason)
+        .where(*active, Case.urgent_since.is_not(None)).order_by(Case.urgent_since).limit(list_limit)).all()
+    names = usernames(session, {r.caseworker_id for r in review_rows} | {r.caseworker_id for r in urgent_rows})
+    urgent_cases = [UrgentCase(r.code, names.get(r.caseworker_id), r.risk_level, clock.as_utc(r.urgent_since),
+                               r.urgent_reason or "") for r in urgent_rows]
     reviews = [ReviewDue(r.code, names.get(r.caseworker_id), r.risk_level, clock.as_utc(r.date_next_review),
                          clock.as_utc(r.date_next_review) < now) for r in review_rows]
     return SupervisorDashboard(
         caseloads=caseloads(session, members, active_statuses, caseload_cap),
         overdue=overdue, overdue_total=overdue_total, due_this_week=upcoming, due_this_week_total=upcoming_total,
         cases_by_risk=by_risk, cases_by_status=by_status, reviews_due=reviews,
-        team=[(m.id, m.username, frozenset(m.roles)) for m in members])
+        team=[(m.id, m.username, frozenset(m.roles)) for m in members], urgent_cases=urgent_cases)
 
 
 @dataclass(frozen=True)

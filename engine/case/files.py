@@ -14,9 +14,22 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from engine import clock
+from engine.case import case_lists
+from engine.case.notes import NoteLine, note_lines
 from engine.case.records import load_case
 from engine.errors import Forbidden
-from engine.models import Case, CaseClientLink, CaseEvent, CaseNote, Client, HumanTask, ServiceReferral, TaskState, Vote
+from engine.models import (
+    Case,
+    CaseClientLink,
+    CaseEvent,
+    CaseNote,
+    Client,
+    HumanTask,
+    ServiceReferral,
+    TaskState,
+    User,
+    Vote,
+)
 from engine.models.case_decisions import CaseAssessment, CasePlan, CaseReview, ClosureRequest, Conference
 from engine.people import access
 from engine.people.directory import get_user, name_of, supervisee_ids, usernames
@@ -74,7 +87,7 @@ class CaseFile:
     open_tasks: list[TaskLine]
     done_tasks: list[TaskLine]
     referrals: list[ServiceReferral]
-    notes: list[CaseNote]
+    notes: list[NoteLine]
     votes: list[VoteLine]
     conferences: list[Conference]
     assessments: list[CaseAssessment]
@@ -85,6 +98,8 @@ class CaseFile:
     status_history: list[TimelineEntry] = field(default_factory=list)
     risk_history: list[TimelineEntry] = field(default_factory=list)
     may_hand_over: bool = False
+    may_write_notes: bool = False
+    shadowing: int | None = None  # the handover through which the reader still sees the case (R29)
 
     @property
     def name_shown(self) -> bool:
@@ -126,7 +141,8 @@ def load_case_file(session, case: Case, client: Client | None, open_tasks: list[
         open_tasks=[line(t) for t in sorted(open_tasks, key=lambda t: (t.due_at is None, t.due_at, t.created_at))],
         done_tasks=[line(t) for t in done],
         referrals=_rows(session, ServiceReferral, case.id, ServiceReferral.referred_at),
-        notes=[n for n in _rows(session, CaseNote, case.id, CaseNote.at) if confidential or not n.confidential],
+        notes=note_lines(session, case.code, [n for n in _rows(session, CaseNote, case.id, CaseNote.at)
+                                              if confidential or not n.confidential]),
         confidential=confidential,
         votes=[VoteLine(v.conference_id, kinds.get(v.conference_id, ""), names.get(v.member_id), v.vote, v.comment,
                         v.at) for v in votes],
@@ -140,35 +156,71 @@ def load_case_file(session, case: Case, client: Client | None, open_tasks: list[
     )
 
 
-def get_case_file(uow, user_id: int, case_code: str) -> CaseFile:
-    """The case file, if this user needs to know it (R32): the client only for those who
-    may see the name, the strictly confidential section only for those allowed. Every
-    opening is audited (with whether the name was shown), and so is every sight of the
-    confidential section. Commits the audit rows."""
-    session = uow.session
-    user = get_user(session, user_id)
-    case = load_case(session, case_code)
+@dataclass(frozen=True)
+class Reader:
+    """What decides how much of one case file one person sees (``engine.people.access``)."""
+    user: User
+    supervised: set[int]
+    open_tasks: list[HumanTask]
+    holds_task: bool
+    works_on_open_task: bool
+    before_committee: bool
+    team_referral: bool
+    shadowing: int | None  # the handover through which the reader still sees the case (R29)
+
+    def may_view(self, case: Case) -> bool:
+        return access.may_view_case(self.user, case, self.supervised, holds_task=self.holds_task,
+                                    before_committee=self.before_committee, team_referral=self.team_referral,
+                                    shadowing=self.shadowing is not None)
+
+
+def reader_of(session, user: User, case: Case) -> Reader:
+    """The facts about ``user`` and ``case`` the access rules need (reads only)."""
     supervised = supervisee_ids(session, user.id)
     open_tasks = list(session.scalars(select(HumanTask).where(HumanTask.case_code == case.code,
                                                               HumanTask.state == TaskState.READY)))
-    holds = any(t.assignee_id == user.id or (t.assignee_id is None and access.offered_to(user, t))
-                for t in open_tasks)
-    works_on = any(t.assignee_id == user.id and t.role != "committee_member" for t in open_tasks)
     before_committee = session.scalar(select(Conference.id).where(Conference.case_id == case.id,
                                                                   Conference.outcome.is_(None)).limit(1)) is not None
-    if not access.may_view_case(user, case, supervised, holds_task=holds, before_committee=before_committee):
+    return Reader(
+        user, supervised, open_tasks,
+        holds_task=any(t.assignee_id == user.id or (t.assignee_id is None and access.offered_to(user, t))
+                       for t in open_tasks),
+        works_on_open_task=any(t.assignee_id == user.id and t.role != "committee_member" for t in open_tasks),
+        before_committee=before_committee,
+        team_referral=case_lists.is_team_referral(user, case, supervised, case_lists.team_roles(session, supervised),
+                                                  open_tasks),
+        shadowing=case_lists.shadowing_handover(session, user.id, case.id))
+
+
+def get_case_file(uow, user_id: int, case_code: str) -> CaseFile:
+    """The case file, if this user needs to know it (R32): the client only for those who
+    may see the name, the strictly confidential section only for those allowed. Every
+    opening is audited (with whether the name was shown, and the handover when the reader
+    sees it while shadowing, R29), and so is every sight of the confidential section.
+    Commits the audit rows."""
+    session = uow.session
+    user = get_user(session, user_id)
+    case = load_case(session, case_code)
+    reader = reader_of(session, user, case)
+    if not reader.may_view(case):
         raise Forbidden(f"case {case.code} is not yours to see (need-to-know)")
-    name_shown = access.may_see_client_name(user, case, supervised, works_on_open_task=works_on)
+    supervised = reader.supervised
+    name_shown = access.may_see_client_name(user, case, supervised, works_on_open_task=reader.works_on_open_task,
+                                            shadowing=reader.shadowing is not None)
     client = None
     if name_shown:
         client = session.scalar(select(Client).join(CaseClientLink, CaseClientLink.client_id == Client.id)
                                 .where(CaseClientLink.case_id == case.id))
     confidential = access.may_see_confidential(user, case, supervised)
-    uow.audit(user.id, "case_file_viewed", "case", case.id, case.code, name_shown=name_shown)
+    seen_through = {"shadowing": reader.shadowing} if reader.shadowing is not None else {}
+    uow.audit(user.id, "case_file_viewed", "case", case.id, case.code, name_shown=name_shown, **seen_through)
     if confidential:
         uow.audit(user.id, "case_confidential_viewed", "case", case.id, case.code)
-    record = load_case_file(session, case, client, open_tasks, confidential=confidential)
+    record = load_case_file(session, case, client, reader.open_tasks, confidential=confidential)
     record.may_hand_over = access.may_hand_over(user, case, supervised)
+    record.may_write_notes = access.may_write_notes(user, case, supervised,
+                                                    works_on_open_task=reader.works_on_open_task)
+    record.shadowing = reader.shadowing
     uow.commit()
     return record
 

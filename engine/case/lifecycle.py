@@ -39,10 +39,10 @@ def close_case(uow, runtime: ProcessRuntime, actor_id: int | None, case_code: st
     closure = pending_closure(session, case)
     if closure is None or closure.status != "authorised":
         raise Forbidden(f"case {case.code} cannot be closed: a closure must be reviewed and authorised by the "
-                        "case committee first (R22)")
+                        "case committee first")
     if closure.reason == "transfer" and (closure.transfer_consent != "given" or not closure.handover_plan):
         raise Forbidden(f"case {case.code} cannot be transferred: the file is handed over only after the "
-                        "child/family consents, with a handover plan (R25)")
+                        "child/family consents, with a handover plan")
     now = clock.now()
     closure.status, closure.closed_at = "closed", now
     case.closure_reason = closure.reason
@@ -57,9 +57,11 @@ def close_case(uow, runtime: ProcessRuntime, actor_id: int | None, case_code: st
     return case
 
 
-def end_without_case_management(uow, case: Case, actor_id: int | None, reason: str) -> None:
+def end_without_case_management(uow, case: Case, actor_id: int | None, reason: str, keep_instance_ids=()) -> None:
     """"No action required" (R01), or low risk after the initial assessment (R10): the case
-    ends without a closure conference because case management never started."""
+    ends without a closure conference because case management never started. Whatever
+    else runs for it (the wait for the 18th birthday) ends too."""
+    case_processes.cancel_case_processes(uow, case.code, actor_id, "no case management", keep_ids=keep_instance_ids)
     now = clock.now()
     case.closure_reason = reason
     case.date_closed = now

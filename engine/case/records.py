@@ -6,8 +6,10 @@ the R33 header (date, case status, caseworker, supervisor, form name) and an aud
 so the case file's timeline and the audit trail never disagree.
 
 The *case context* (:func:`publish_context`) is what a diagram may know of a case: its
-code, status, risk level, the usernames of its caseworker and supervisor, and the hours
-since the current assessment clock started (registration, reopening or a reassessment).
+code, status, risk level, the usernames of its caseworker and supervisor, the hours
+since the current assessment clock started (registration, reopening or a reassessment),
+and two monitoring flags since the current rating (R44, R45): whether the first action
+(high: the immediate action) and the mitigation of imminent risks are recorded.
 Operations write it into the task data after every step, so the next user task's
 ``assign_to``, ``priority`` and ``due`` properties always read the current record.
 """
@@ -85,6 +87,8 @@ def context(session, case: Case, task_data: dict | None = None) -> dict:
         "caseworker": username(session, case.caseworker_id),
         "supervisor": username(session, case.supervisor_id),
         "hours_since_clock": round(max(hours, 0.0), 4),
+        "immediate_action_recorded": case.date_first_action is not None,
+        "risks_mitigated": case.date_risks_mitigated is not None,
     }
 
 
@@ -149,6 +153,28 @@ def set_stage(uow, case: Case, actor_id: int | None, stage: str) -> None:
     before = case.stage
     case.stage = stage
     record_event(uow, case, actor_id, "stage", f"stage {before} → {stage}", before=before, after=stage)
+
+
+def flag_urgent(uow, case: Case, actor_id: int | None, reason: str) -> None:
+    """R46: a first action or follow-up was not done in time; the case is urgent (ranked
+    first in inboxes, dashboards and a crisis) until that work is done."""
+    now = clock.now()
+    reasons = [r for r in (case.urgent_reason or "").split("; ") if r]
+    if reason not in reasons:
+        reasons.append(reason)
+    first = case.urgent_since is None
+    case.urgent_since = case.urgent_since or now
+    case.urgent_reason = "; ".join(reasons)[:200]
+    record_event(uow, case, actor_id, "urgent", f"case urgent: {reason}" if first else f"still urgent: {reason}",
+                 reason=reason)
+
+
+def clear_urgent(uow, case: Case, actor_id: int | None, why: str) -> None:
+    if case.urgent_since is None:
+        return
+    since = case.urgent_since
+    case.urgent_since, case.urgent_reason = None, None
+    record_event(uow, case, actor_id, "urgent", f"no longer urgent: {why}", urgent_since=since)
 
 
 def set_risk(uow, case: Case, actor_id: int | None, level: str, why: str, **detail) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import and_, func, or_, select
 
 from engine import clock
 from engine.case.dashboards import CaseSummary, case_summary
+from engine.committee.review_conferences import kind_label
 from engine.models import Case, HumanTask, TaskState, User, Vote
 from engine.models.case_decisions import Conference
 from engine.people.directory import get_user
@@ -47,6 +48,11 @@ class ConferenceView:
     decided_at: dt.datetime | None
     my_vote: CastVote | None
     votes: list[CastVote]  # empty until I have voted (or the conference is decided)
+
+    @property
+    def kind_label(self) -> str:
+        """The kind of conference in words (pages never show the stored value)."""
+        return kind_label(self.kind)
 
     @property
     def votes_needed(self) -> int | None:

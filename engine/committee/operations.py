@@ -1,11 +1,12 @@
-"""``committee.*`` operations: case conferences of the case committee (R03, R22).
+"""``committee.*`` operations: case conferences of the case committee (R03, R22, R47).
 
 A conference asks every active committee member (a snapshot taken when it opens) for a
 vote; each vote is recorded as the member casts it, one per member. The outcome follows
 the quorum and majority of DMN ``committee_rules`` (parameters, not literals): approved
 when at least ``quorum_percent`` of the members voted and more than ``approve_percent``
 of the votes cast approve. Without a quorum when voting closes, the project director
-decides (003 §5.2.3: the director stands in).
+decides (003 §5.2.3: the director stands in). What a conference on an open case changes
+afterwards is ``engine.committee.review_operations``.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from engine import clock
 from engine.bpmn.operations import OperationContext, operation
 from engine.case.operations.intake import case_of, finish
 from engine.case.records import record_event, set_stage, take_text
+from engine.committee.review_conferences import OPEN_CASE_KINDS
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.models import CaseStage, Vote
 from engine.models.case_decisions import CONFERENCE_KINDS, VOTES, Conference
@@ -42,7 +44,8 @@ def tally_votes(votes: list[str], members: int, quorum_percent: int, approve_per
 
 @operation("committee.open_conference")
 def open_conference(ctx: OperationContext, data: dict, kind: str) -> dict:
-    """Open a conference of ``kind`` (admission, emergency, closure) on the case: publishes
+    """Open a conference of ``kind`` (admission, emergency, closure; on an open case
+    case_review or emergency_review, R47) on the case: publishes
     ``committee_members`` (usernames; the case's own caseworker does not vote on it) for
     the multi-instance vote and ``conference_id``."""
     if kind not in CONFERENCE_KINDS:
@@ -60,6 +63,8 @@ def open_conference(ctx: OperationContext, data: dict, kind: str) -> dict:
                  conference_id=conference.id, members=[m.username for m in members])
     if kind in ("admission", "emergency"):
         set_stage(ctx.uow, case, ctx.actor_id, CaseStage.ADMISSION)
+    elif kind in OPEN_CASE_KINDS:
+        set_stage(ctx.uow, case, ctx.actor_id, CaseStage.REVIEW)
     data["committee_members"] = [m.username for m in members]
     data["conference_id"] = conference.id
     data["ballots"] = []  # the multi-instance vote collects into an empty list (an earlier

@@ -1,12 +1,14 @@
 """The fan-out of crisis checks over the live caseload (R37), through the task queue.
 
-1. ``plan_checks`` (job ``crisis_plan_checks``, once per crisis): every open case in a
-   stage an affected sub-function serves gets one ``crisis_case_checks`` row — unique per
-   (crisis, case) — ranked by the ``bcp_check_priority`` profiles the diagram computed
-   (high-risk, in-crisis, pending/under-review first) and assigned to its caseworker or
-   backup staff. Follow-ups due or missed during the disruption are found and reassigned
-   in the same transaction (R38). Then one ``crisis_start_checks`` job per batch of rows,
-   highest priority first.
+1. ``plan_checks`` (job ``crisis_plan_checks``, at the declaration and again after each
+   change of scope): every open case in a stage an affected sub-function serves that has
+   no check yet gets one ``crisis_case_checks`` row — unique per (crisis, case), so a case
+   newly covered by a widened scope gets its check exactly once — ranked by the
+   ``bcp_check_priority`` profiles the diagram computed (high-risk, in-crisis,
+   pending/under-review first; after the checks planned before) and assigned to its
+   caseworker or backup staff (``bcp_backup_staffing``). Follow-ups due or missed during the
+   disruption are found and reassigned in the same transaction (R38). Then one
+   ``crisis_start_checks`` job per batch of rows, highest priority first.
 2. ``start_check_batch`` (job ``crisis_start_checks``): claims its rows (planned ->
    started, in one UPDATE: a repeated message or a second worker finds nothing left to
    claim) and starts one short ``bcp_crisis_check`` instance per row, in the same
@@ -20,15 +22,16 @@ import json
 import logging
 from collections.abc import Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engine import clock
 from engine.bpmn import engine_step
 from engine.bpmn.runtime import ProcessRuntime
 from engine.crisis import follow_ups as crisis_follow_ups
+from engine.crisis.availability import absent_in_drill
 from engine.crisis.declaration import CHECK_PROCESS, add_system_entry, load_crisis, require_role, resumption_deadline
-from engine.crisis.staffing import StaffPool
+from engine.crisis.staffing import StaffPool, backup_for, backup_rules
 from engine.errors import Conflict, Invalid
 from engine.models import UNRATED, Case, CaseStatus
 from engine.models.crisis import Crisis, CrisisCaseCheck
@@ -38,9 +41,10 @@ from engine.service_ops import notifications
 
 log = logging.getLogger(__name__)
 
-# How many check instances one job starts in one transaction: big enough to amortise
-# the job overhead, small enough that a retried batch repeats little work.
-CHECK_BATCH_SIZE = 200
+# How many check instances one job starts in one transaction (the default; the task queue
+# passes its CRISIS_CHECK_BATCH setting): big enough to amortise the job overhead, small
+# enough that every worker takes a share of the fan-out and a retried batch repeats little.
+CHECK_BATCH_SIZE = 50
 _RISK_ORDER = {"high": 0, "medium": 1, "low": 2}
 
 
@@ -52,10 +56,12 @@ def _profile_table(check_profiles: list[dict]) -> dict[tuple, tuple[int, int]]:
     return table
 
 
-def plan_checks(uow, crisis_id: int) -> int:
-    """Plan the crisis's checks once and enqueue the batches still to start; returns the
-    number of batches enqueued. Safe to run again: the crisis row is locked, planning
-    happens once, and batches only carry rows not started yet. Commits."""
+def plan_checks(uow, crisis_id: int, batch_size: int = CHECK_BATCH_SIZE) -> int:
+    """Plan the crisis's checks once and enqueue the batches (of ``batch_size`` rows) still
+    to start; returns the number of batches enqueued. Safe to run again: the crisis row is
+    locked, planning happens once, and batches only carry rows not started yet. Commits."""
+    if batch_size < 1:
+        raise ValueError(f"a crisis check batch holds at least one check, not {batch_size}")
     session = uow.session
     crisis = load_crisis(session, crisis_id, for_update=True)
     if crisis.status == "closed":
@@ -64,25 +70,33 @@ def plan_checks(uow, crisis_id: int) -> int:
     if not params:
         raise Invalid(f"crisis {crisis.id} has no fan-out parameters: its BCP diagram has not reached "
                       "crisis.assess_client_impact")
-    if crisis.checks_planned_at is None:
+    first = crisis.checks_planned_at is None
+    pool = StaffPool(session, int(params["backup_caseload_cap"]), absent_in_drill(session, crisis))
+    added = _insert_checks(session, crisis, params, pool)
+    if first or added:
         until = resumption_deadline(crisis)
-        pool = StaffPool(session, int(params["backup_caseload_cap"]))
-        crisis.affected_cases = _insert_checks(session, crisis, params, pool)
-        crisis.checks_planned_at = clock.now()
-        summary = crisis_follow_ups.find_and_reassign(uow, crisis, pool, until=until)
-        add_system_entry(session, crisis.id, "action", f"{crisis.affected_cases} open cases affected: a crisis "
-                         f"check each, high-risk, in-crisis and pending/under-review cases first. Follow-ups due or "
-                         f"missed during the disruption: {summary.describe()}.")
-        uow.audit(None, "crisis_checks_planned", "crisis", crisis.id, cases=crisis.affected_cases,
+        crisis.affected_cases = session.scalar(select(func.count()).where(CrisisCaseCheck.crisis_id == crisis.id))
+        crisis.checks_planned_at = crisis.checks_planned_at or clock.now()
+        summary = crisis_follow_ups.find_and_reassign(uow, crisis, pool, until=until,
+                                                      phase=f"resumption:{crisis.scope_version}")
+        what = f"{added} open cases affected" if first else f"{added} more open cases newly covered by the scope"
+        add_system_entry(session, crisis.id, "action", f"{what}: a crisis check each, high-risk, in-crisis and "
+                         f"pending/under-review cases first. Follow-ups due or missed during the disruption: "
+                         f"{summary.describe()}.")
+        uow.audit(None, "crisis_checks_planned", "crisis", crisis.id, cases=added, scope_version=crisis.scope_version,
                   follow_ups=summary.counts())
         assignees = session.scalars(select(CrisisCaseCheck.assignee_id).where(
-            CrisisCaseCheck.crisis_id == crisis.id, CrisisCaseCheck.assignee_id.is_not(None)).distinct())
-        notifications.notify(uow, list(assignees), "crisis_checks", f"Crisis checks for you (disruption #{crisis.id})",
+            CrisisCaseCheck.crisis_id == crisis.id, CrisisCaseCheck.assignee_id.is_not(None),
+            CrisisCaseCheck.state == "planned").distinct())
+        drill = "Drill: " if crisis.drill else ""
+        notifications.notify(uow, list(assignees), "crisis_checks",
+                             f"{drill}Crisis checks for you (disruption #{crisis.id})",
                              body="Reach each client, confirm their safety and record how their care is affected. "
-                                  "High-risk cases are due first.", link="/", dedupe_key=f"crisis_checks:{crisis.id}")
+                                  "High-risk cases are due first; they are at the top of your inbox.", link="/",
+                             dedupe_key=f"crisis_checks:{crisis.id}:{crisis.scope_version}")
     pending = list(session.scalars(select(CrisisCaseCheck.id).where(
         CrisisCaseCheck.crisis_id == crisis.id, CrisisCaseCheck.state == "planned").order_by(CrisisCaseCheck.rank)))
-    batches = [pending[i:i + CHECK_BATCH_SIZE] for i in range(0, len(pending), CHECK_BATCH_SIZE)]
+    batches = [pending[i:i + batch_size] for i in range(0, len(pending), batch_size)]
     for batch in batches:
         uow.enqueue("crisis_start_checks", crisis.id, batch)
     uow.commit()
@@ -103,10 +117,15 @@ def request_fan_out(uow, user_id: int, crisis_id: int) -> None:
 
 def _insert_checks(session, crisis: Crisis, params: dict, pool: StaffPool) -> int:
     profiles = _profile_table(params["check_profiles"])
+    rules = backup_rules(params)
     pending_stages = set(params["pending_review_stages"])
+    checked = exists().where(CrisisCaseCheck.crisis_id == crisis.id, CrisisCaseCheck.case_id == Case.id)
     cases = session.execute(select(Case.id, Case.code, Case.risk_level, Case.in_crisis, Case.stage,
-                                   Case.caseworker_id, Case.supervisor_id, Case.date_next_contact)
-                            .where(Case.status == CaseStatus.OPEN, Case.stage.in_(params["stages"]))).all()
+                                   Case.caseworker_id, Case.supervisor_id, Case.date_next_contact, Case.urgent_since)
+                            .where(Case.status == CaseStatus.OPEN, Case.stage.in_(params["stages"]), ~checked)).all()
+    if not cases:
+        return 0
+    ranked = session.scalar(select(func.max(CrisisCaseCheck.rank)).where(CrisisCaseCheck.crisis_id == crisis.id)) or 0
     planned = []
     for case in cases:
         risk = case.risk_level if case.risk_level in _RISK_ORDER else UNRATED
@@ -114,11 +133,11 @@ def _insert_checks(session, crisis: Crisis, params: dict, pool: StaffPool) -> in
         order, hours = profiles.get((risk, bool(case.in_crisis), pending)) or profiles[(UNRATED, False, False)]
         planned.append((order, _RISK_ORDER.get(risk, 3), case.date_next_contact or dt.datetime.max.replace(
             tzinfo=dt.UTC), case.id, case, risk, pending, hours))
-    planned.sort(key=lambda p: p[:4])
+    planned.sort(key=lambda p: (p[4].urgent_since is None, *p[:4]))  # urgent cases first (R46)
     now = clock.now()
     rows = []
-    for rank, (order, _, _, _, case, risk, pending, hours) in enumerate(planned, start=1):
-        who = pool.assign(case.caseworker_id, case.supervisor_id)
+    for rank, (order, _, _, _, case, risk, pending, hours) in enumerate(planned, start=ranked + 1):
+        who = pool.assign(case.caseworker_id, case.supervisor_id, backup_for(rules, "crisis_check", risk))
         rows.append({"crisis_id": crisis.id, "case_id": case.id, "case_code": case.code,
                      "risk_level": None if risk == UNRATED else risk, "in_crisis": bool(case.in_crisis),
                      "pending_review": pending, "check_order": order, "rank": rank, "check_within_hours": hours,
@@ -154,7 +173,8 @@ def start_check_batch(uow, runtime: ProcessRuntime, crisis_id: int, check_ids: I
         "crisis_id": crisis.id, "case_code": check.case_code, "risk_level": check.risk_level,
         "in_crisis": check.in_crisis, "pending_review": check.pending_review, "check_order": check.check_order,
         "check_within_hours": check.check_within_hours, "check_assignee": names.get(check.assignee_id),
-        "backup": check.backup, "reassess_within_hours": params.get("reassess_within_hours")}) for check in checks]
+        "backup": check.backup, "reassess_within_hours": params.get("reassess_within_hours"),
+        "drill": crisis.drill}) for check in checks]
     # the claim above holds SQLite's write lock, as start_many needs
     steps = engine_step.start_many(uow, runtime, latest_model(session, CHECK_PROCESS), starts)
     for check, step in zip(checks, steps, strict=True):

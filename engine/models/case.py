@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine import clock
@@ -59,11 +59,69 @@ STATUS_NAMES = {status.value: status.label.lower() for status in CaseStatus}
 ACTIVE_STATUSES = (CaseStatus.OPEN, CaseStatus.INACTIVE, CaseStatus.AGED_OUT)  # count against the caseload (R06)
 RISK_LEVELS = RiskLevel.values()
 CASE_STAGES = CaseStage.values()
-# Why a case was closed (DOMAIN §2 step 11; R21). The first six are the reasons a caseworker
-# may give in a closure request; the others are recorded by the process itself.
-CLOSURE_REASONS = ("goals_met", "no_longer_wants_services", "aged_out", "death", "transfer",
-                   "moved_away_or_untraceable")
-NO_ACTION_REASONS = ("not_eligible", "admission_rejected", "consent_refused", "low_risk")
+
+
+class ClosureReason(Vocabulary):
+    """Why a case was closed (DOMAIN §2 step 11; R21, R52), in the closure request's words."""
+    GOALS_MET = "goals_met", "Goals met and the child is safe"
+    GOALS_NO_LONGER_RELEVANT = ("goals_no_longer_relevant",
+                                "The goals are no longer relevant or feasible, and no new goals are needed")
+    NO_LONGER_WANTS_SERVICES = "no_longer_wants_services", "The client no longer wants services, and it is safe"
+    AGED_OUT = "aged_out", "Turned 18: aged out, on a transition plan"
+    DEATH = "death", "Death of the child"
+    TRANSFER = "transfer", "Transfer to another agency"
+    MOVED_AWAY_OR_UNTRACEABLE = "moved_away_or_untraceable", "Moved away or untraceable"
+
+
+class NoActionReason(Vocabulary):
+    """Why a referral ended with "no action required" (R01)."""
+    NOT_ELIGIBLE = "not_eligible", "Not eligible"
+    ADMISSION_REJECTED = "admission_rejected", "Not admitted by the committee"
+    CONSENT_REFUSED = "consent_refused", "Consent refused"
+    LOW_RISK = "low_risk", "Low risk: information or referral only"
+
+
+class ReferralSource(Vocabulary):
+    """Where a referral came from (DOMAIN §2 step 1). The API also takes other words."""
+    GOVERNMENT = "government", "Government authority"
+    NGO = "ngo", "NGO"
+    COMMUNITY_ORGANISATION = "community_organisation", "Community organisation"
+    UN_AGENCY = "un_agency", "UN agency"
+    COMMUNITY_MEMBER = "community_member", "Community member"
+    SELF_REFERRAL = "self_referral", "Self-referral"
+    OTHER_SECTOR_STAFF = "other_sector_staff", "Staff of another sector"
+
+
+class ReferralStatus(Vocabulary):
+    """Where a referral to another provider stands (R18)."""
+    PENDING = "pending", "Waiting for the provider"
+    ACCEPTED = "accepted", "Accepted, ongoing"
+    COMPLETED = "completed", "Service provided"
+    DECLINED = "declined", "Declined by the provider"
+    FAILED = "failed", "Did not happen"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class CaseEventKind(Vocabulary):
+    """What a line of the case's timeline records."""
+    STATUS = "status", "Status"
+    RISK = "risk", "Risk level"
+    ASSIGNMENT = "assignment", "Assignment"
+    STAGE = "stage", "Stage"
+    FORM = "form", "Form"
+    NOTE = "note", "Note"
+    CONTACT = "contact", "Contact"
+    URGENT = "urgent", "Urgent"
+    REFERRAL = "referral", "Referral"
+    CONFERENCE = "conference", "Conference"
+    VOTE = "vote", "Vote"
+    CLOSURE = "closure", "Closure"
+    ESCALATION = "escalation", "Escalation"
+    INCIDENT = "incident", "Incident"
+
+
+CLOSURE_REASONS = ClosureReason.values()
+NO_ACTION_REASONS = NoActionReason.values()
 
 
 class Case(Base):
@@ -72,6 +130,7 @@ class Case(Base):
         Index("ix_cases_caseworker_status", "caseworker_id", "status"),
         Index("ix_cases_status_risk", "status", "risk_level"),
         Index("ix_cases_supervisor_status", "supervisor_id", "status"),
+        Index("ix_cases_urgent_since", "urgent_since"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -109,18 +168,37 @@ class Case(Base):
     date_aged_out: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     date_inactive: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     date_reopened: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # monitoring since the current risk rating (R43-R46): when it started, when the first action
+    # (high: the immediate action) and the mitigation of imminent risks (medium) were recorded
+    date_monitoring_started: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    date_first_action: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    date_risks_mitigated: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # R46: a first action or follow-up was missed; the case is urgent until that work is done
+    urgent_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    urgent_reason: Mapped[str | None] = mapped_column(String(200))
+    # R48: registration without consent or assent, on the legal mandate a supervisor recorded
+    legal_mandate_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    legal_mandate_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
 
 class Client(Base):
-    """Who the person is. Never joined into lists; reached only through the link."""
+    """Who the person is. Never joined into lists; reached only through the link.
+    ``name_key`` is the name normalised for finding likely duplicate referrals (issue 13:
+    case-folded, accents and spaces folded; ``engine.case.intake.name_key``)."""
     __tablename__ = "clients"
+    __table_args__ = (Index("ix_clients_name_key_birth", "name_key", "date_of_birth"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(300))
+    name_key: Mapped[str | None] = mapped_column(String(300))
     date_of_birth: Mapped[dt.date | None] = mapped_column(Date)
     sex: Mapped[str | None] = mapped_column(String(20))
+    # how the service may reach them (seed 000 client communication): only with their consent
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    consent_to_contact: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
 
@@ -152,8 +230,31 @@ class CaseEvent(Base):
     detail_json: Mapped[str] = mapped_column(Text, default="{}")
 
 
+class NoteKind(Vocabulary):
+    """What a case note records (DOMAIN §3: each contact, direct or indirect)."""
+    CONTACT = "contact", "Contact"
+    NOTE = "note", "Note"
+    FOLLOW_UP = "follow_up", "Follow-up"  # written by the follow-up task, not by hand
+
+
+class ContactType(Vocabulary):
+    DIRECT = "direct", "Direct (with the child or family)"
+    INDIRECT = "indirect", "Indirect (with others, about the child)"
+
+
+class ContactMethod(Vocabulary):
+    """How a contact was made (the follow-up form's methods, and in the community)."""
+    HOME_VISIT = "home_visit", "Home visit"
+    OFFICE = "office", "At the office"
+    PHONE = "phone", "Phone"
+    REMOTE = "remote", "Other remote"
+    COMMUNITY = "community", "In the community"
+
+
 class CaseNote(Base):
-    """A contact or a note (R33: carries date, code, status, caseworker, supervisor)."""
+    """A contact or a note (R33: carries date, code, status, caseworker, supervisor).
+    ``at`` is when it was written; a contact also says when it happened (``contact_at``)
+    and whether it was direct or indirect (``contact_type``)."""
     __tablename__ = "case_notes"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -161,6 +262,8 @@ class CaseNote(Base):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     kind: Mapped[str] = mapped_column(String(40), default="contact")
     contact_method: Mapped[str | None] = mapped_column(String(40))
+    contact_type: Mapped[str | None] = mapped_column(String(20))  # ContactType
+    contact_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     text: Mapped[str] = mapped_column(Text, default="")
     confidential: Mapped[bool] = mapped_column(Boolean, default=False)
     case_status: Mapped[str] = mapped_column(String(2))
@@ -169,7 +272,7 @@ class CaseNote(Base):
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
 
-REFERRAL_STATUSES = ("pending", "accepted", "completed", "declined", "failed", "cancelled")
+REFERRAL_STATUSES = ReferralStatus.values()
 
 
 class ServiceReferral(Base):
@@ -193,7 +296,10 @@ from engine.models.case_decisions import CaseAssessment, CasePlan, CaseReview, C
 
 __all__ = [
     "CaseStatus", "RiskLevel", "CaseStage", "UNRATED", "CASE_STATUSES", "STATUS_NAMES", "ACTIVE_STATUSES",
-    "RISK_LEVELS", "CASE_STAGES", "CLOSURE_REASONS", "NO_ACTION_REASONS", "REFERRAL_STATUSES", "Case", "Client",
-    "CaseClientLink", "CaseEvent", "CaseNote", "ServiceReferral", "CaseAssessment", "CasePlan", "CaseReview",
+    "RISK_LEVELS", "CASE_STAGES", "CLOSURE_REASONS", "NO_ACTION_REASONS", "ClosureReason", "NoActionReason",
+    "ReferralSource", "ReferralStatus", "CaseEventKind",
+    "REFERRAL_STATUSES", "Case", "Client",
+    "CaseClientLink", "CaseEvent", "CaseNote", "NoteKind", "ContactType", "ContactMethod", "ServiceReferral",
+    "CaseAssessment", "CasePlan", "CaseReview",
     "ClosureRequest", "Conference", "Vote",
 ]

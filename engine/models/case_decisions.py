@@ -12,16 +12,89 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Unique
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine import clock
-from engine.models.base import Base, UTCDateTime
+from engine.models.base import Base, UTCDateTime, Vocabulary
 
-ASSESSMENT_KINDS = ("initial", "reassessment", "judgement")
-PLAN_KINDS = ("interim", "full")
-PLAN_STATUSES = ("submitted", "approved", "rejected")
-REVIEW_OUTCOMES = ("continue", "reassess", "revise_plan")
-CLOSURE_STATUSES = ("requested", "authorised", "closed", "withdrawn")
-CONFERENCE_KINDS = ("admission", "emergency", "closure")
-CONFERENCE_OUTCOMES = ("approved", "rejected", "no_quorum")
-VOTES = ("approve", "reject")
+
+class AssessmentKind(Vocabulary):
+    INITIAL = "initial", "Initial assessment"
+    REASSESSMENT = "reassessment", "Reassessment"
+    JUDGEMENT = "judgement", "Caseworker's judgement"
+
+
+class SpecificNeed(Vocabulary):
+    """The specific needs a risk rating counts as red (urgent) or yellow (004 §6.2); the
+    forms offer the same codes with the same words."""
+    CHILD_AT_RISK = "child_at_risk", "Child at risk"
+    UNACCOMPANIED_CHILD = "unaccompanied_child", "Unaccompanied child"
+    SEPARATED_CHILD = "separated_child", "Separated child"
+    CHILD_ABUSE_OR_NEGLECT = "child_abuse_or_neglect", "Child abuse or neglect"
+    CHILD_LABOUR = "child_labour", "Child labour"
+    CHILD_MARRIAGE = "child_marriage", "Child marriage, or at risk of it"
+    CHILD_ASSOCIATED_WITH_ARMED_GROUPS = ("child_associated_with_armed_groups",
+                                          "Child associated with armed forces or groups")
+    SURVIVOR_OF_VIOLENCE = "survivor_of_violence", "Survivor of violence"
+    SURVIVOR_OF_TORTURE = "survivor_of_torture", "Survivor of torture"
+    WOMAN_AT_RISK = "woman_at_risk", "Woman at risk"
+    SINGLE_PARENT_OR_CAREGIVER = "single_parent_or_caregiver", "Single parent or caregiver"
+    OLDER_PERSON_AT_RISK = "older_person_at_risk", "Older person at risk"
+    DISABILITY = "disability", "Person with a disability, or their caregiver"
+    SERIOUS_MEDICAL_CONDITION = "serious_medical_condition", "Serious medical condition"
+    MENTAL_HEALTH_NEED = "mental_health_need", "Severe mental health need"
+    LEGAL_PROTECTION_NEED = "legal_protection_need", "Specific legal or physical protection need"
+
+
+class PlanKind(Vocabulary):
+    INTERIM = "interim", "Interim plan"
+    FULL = "full", "Case plan"
+
+
+class PlanStatus(Vocabulary):
+    SUBMITTED = "submitted", "Waiting for the supervisor's approval"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Sent back to the caseworker"
+
+
+class ReviewOutcome(Vocabulary):
+    CONTINUE = "continue", "Continue the plan"
+    REASSESS = "reassess", "Reassess the case"
+    REVISE_PLAN = "revise_plan", "Revise the case plan"
+
+
+class ClosureStatus(Vocabulary):
+    REQUESTED = "requested", "Requested"
+    AUTHORISED = "authorised", "Authorised"
+    CLOSED = "closed", "Closed"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class ConferenceKind(Vocabulary):
+    """The case conferences of the committee (003 §5.2.2.4); the last two on open cases (R47)."""
+    ADMISSION = "admission", "Admission"
+    EMERGENCY = "emergency", "Emergency admission"
+    CLOSURE = "closure", "Closure"
+    CASE_REVIEW = "case_review", "Case review"
+    EMERGENCY_REVIEW = "emergency_review", "Emergency review"
+
+
+class ConferenceOutcome(Vocabulary):
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    NO_QUORUM = "no_quorum", "No quorum: the director decides"
+
+
+class VoteChoice(Vocabulary):
+    APPROVE = "approve", "Approve"
+    REJECT = "reject", "Reject"
+
+
+ASSESSMENT_KINDS = AssessmentKind.values()
+PLAN_KINDS = PlanKind.values()
+PLAN_STATUSES = PlanStatus.values()
+REVIEW_OUTCOMES = ReviewOutcome.values()
+CLOSURE_STATUSES = ClosureStatus.values()
+CONFERENCE_KINDS = ConferenceKind.values()
+CONFERENCE_OUTCOMES = ConferenceOutcome.values()
+VOTES = VoteChoice.values()
 
 
 class CaseAssessment(Base):

@@ -76,11 +76,22 @@ class Timer(Base):
     fired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
+class JobOutcome(Vocabulary):
+    """How a job of the outbox ended."""
+    DONE = "done", "Done"
+    GAVE_UP = "gave_up", "Failed after its retries (an incident)"
+
+
 class OutboxMessage(Base):
-    """A message for the task queue, written in the business transaction and relayed
-    to the broker only after it commits (see tasks/outbox.py)."""
+    """A job for the task queue, written in the business transaction and relayed to the
+    broker only after it commits; the row, not the broker, says whether the job still has
+    to run (see tasks/outbox.py). ``sent_at`` null: not sent yet. Sent and ``done_at`` null:
+    enqueued — the broker should hold it, or a worker (``claimed_by``) runs it; once
+    ``redeliver_after`` has passed unclaimed, or its worker stopped beating, the sweeper
+    sends it again. ``done_at``: the actor finished and committed (or the job gave up)."""
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_sent_at", "sent_at"),)
+    __table_args__ = (Index("ix_outbox_sent_at", "sent_at"),
+                      Index("ix_outbox_open_jobs", "done_at", "redeliver_after"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     actor: Mapped[str] = mapped_column(String(100))
@@ -88,7 +99,12 @@ class OutboxMessage(Base):
     eta: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # times sent to the broker
+    redeliver_after: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(120))  # the worker running it (that ran it, once done)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    outcome: Mapped[str | None] = mapped_column(String(10))  # JobOutcome
 
 
 class AuditEvent(Base):

@@ -5,6 +5,13 @@ one query engine behind the inbox pages (:func:`inbox_page`) and ``GET /api/task
 Lists carry case codes and staff usernames, never a client's name (R32). Every filter maps
 onto an index of ``human_tasks`` (assignee/role + state + due) so the inbox stays fast with
 many thousands of tasks.
+
+While a disruption is active its crisis checks come first (R37: each caseworker reaches
+their affected clients before anything else), then the tasks of an urgent case (a first
+action or follow-up was missed, R46), then a drill's crisis checks (a drill never displaces
+live urgent work), then the rest — each tier in the usual order among itself: each scope
+is read in index-ordered parts, one per tier, and merged. With no disruption or drill
+active there are two tiers, as before.
 """
 from __future__ import annotations
 
@@ -15,7 +22,8 @@ from sqlalchemy import and_, func, or_, select
 
 from engine import clock
 from engine.errors import Forbidden, Invalid
-from engine.models import HumanTask, ProcessModel, TaskState, User
+from engine.models import Case, HumanTask, ProcessModel, TaskState, User
+from engine.models.crisis import Crisis, CrisisCaseCheck
 from engine.people import access
 from engine.people.directory import get_user, name_of, supervisee_ids, usernames
 
@@ -54,6 +62,8 @@ class TaskRow:
     instance_id: int
     created_at: dt.datetime
     state: str = TaskState.READY
+    urgent: bool = False  # its case is urgent (R46): ranked first
+    crisis_check: bool = False  # a crisis check of the active disruption: ranked before everything
 
     @property
     def name(self) -> str:
@@ -112,14 +122,31 @@ def status_filter(status: str, now: dt.datetime):
     raise Invalid(f"unknown status {status!r}", errors={"status": [f"one of {', '.join(INBOX_STATUSES)}"]})
 
 
-def task_rows(session, tasks: list[HumanTask], now: dt.datetime) -> list[TaskRow]:
+def urgent_case_codes():
+    """SQL: the codes of the cases that are urgent now (R46)."""
+    return select(Case.code).where(Case.urgent_since.is_not(None))
+
+
+def crisis_check_instances(drill: bool):
+    """SQL: the instances carrying a crisis check of the active disruption (``drill``: of
+    the active drill)."""
+    return (select(CrisisCaseCheck.instance_id).join(Crisis, Crisis.id == CrisisCaseCheck.crisis_id)
+            .where(Crisis.active_slot.is_not(None), Crisis.drill.is_(drill), CrisisCaseCheck.instance_id.is_not(None)))
+
+
+def task_rows(session, tasks: list[HumanTask], now: dt.datetime, urgent: set[str] | None = None,
+              crisis_checks: set[str] | frozenset[str] = frozenset()) -> list[TaskRow]:
     names = usernames(session, (t.assignee_id for t in tasks))
     _, end_of_day = day_bounds(now)
+    if urgent is None:
+        codes = {t.case_code for t in tasks if t.case_code}
+        urgent = set(session.scalars(urgent_case_codes().where(Case.code.in_(codes)))) if codes else set()
     return [TaskRow(id=t.id, case_code=t.case_code, process_id=t.process_id, bpmn_id=t.bpmn_id, title=t.title,
                     role=t.role, assignee=name_of(names, t.assignee_id), due_at=t.due_at, priority=t.priority,
                     risk_level=t.risk_level, overdue=bool(t.due_at and t.due_at < now),
                     due_today=bool(t.due_at and now <= t.due_at < end_of_day), instance_id=t.instance_id,
-                    created_at=t.created_at, state=t.state)
+                    created_at=t.created_at, state=t.state, urgent=t.case_code in urgent,
+                    crisis_check=t.id in crisis_checks)
             for t in tasks]
 
 
@@ -131,9 +158,32 @@ def ordered(query):
                           HumanTask.id)
 
 
-def _sort_key(task: HumanTask):
-    return (task.due_at is None, task.due_at or dt.datetime.min.replace(tzinfo=dt.UTC), -task.priority,
+def _sort_key(task: HumanTask, tier: int):
+    return (tier, task.due_at is None, task.due_at or dt.datetime.min.replace(tzinfo=dt.UTC), -task.priority,
             task.created_at, task.id)
+
+
+def _tiers(session) -> list[tuple[str, object]]:
+    """Disjoint conditions, in inbox order: the active disruption's crisis checks, urgent
+    cases' tasks, the active drill's crisis checks, the rest (the crisis tiers only while
+    a disruption or drill is active)."""
+    active = set(session.scalars(select(Crisis.drill).where(Crisis.active_slot.is_not(None))))
+    urgent = HumanTask.case_code.in_(urgent_case_codes())
+    not_urgent = or_(HumanTask.case_code.is_(None), HumanTask.case_code.not_in(urgent_case_codes()))
+    tiers: list[tuple[str, object]] = []
+    outside: list = []
+    if False in active:
+        real = crisis_check_instances(False)
+        tiers.append(("crisis", HumanTask.instance_id.in_(real)))
+        outside.append(HumanTask.instance_id.not_in(real))
+    tiers.append(("urgent", and_(urgent, *outside)))
+    outside.append(not_urgent)
+    if True in active:
+        drill = crisis_check_instances(True)
+        tiers.append(("drill", and_(HumanTask.instance_id.in_(drill), *outside)))
+        outside.append(HumanTask.instance_id.not_in(drill))
+    tiers.append(("rest", and_(*outside)))
+    return tiers
 
 
 def _parts(session, user: User, scope: str) -> list:
@@ -160,14 +210,40 @@ def _count(session, conditions: list, parts: list) -> int:
     return sum(session.scalar(select(func.count(HumanTask.id)).where(*conditions, part)) or 0 for part in parts)
 
 
-def _fetch(session, conditions: list, parts: list, offset: int, limit: int) -> list[HumanTask]:
-    """Rows ``offset`` to ``offset + limit`` of the scope in inbox order: each disjoint part
-    is read in index order up to the end of the window, then merged."""
+@dataclass(frozen=True)
+class _Fetched:
+    tasks: list[HumanTask]
+    urgent: set[str]  # case codes of urgent cases among them
+    crisis_checks: set[str]  # ids of the active disruption's crisis checks among them
+
+
+def _fetch(session, conditions: list, parts: list, offset: int, limit: int) -> _Fetched:
+    """Rows ``offset`` to ``offset + limit`` of the scope in inbox order (see the module
+    docstring): each disjoint part is read tier by tier in index order up to the end of
+    the window, then merged."""
     upto = offset + limit
+    tier_of: dict[str, int] = {}
     tasks: list[HumanTask] = []
+    urgent: set[str] = set()
+    checks: set[str] = set()
     for part in parts:
-        tasks += session.scalars(ordered(select(HumanTask).where(*conditions, part)).limit(upto))
-    return sorted(tasks, key=_sort_key)[offset:upto]
+        for tier, (name, condition) in enumerate(_tiers(session)):
+            found = list(session.scalars(ordered(select(HumanTask).where(*conditions, part, condition)).limit(upto)))
+            for task in found:
+                tier_of[task.id] = tier
+            if name == "urgent":
+                urgent |= {t.case_code for t in found if t.case_code}
+            elif name == "crisis":
+                checks |= {t.id for t in found}
+            tasks += found
+    window = sorted(tasks, key=lambda t: _sort_key(t, tier_of[t.id]))[offset:upto]
+    return _Fetched(window, urgent, checks)
+
+
+def _rows(session, fetched: _Fetched, now: dt.datetime) -> list[TaskRow]:
+    # a crisis check of an urgent case is in the crisis tier: look its urgency up then
+    urgent = None if fetched.crisis_checks else fetched.urgent
+    return task_rows(session, fetched.tasks, now, urgent, fetched.crisis_checks)
 
 
 def inbox_page(session, user_id: int, query: InboxQuery, known_counts: dict[str, int] | None = None) -> InboxPage:
@@ -188,14 +264,14 @@ def inbox_page(session, user_id: int, query: InboxQuery, known_counts: dict[str,
         total = _count(session, conditions, parts)
     pages = max((total + page_size - 1) // page_size, 1)
     page = min(max(query.page, 1), pages)
-    tasks = _fetch(session, conditions, parts, (page - 1) * page_size, page_size)
-    return InboxPage(task_rows(session, tasks, now), total, page, pages, query)
+    fetched = _fetch(session, conditions, parts, (page - 1) * page_size, page_size)
+    return InboxPage(_rows(session, fetched, now), total, page, pages, query)
 
 
 def task_list(session, user_id: int, scope: str = "mine", overdue: bool = False, case_code: str | None = None,
               process_id: str | None = None, limit: int = 100, offset: int = 0) -> tuple[list[TaskRow], int]:
-    """``GET /api/tasks``: ready tasks in one scope, due first then highest priority, from
-    ``offset``; and the total."""
+    """``GET /api/tasks``: ready tasks in one scope, urgent cases' first, then due first
+    and highest priority, from ``offset``; and the total."""
     user = get_user(session, user_id)
     now = clock.now()
     query = InboxQuery(scope=scope, case_code=case_code, process_id=process_id,
@@ -203,8 +279,8 @@ def task_list(session, user_id: int, scope: str = "mine", overdue: bool = False,
     conditions = _conditions(query, now)
     parts = _parts(session, user, scope)
     total = _count(session, conditions, parts)
-    tasks = _fetch(session, conditions, parts, max(offset, 0), min(max(limit, 1), MAX_PAGE_SIZE * 5))
-    return task_rows(session, tasks, now), total
+    fetched = _fetch(session, conditions, parts, max(offset, 0), min(max(limit, 1), MAX_PAGE_SIZE * 5))
+    return _rows(session, fetched, now), total
 
 
 def inbox_counts(session, user_id: int) -> dict[str, int]:

@@ -109,13 +109,14 @@ def refused_start(ctx, process_id: str, data: dict, *words: str) -> ScriptError:
     with ctx.uow() as uow, pytest.raises(ScriptError) as caught:
         instances.start_process(uow, ctx.runtime, process_id, user_id(ctx, "caseworker1"), data)
     assert time.monotonic() - before < 1, f"{process_id} {data} took too long to refuse"
-    assert caught.value.status == 422
+    assert caught.value.status == 422 and "process owner has been told" in caught.value.message
+    cause = caught.value.__cause__  # what the person is not shown
     for word in words:
-        assert word in caught.value.message, caught.value.message
+        assert word in cause.message, cause.message
     assert instance_count(ctx, process_id) == 0
     with ctx.session_factory() as session:
         assert session.scalar(select(func.count()).where(AuditEvent.subject_type == "process_instance")) == 0
-    return caught.value
+    return cause
 
 
 def ready(ctx, instance_id: int) -> list[HumanTask]:
@@ -126,17 +127,20 @@ def ready(ctx, instance_id: int) -> list[HumanTask]:
 
 def refused_completion(ctx, instance_id: int, data: dict) -> ScriptError:
     """Completing the instance's one ready task fails its step: nothing of the step is
-    saved, the failure is recorded on the instance, the task is still open."""
+    saved, the failure is recorded on the instance (marked at its element), the task is
+    still open, and the person is told in words (the engine's own error is its cause)."""
     [task] = ready(ctx, instance_id)
     before = time.monotonic()
     with ctx.uow() as uow, pytest.raises(ScriptError) as caught:
         human_tasks.complete_task(uow, ctx.runtime, user_id(ctx, "caseworker1"), task.id, data)
     assert time.monotonic() - before < 2
+    assert "process owner has been told" in caught.value.message
+    cause = caught.value.__cause__
     with ctx.session_factory() as session:
         row = session.get(ProcessInstance, instance_id)
-        assert (row.status, row.error) == ("running", caught.value.message)
+        assert (row.status, row.failed_element) == ("running", cause.details.get("element_id") or task.bpmn_id)
     assert [t.id for t in ready(ctx, instance_id)] == [task.id]
-    return caught.value
+    return cause
 
 
 # -- finding 1: durations, end to end ---------------------------------------------------------

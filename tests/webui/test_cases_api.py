@@ -168,9 +168,10 @@ def test_referral_driven_to_closed_then_reopened(client, token_for):
     assert _due(api.do("caseworker1", code, "case_plan")) == T0 + dt.timedelta(days=14)  # R17
     api.do("supervisor1", code, "approve_case_plan", {"vote": "approve"})
     mine = {t["name"]: t for t in api.inbox("caseworker1", code)}
-    assert _due(mine["follow_up"]) == T0 + dt.timedelta(days=3)  # R12: twice a week
-    review = [t for t in api.inbox("supervisor1", code) if t["name"] == "review_case"]
-    assert _due(review[0]) == T0 + dt.timedelta(days=30)  # R19: sooner for high risk
+    assert _due(mine["immediate_action"]) == T0 + dt.timedelta(hours=48)  # R12, R43: from the rating
+    assert _due(mine["follow_up"]) == T0 + dt.timedelta(days=1)  # R44: daily until the immediate action
+    tracking = api.case("supervisor1", code)["tracking"]
+    assert dt.datetime.fromisoformat(tracking["date_next_review"]) == T0 + dt.timedelta(days=30)  # R19
 
     api.do("caseworker1", code, "request_closure", {"closure_reason": "goals_met"})
     api.do("supervisor1", code, "closure_review", {"vote": "approve"})

@@ -18,7 +18,12 @@ DEMO_USERS = ("caseworker1", "caseworker2", "supervisor1", "director1", "committ
 # what workflows/ deploys, and who its diagrams let start each process
 STOCK_PROCESSES = ("bcp_cbf5", "bcp_crisis_check", "bcp_readiness_activity", "bcp_readiness_plan", "case_closure",
                    "case_conference", "case_follow_up", "case_inactive", "case_management", "case_planning",
-                   "case_reassessment", "case_referral", "case_review", "case_risk_rating", "sample_intake")
+                   "case_reassessment", "case_referral", "case_review", "case_risk_rating", "sample_intake",
+                   # issue 12 procedures, started by the engine for their use cases (never through this API)
+                   "case_handover", "case_handover_file", "complaint", "supervision_duty", "supervision_file_audit",
+                   "supervision_plan",
+                   "case_first_action", "case_aged_out",  # monitoring from the rating, ageing out (issue 12)
+                   "bcp_function_resumption")  # a sub-function added to an active disruption (issue 17)
 STARTERS = {"sample_intake": {"caseworker1", "caseworker2", "supervisor1", "director1", "processowner1"}}
 
 

@@ -24,7 +24,9 @@ CLIENT = {"name": "Amina Example", "date_of_birth": "2014-05-01", "sex": "female
 NEEDS_HIGH = {"red_needs": ["child_labour"], "yellow_needs": []}
 NEEDS_MEDIUM = {"red_needs": [], "yellow_needs": ["disability"]}
 NEEDS_LOW = {"red_needs": [], "yellow_needs": []}
-PLAN = {"goals": "back to school", "actions": "enrol; weekly visits"}
+PLAN = {"goals": "back to school", "actions": "enrol; weekly visits", "agreed_with_client": True}
+FIRST_ACTION = {"first_action": "intervened", "action_notes": "visited the family; the child is safe tonight"}
+FIRST_ACTION_TASKS = ("immediate_action", "intervention", "information")
 
 
 class CaseDriver:
@@ -150,14 +152,25 @@ class CaseDriver:
         self.admit(code)
         self.register(code)
 
+    def first_action(self, code: str, data: dict | None = None) -> HumanTask:
+        """Record the first action the rating asked for (whichever of the level's tasks is open)."""
+        (task,) = [t for t in self.tasks(code) if t.bpmn_id in FIRST_ACTION_TASKS]
+        return self.complete(self.assignee(task), task, data or FIRST_ACTION)
+
     def assess_and_plan(self, code: str, needs: dict = NEEDS_HIGH) -> None:
         self.do(code, "initial_assessment", needs)
+        self.first_action(code)
         self.do(code, "comprehensive_start", {"assessment_method": "home_visit"})
         self.do(code, "comprehensive_assessment", {"needs_summary": "needs found"})
         if self.tasks(code, "interim_plan"):
             self.do(code, "interim_plan", {"immediate_actions": "safe now"})
         self.do(code, "case_plan", PLAN)
         self.do(code, "approve_case_plan", {"vote": "approve"})
+
+    def open_review(self, code: str) -> HumanTask:
+        """Let time run to the week before the review date: the review task opens."""
+        self.fire(code, "wait_for_notice")
+        return self.task(code, "review_case")
 
     def close(self, code: str, reason: str = "goals_met") -> None:
         self.do(code, "request_closure", {"closure_reason": reason})

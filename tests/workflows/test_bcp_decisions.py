@@ -1,5 +1,7 @@
-"""The BCP decision tables, evaluated with plain SpiffWorkflow; expected values come from
-DOMAIN.md §4 and seed 000, not from the tables."""
+"""The BCP decision tables and diagrams as data, evaluated with plain SpiffWorkflow;
+expected values come from DOMAIN.md §4 and seed 000, not from the tables. The rules they
+encode are shown by the path tests that drive the deployed BCP (``test_bcp_path.py``,
+``test_bcp_resumption.py``, ``test_bcp_timing_paths.py``), which name the rule ids."""
 from __future__ import annotations
 
 import ast
@@ -50,8 +52,8 @@ PROFILES = [{"risk_level": r, "in_crisis": c, "pending_review": p}
 
 
 @pytest.mark.parametrize("profile", PROFILES, ids=lambda p: "-".join(str(v) for v in p.values()))
-def test_check_priority_puts_high_risk_then_in_crisis_then_pending_first_R37(profile):
-    """R37 (seed 000 RESUMPTION §2): high-risk clients, then clients in crisis, then cases
+def test_check_priority_puts_high_risk_then_in_crisis_then_pending_first(profile):
+    """Seed 000 RESUMPTION §2: high-risk clients, then clients in crisis, then cases
     pending or under review; each profile matches exactly one rule."""
     rules, out = decide("bcp_check_priority", profile=profile)
     assert len(rules) == 1
@@ -66,7 +68,7 @@ def test_check_priority_puts_high_risk_then_in_crisis_then_pending_first_R37(pro
     assert out["check_result"]["check_order"] == expected
 
 
-def test_check_deadlines_follow_the_order_and_fall_within_resumption_R36_R37():
+def test_check_deadlines_follow_the_order_and_fall_within_resumption():
     hours = {}
     for profile in PROFILES:
         out = decide("bcp_check_priority", profile=profile)[1]["check_result"]
@@ -79,15 +81,15 @@ def test_check_deadlines_follow_the_order_and_fall_within_resumption_R36_R37():
 
 
 @pytest.mark.parametrize("kind", CRISIS_KINDS)
-def test_resumption_is_due_24_hours_after_the_declaration_R36_R42(kind):
-    """DOMAIN §4: RESUMPTION within T+24 hours; backup staff within the caseload cap of 25 (R06)."""
+def test_resumption_is_due_24_hours_after_the_declaration(kind):
+    """DOMAIN §4: RESUMPTION within T+24 hours; backup staff within the caseload cap of 25."""
     rules, out = decide("bcp_parameters", kind=kind)
     assert len(rules) == 1
     assert out["resumption_within_hours"] == 24 and out["backup_caseload_cap"] == 25
     assert out["reschedule_within_hours"] > 0 and out["reassess_within_hours"] > 0
 
 
-def test_every_sub_function_serves_open_case_stages_and_5_5_serves_them_all_R37():
+def test_every_sub_function_serves_open_case_stages_and_5_5_serves_them_all():
     scopes = {}
     for code in SUB_FUNCTIONS:
         rules, out = decide("bcp_function_scope", function=code)
@@ -106,8 +108,8 @@ def _plan_activities() -> list[str]:
     return ast.literal_eval(assignment.value)
 
 
-def test_every_readiness_activity_has_an_interval_and_a_task_R41():
-    """R41 (seed 000 pre-crisis §1-§6): BCP review, drills, backup restore tests and the
+def test_every_readiness_activity_has_an_interval_and_a_task():
+    """Seed 000 pre-crisis §1-§6: BCP review, drills, backup restore tests and the
     contact list recur; each listed activity has an interval and its own task."""
     activities = _plan_activities()
     assert {"bcp_review", "crisis_drill", "backup_restore_test", "contact_list_review"} <= set(activities)
@@ -121,10 +123,23 @@ def test_every_readiness_activity_has_an_interval_and_a_task_R41():
         < decide("bcp_readiness_schedule", activity="risk_assessment")[1]["readiness_interval"]["every_days"]
 
 
-def test_the_bcp_diagram_has_a_resumption_task_per_sub_function_and_a_timer_at_the_deadline_R42():
+def test_the_bcp_diagram_has_a_resumption_task_per_sub_function_and_a_timer_at_the_deadline():
     root = etree.parse(str(WORKFLOWS / "bpmn" / "bcp_cbf5.bpmn")).getroot()
     resume = {t.get("id") for t in root.iterfind(".//bpmn:userTask", BPMN) if t.get("id").startswith("resume_")}
     assert resume == {"resume_" + code.replace(".", "_") for code in SUB_FUNCTIONS}
     boundary = root.find(".//bpmn:boundaryEvent[@id='resumption_deadline']", BPMN)
     assert boundary.get("attachedToRef") == "resumption" and boundary.get("cancelActivity") == "false"
     assert re.fullmatch(r'resumption\["due_at"\]', boundary.findtext(".//bpmn:timeDate", namespaces=BPMN))
+
+
+LEVELS = ("low", "medium", "high")
+
+
+@pytest.mark.parametrize(("likelihood", "impact"), list(itertools.product(LEVELS, LEVELS)))
+def test_risk_severity_answers_once_for_every_likelihood_and_impact(likelihood, impact):
+    """Seed 000 pre-crisis §1: each risk's severity from its likelihood and impact; the
+    default matrix (written out here) multiplies low 1, medium 2, high 3."""
+    rules, out = decide("bcp_risk_severity", risk={"likelihood": likelihood, "impact": impact})
+    score = (LEVELS.index(likelihood) + 1) * (LEVELS.index(impact) + 1)
+    assert len(rules) == 1
+    assert out["rated"]["severity"] == ("high" if score >= 6 else "medium" if score >= 3 else "low")

@@ -93,7 +93,7 @@ def test_medium_risk_without_basic_need_has_no_interim_plan(ctx):
     d, code = registered_case(ctx)
     d.do(code, "initial_assessment", NEEDS_MEDIUM)
     assert d.case(code).risk_level == "medium"
-    assert d.ready(code) == ["comprehensive_start"]
+    assert d.ready(code) == ["comprehensive_start", "follow_up", "intervention"]  # no interim_plan
     assert d.task(code, "comprehensive_start").priority == 2
 
 
@@ -178,9 +178,11 @@ def test_invalid_form_data_is_refused_with_field_errors_and_changes_nothing(ctx)
 @SQLITE_ONLY
 def test_rejected_plan_goes_back_to_the_caseworker_then_approved_starts_implementation(ctx):
     """R17: the supervisor rejects → a new plan task; approval → implementation, with the
-    first follow-up (high: every 3 days) and the first review (high: 30 days)."""
+    first review in 30 days (high; its task opens a week before) while the follow-ups that
+    began at the rating carry on at their cadence (high, immediate action taken: every 3 days)."""
     d, code = registered_case(ctx)
     d.do(code, "initial_assessment", NEEDS_HIGH)
+    d.first_action(code)
     d.do(code, "comprehensive_start", {"assessment_method": "remote"})
     d.do(code, "comprehensive_assessment", {"needs_summary": "x"})
     d.do(code, "case_plan", PLAN)
@@ -189,16 +191,17 @@ def test_rejected_plan_goes_back_to_the_caseworker_then_approved_starts_implemen
     with pytest.raises(Forbidden):
         d.complete("caseworker1", approval, {"vote": "approve"})
     d.do(code, "approve_case_plan", {"vote": "reject", "comment": "add a contingency"})
-    assert d.ready(code) == ["case_plan"]
+    assert d.ready(code) == ["case_plan", "follow_up"]
+    follow_up = d.task(code, "follow_up")
     d.later(DAY)
     d.do(code, "case_plan", {**PLAN, "contingency_plan": "kinship care"})
     d.do(code, "approve_case_plan", {"vote": "approve"})
     case = d.case(code)
     assert (case.stage, case.date_plan_approved) == ("implementation", d.now)
-    assert d.task(code, "follow_up").due_at == d.now + 3 * DAY
-    assert d.task(code, "review_case").due_at == d.now + 30 * DAY
-    assert (case.date_next_contact, case.date_next_review) == (d.now + 3 * DAY, d.now + 30 * DAY)
-    assert d.ready(code) == ["follow_up", "request_closure", "review_case"]
+    assert d.task(code, "follow_up").id == follow_up.id  # the follow-up chain is not restarted
+    (notice,) = d.timers(code, "wait_for_notice")
+    assert (notice.due_at, case.date_next_review) == (d.now + 23 * DAY, d.now + 30 * DAY)
+    assert d.ready(code) == ["follow_up", "request_closure"]
     with ctx.session_factory() as s:
         assert [p.status for p in s.scalars(select(CasePlan).order_by(CasePlan.id))] == ["rejected", "approved"]
 
@@ -209,13 +212,14 @@ def test_referrals_need_consent_to_share_and_their_outcome_is_tracked(ctx):
     consent it is made at approval and its outcome tracked in its own instance."""
     d, code = registered_case(ctx)
     d.do(code, "initial_assessment", NEEDS_MEDIUM)
+    d.first_action(code)
     d.do(code, "comprehensive_start", {"assessment_method": "remote"})
     d.do(code, "comprehensive_assessment", {"needs_summary": "x"})
     refused_referral = {"provider": "Clinic", "service": "counselling", "consent_to_share": False}
     with pytest.raises(Invalid) as refused:
         d.do(code, "case_plan", {**PLAN, "referrals": [refused_referral]})
     assert "referrals.0.consent_to_share" in refused.value.errors
-    assert d.ready(code) == ["case_plan"]
+    assert d.ready(code) == ["case_plan", "follow_up"]
     d.do(code, "case_plan", {**PLAN, "referrals": [{**refused_referral, "consent_to_share": True}]})
     d.do(code, "approve_case_plan", {"vote": "approve"})
     track = d.task(code, "track_referral")

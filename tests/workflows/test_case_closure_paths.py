@@ -35,7 +35,7 @@ def test_admitted_assessed_planned_then_closed_after_review_and_authorisation(ct
     visit = d.task(code, "post_closure_visit")
     assert (d.assignee(visit), visit.due_at) == ("caseworker1", d.now + 90 * DAY)
     assert d.ready(code) == ["post_closure_visit"]  # follow-up and review chains ended
-    assert {i.process_id for i in d.instances(code, "cancelled")} == {"case_follow_up", "case_review"}
+    assert {i.process_id for i in d.instances(code, "cancelled")} == {"case_follow_up", "case_review", "case_aged_out"}
     with ctx.session_factory() as s:
         closure = s.scalar(select(ClosureRequest))
         assert (closure.status, closure.review_vote, closure.authorised_by_rule) == ("closed", "approve", None)
@@ -66,7 +66,7 @@ def test_committee_not_authorising_keeps_the_case_open(ctx):
     """R22: the committee rejects → the closure is withdrawn and the caseworker can request
     it again later; the case stays open."""
     d, code = open_case(ctx)
-    d.do(code, "request_closure", {"closure_reason": "no_longer_wants_services"})
+    d.do(code, "request_closure", {"closure_reason": "no_longer_wants_services", "safety_confirmed": True})
     d.do(code, "closure_review", {"vote": "approve"})
     d.vote_all(code, "reject")
     case = d.case(code)

@@ -152,14 +152,18 @@ def test_without_a_quorum_when_voting_closes_the_director_decides(ctx):
 
 
 @SQLITE_ONLY
-def test_refused_consent_means_no_registration(ctx):
-    """R04: without informed consent the case is not registered; the person is referred."""
+def test_refused_consent_without_a_legal_mandate_means_no_registration(ctx):
+    """R04, R48: without informed consent the case is not registered unless a supervisor
+    records a legal mandate; with none recorded the person is informed and referred."""
     d = CaseDriver(ctx)
     code = d.refer()
     d.screen(code)
     d.admit(code)
     d.do(code, "consent_registration", {"consent": "refused", "consent_by": "caregiver",
                                         "child_assent": "not_applicable"})
+    mandate = d.task(code, "legal_mandate")
+    assert (mandate.role, mandate.assignee_id) == ("supervisor", None)
+    d.do(code, "legal_mandate", {"legal_mandate": "none"}, by="supervisor1")
     assert d.ready(code) == ["inform_and_refer"]
     d.do(code, "inform_and_refer", {"information_given": True})
     case = d.case(code)

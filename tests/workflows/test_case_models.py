@@ -3,6 +3,7 @@ every form, deadlines from DMN outputs (never literals), lanes and assignees."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -36,7 +37,8 @@ def user_tasks():
 def test_the_case_diagrams_validate_with_the_rest_of_the_workflows():
     bundle = spec_parsing.parse_bundle(spec_parsing.load_directory(WORKFLOWS))
     assert {"case_management", "case_risk_rating", "case_planning", "case_conference", "case_closure", "case_follow_up",
-            "case_review", "case_reassessment", "case_inactive", "case_referral"} <= set(bundle.processes)
+            "case_review", "case_reassessment", "case_inactive", "case_referral", "case_first_action",
+            "case_aged_out"} <= set(bundle.processes)
 
 
 @pytest.mark.parametrize(("file", "task_id", "lane", "props"), list(user_tasks()), ids=lambda v: str(v)[:40])
@@ -83,12 +85,64 @@ def test_contract_field_names_on_the_case_forms():
     assert closure["type"] == "string" and tuple(closure["enum"]) == CLOSURE_REASONS  # R21: every DOMAIN reason
 
 
-def test_forms_default_to_the_way_forward():
-    """A check fills required fields it does not know with a valid value: each form's
-    defaults (or first choice) continue the case rather than end it."""
-    assert form("case_consent.json")["properties"]["consent"]["default"] == "given"
-    assert form("case_transfer_consent.json")["properties"]["transfer_consent"]["default"] == "given"
-    assert form("case_follow_up.json")["properties"]["contact"]["default"] == "made"
-    assert form("case_review.json")["properties"]["review_outcome"]["default"] == "continue"
-    assert form("case_post_closure_visit.json")["properties"]["situation"]["default"] == "stable"
-    assert form("case_trace.json")["properties"]["trace_outcome"]["default"] == "contact_resumed"
+# Answers a person must give: consent, assent, agreement, safety, reports and outcomes.
+NOT_PREFILLED = {
+    "case_consent.json": ("consent", "consent_by", "child_assent"),
+    "case_legal_mandate.json": ("legal_mandate",),
+    "case_transfer_consent.json": ("transfer_consent", "consent_by"),
+    "case_plan.json": ("agreed_with_client",),
+    "case_keep_open.json": ("agreed_with",),
+    "case_transition_plan.json": ("young_person_agreed",),
+    "case_closure_request.json": ("safety_confirmed",),
+    "case_closure_review.json": ("safety_confirmed",),
+    "case_death_report.json": ("reported_to_authority", "investigation_opened", "other_children_at_risk"),
+    "case_follow_up.json": ("contact", "imminent_risks_mitigated"),
+    "case_first_action.json": ("first_action",),
+    "case_review.json": ("review_outcome",),
+    "case_trace.json": ("trace_outcome",),
+    "case_post_closure_visit.json": ("situation",),
+}
+
+
+@pytest.mark.parametrize(("name", "fields"), NOT_PREFILLED.items(), ids=list(NOT_PREFILLED))
+def test_no_form_prefills_consent_agreement_safety_or_an_outcome(name, fields):
+    """R04, R48: nothing a person must answer — consent, the child's assent, agreement with
+    the client, the child's safety, a report, an outcome — is filled in for them."""
+    properties = form(name)["properties"]
+    assert {field: properties[field]["default"] for field in fields if "default" in properties[field]} == {}
+
+
+def test_a_check_choosing_the_first_answer_continues_the_case():
+    """A check fills required fields it does not know with a valid value (the first
+    choice): each such first choice continues the case rather than end it."""
+    assert form("case_consent.json")["properties"]["consent"]["enum"][0] == "given"
+    assert form("case_consent.json")["properties"]["child_assent"]["enum"][0] == "given"
+    assert form("case_transfer_consent.json")["properties"]["transfer_consent"]["enum"][0] == "given"
+    assert form("case_follow_up.json")["properties"]["contact"]["enum"][0] == "made"
+    assert form("case_review.json")["properties"]["review_outcome"]["enum"][0] == "continue"
+    assert form("case_post_closure_visit.json")["properties"]["situation"]["enum"][0] == "stable"
+    assert form("case_trace.json")["properties"]["trace_outcome"]["enum"][0] == "contact_resumed"
+    assert form("case_legal_mandate.json")["properties"]["legal_mandate"]["enum"][0] == "recorded"
+    assert form("case_death_report.json")["properties"]["reported_to_authority"]["const"] is True
+
+
+RULE_OR_SOURCE = re.compile(r"\bR\d\d\b|§")
+OTHERS_FORMS = ("case_handover", "complaint", "supervision", "committee_")  # kept by their own owners
+
+
+def _words_for_people():
+    for path in CASE_FORMS:
+        if not path.name.startswith(OTHERS_FORMS):
+            schema = json.loads(path.read_text())
+            yield path.name, schema.get("title", ""), schema.get("description", "")
+            for name, field in schema["properties"].items():
+                yield f"{path.name}:{name}", field.get("title", ""), field.get("description", "")
+    for file, task_id, _, props in user_tasks():
+        if file != "case_conference.bpmn":
+            yield f"{file}:{task_id}", props.get("title", ""), ""
+
+
+def test_case_forms_and_task_titles_speak_plain_words():
+    """Words caseworkers and supervisors read — form titles and descriptions, task titles —
+    carry no rule ids or source references (those are for tests and process owners)."""
+    assert [where for where, *texts in _words_for_people() if any(RULE_OR_SOURCE.search(t) for t in texts)] == []

@@ -25,7 +25,7 @@ def test_follow_ups_are_short_instances_at_the_risk_levels_frequency(ctx):
     second = d.task(code, "follow_up")
     assert second.instance_id != first.instance_id and second.due_at == d.now + 3 * DAY
     follow_ups = [i for i in d.instances(code, None) if i.process_id == "case_follow_up"]
-    assert [i.status for i in follow_ups] == ["complete", "running"]
+    assert [i.status for i in follow_ups][-2:] == ["complete", "running"]
     case = d.case(code)
     assert (case.date_last_contact, case.date_next_contact) == (d.now, d.now + 3 * DAY)
     with ctx.session_factory() as s:
@@ -37,10 +37,14 @@ def test_follow_ups_are_short_instances_at_the_risk_levels_frequency(ctx):
 
 @SQLITE_ONLY
 def test_medium_risk_follows_up_weekly_and_reviews_every_three_months(ctx):
-    """R13, R19: medium → follow-up every 7 days, review within 90 days."""
+    """R13, R19: medium → follow-up every 7 days, review within 90 days (its task opens a
+    week before the review date)."""
     d, code = open_case(ctx, NEEDS_MEDIUM)
+    approved = d.now
     assert d.task(code, "follow_up").due_at == d.now + 7 * DAY
-    assert d.task(code, "review_case").due_at == d.now + 90 * DAY
+    assert d.case(code).date_next_review == approved + 90 * DAY
+    review = d.open_review(code)
+    assert (d.now, review.due_at) == (approved + 83 * DAY, approved + 90 * DAY)
 
 
 @SQLITE_ONLY
@@ -80,13 +84,14 @@ def test_untraceable_inactive_case_is_closed_after_review_and_authorisation(ctx)
 def test_review_is_chaired_by_the_supervisor_not_the_caseworker(ctx):
     """R19: the review goes to the supervisor; the caseworker cannot chair it."""
     d, code = open_case(ctx)
-    review = d.task(code, "review_case")
-    assert (d.assignee(review), review.due_at) == ("supervisor1", d.now + 30 * DAY)
+    approved = d.now
+    review = d.open_review(code)
+    assert (d.assignee(review), review.due_at) == ("supervisor1", approved + 30 * DAY)
     with pytest.raises(Forbidden):
         d.complete("caseworker1", review, {"review_outcome": "continue"})
     d.do(code, "review_case", {"review_outcome": "continue", "progress": "on_track"})
-    nxt = d.task(code, "review_case")
-    assert nxt.id != review.id and nxt.due_at == d.now + 30 * DAY
+    (notice,) = d.timers(code, "wait_for_notice")
+    assert notice.due_at == d.now + 23 * DAY and d.case(code).date_next_review == d.now + 30 * DAY
     assert d.case(code).date_last_review == d.now
 
 
@@ -94,7 +99,7 @@ def test_review_lowers_the_risk_level_and_sends_the_case_back_to_assessment(ctx)
     """R20: a new risk level needs a reason; it changes the follow-up frequency at once and
     the case goes back to a reassessment and a new plan."""
     d, code = open_case(ctx)
-    d.later(20 * DAY)
+    d.open_review(code)
     with pytest.raises(Invalid):
         d.do(code, "review_case", {"review_outcome": "reassess", "new_risk_level": "medium"})
     d.do(code, "review_case", {"review_outcome": "reassess", "new_risk_level": "medium",
@@ -112,8 +117,9 @@ def test_review_lowers_the_risk_level_and_sends_the_case_back_to_assessment(ctx)
     d.do(code, "case_plan", {"goals": "stay in school", "actions": "monthly visits"})
     d.do(code, "approve_case_plan", {"vote": "approve"})
     assert d.case(code).stage == "implementation"
-    assert len(d.tasks(code, "follow_up")) == 1 and len(d.tasks(code, "review_case")) == 1
-    assert d.task(code, "review_case").due_at == d.now + 90 * DAY
+    assert len(d.tasks(code, "follow_up")) == 1 and d.tasks(code, "review_case") == []
+    (notice,) = d.timers(code, "wait_for_notice")
+    assert (notice.due_at, d.case(code).date_next_review) == (d.now + 83 * DAY, d.now + 90 * DAY)
 
 
 @SQLITE_ONLY

@@ -5,13 +5,14 @@ from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from engine.case import assignment, case_lists, intake, lifecycle, service_referrals
+from engine.case import assignment, case_lists, intake, lifecycle, notes, service_referrals
 from engine.case import files as case_files
-from engine.models.case import CASE_STAGES, CASE_STATUSES, RISK_LEVELS
+from engine.models.case import CASE_STAGES, CASE_STATUSES, RISK_LEVELS, ContactMethod, ContactType
 from engine.service_ops import idempotency
 from webui.api.bounds import CASE_CODE, page_limit, page_offset
 from webui.auth import current_user_id
 from webui.extensions import runtime, uow
+from webui.idempotency import idempotent
 
 blp = Blueprint("cases", __name__, url_prefix="/api/cases", description="Cases: referrals, case files (need-to-know)")
 
@@ -133,6 +134,38 @@ class VoteSchema(Schema):
     at = fields.DateTime()
 
 
+class NoteInSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(notes.WRITABLE_KINDS),
+                         metadata={"description": "contact (direct or indirect) or note"})
+    text = fields.String(required=True, validate=validate.Length(max=notes.NOTE_MAX * 2),
+                         metadata={"description": f"at most {notes.NOTE_MAX} characters, kept exactly as written"})
+    contact_type = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(ContactType.values()),
+                                 metadata={"description": "for a contact: direct or indirect"})
+    contact_method = fields.String(load_default=None, allow_none=True,
+                                   validate=validate.OneOf(ContactMethod.values()),
+                                   metadata={"description": "for a contact: how it was made"})
+    contact_at = fields.DateTime(load_default=None, allow_none=True,
+                                 metadata={"description": "for a contact: when it happened (not in the future)"})
+    confidential = fields.Boolean(load_default=False, metadata={
+        "description": "into the strictly confidential section (only those who may read it may write it)"})
+
+
+class NoteSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    contact_type = fields.String(allow_none=True)
+    contact_method = fields.String(allow_none=True)
+    contact_at = fields.DateTime(allow_none=True)
+    text = fields.String()
+    confidential = fields.Boolean()
+    author = fields.String(allow_none=True)
+    date = fields.DateTime(attribute="at", metadata={"description": "when it was written (R33)"})
+    case_code = fields.String()
+    case_status = fields.String(metadata={"description": "the case's status when it was written (R33)"})
+    caseworker = fields.String(allow_none=True, metadata={"description": "the caseworker then (R33)"})
+    supervisor = fields.String(allow_none=True, metadata={"description": "the supervisor then (R33)"})
+
+
 TRACKING_DATES = ("date_identified", "date_intake", "date_registered", "date_initial_assessment",
                   "date_comprehensive_started", "date_comprehensive_completed", "date_plan_approved",
                   "date_last_contact", "date_next_contact", "date_last_review", "date_next_review", "date_closed",
@@ -161,6 +194,8 @@ class CaseFileSchema(Schema):
     timeline = fields.List(fields.Nested(TimelineSchema))
     referrals = fields.List(fields.Nested(ReferralRowSchema))
     votes = fields.List(fields.Nested(VoteSchema))
+    notes = fields.List(fields.Nested(NoteSchema), metadata={
+        "description": "contacts and notes; the confidential ones only for those who may read that section"})
 
 
 def case_file_dict(file: case_files.CaseFile) -> dict:
@@ -173,11 +208,12 @@ def case_file_dict(file: case_files.CaseFile) -> dict:
         "referred_by": case.referred_by, "closure_reason": case.closure_reason,
         "tracking": {name: getattr(case, name) for name in TRACKING_DATES},
         "client": file.client, "open_tasks": file.open_tasks, "done_tasks": file.done_tasks,
-        "timeline": file.timeline, "referrals": file.referrals, "votes": file.votes,
+        "timeline": file.timeline, "referrals": file.referrals, "votes": file.votes, "notes": file.notes,
     }
 
 
 @blp.post("")
+@idempotent(intake.REFERRAL_OPERATION, stored_by_use_case=True)
 @blp.arguments(ReferralSchema)
 @blp.response(201, CreatedSchema)
 def create(body):
@@ -219,6 +255,7 @@ def _file_after(user_id: int, case_code: str) -> dict:
 
 
 @blp.post(f"/<{CASE_CODE}:case_code>/reopen")
+@idempotent("reopen_case")
 @blp.arguments(ReasonSchema)
 @blp.response(200, CaseFileSchema)
 def reopen(body, case_code):
@@ -230,6 +267,7 @@ def reopen(body, case_code):
 
 
 @blp.post(f"/<{CASE_CODE}:case_code>/reassign")
+@idempotent("reassign_case")
 @blp.arguments(ReassignSchema)
 @blp.response(200, CaseFileSchema)
 def reassign(body, case_code):
@@ -241,6 +279,7 @@ def reassign(body, case_code):
 
 
 @blp.post(f"/<{CASE_CODE}:case_code>/referrals")
+@idempotent("refer_case")
 @blp.arguments(NewReferralSchema)
 @blp.response(201, ReferralRowSchema)
 def refer(body, case_code):
@@ -249,3 +288,19 @@ def refer(body, case_code):
     with uow() as work:
         return service_referrals.refer_case(work, runtime(), user_id, case_code, body["provider"], body["service"],
                                             body["consent_to_share"])
+
+
+@blp.post(f"/<{CASE_CODE}:case_code>/notes")
+@idempotent("add_case_note")
+@blp.arguments(NoteInSchema)
+@blp.response(201, NoteSchema)
+def add_note(body, case_code):
+    """Add a contact (direct or indirect, when, how) or a note to the case file, at any time;
+    the answer carries the R33 header (date, case code, status, caseworker, supervisor).
+    Those who work on the case write notes; a confidential one only those who may read
+    the strictly confidential section."""
+    user_id = current_user_id()
+    with uow() as work:
+        return notes.add_case_note(work, user_id, case_code, kind=body["kind"], text=body["text"],
+                                   contact_type=body["contact_type"], contact_method=body["contact_method"],
+                                   contact_at=body["contact_at"], confidential=body["confidential"])

@@ -39,6 +39,7 @@ from webui.api.crisis_schemas import (
 )
 from webui.auth import current_user_id
 from webui.extensions import runtime, uow
+from webui.idempotency import idempotent
 
 blp = Blueprint("crises", __name__, url_prefix="/api/crises", description="Crisis declarations and the BCP workflow")
 
@@ -60,6 +61,7 @@ def _note_dict(note, author) -> dict:
 
 
 @blp.post("")
+@idempotent("declare_crisis")
 @blp.arguments(DeclareSchema)
 @blp.response(201, CrisisSchema)
 def declare(body):
@@ -128,6 +130,7 @@ def read_log(query, crisis_id):
 
 
 @blp.post("/<id:crisis_id>/log")
+@idempotent("add_crisis_log_entry")
 @blp.arguments(LogEntryInSchema)
 @blp.response(201, LogEntrySchema)
 def add_log_entry(body, crisis_id):
@@ -151,6 +154,7 @@ def checks(query, crisis_id):
 
 
 @blp.post("/<id:crisis_id>/checks/fan-out")
+@idempotent("rerun_crisis_fan_out")
 @blp.response(202, CrisisSchema)
 def rerun_fan_out(crisis_id):
     """Run the crisis-check fan-out again (crisis team): safe at any time, it never gives a
@@ -195,6 +199,7 @@ def case_notes(query, crisis_id, case_code):
 
 
 @blp.post(f"/<id:crisis_id>/cases/<{CASE_CODE}:case_code>/notes")
+@idempotent("add_crisis_case_note")
 @blp.arguments(CaseNoteInSchema)
 @blp.response(201, CaseNoteSchema)
 def add_case_note(body, crisis_id, case_code):
@@ -227,6 +232,7 @@ def readiness():
 
 
 @blp.post("/readiness")
+@idempotent("schedule_readiness")
 @blp.response(200, ReadinessListSchema)
 def schedule_readiness():
     """Schedule every readiness activity that has no waiting occurrence (crisis team,

@@ -8,6 +8,7 @@ from engine.process import instances
 from webui.api.bounds import PROCESS_ID
 from webui.auth import current_user_id
 from webui.extensions import runtime, uow
+from webui.idempotency import idempotent
 
 blp = Blueprint("processes", __name__, url_prefix="/api/processes", description="Process instances")
 
@@ -27,6 +28,7 @@ class InstanceSchema(Schema):
 
 
 @blp.post(f"/<{PROCESS_ID}:process_id>/instances")
+@idempotent("start_instance")
 @blp.arguments(StartSchema)
 @blp.response(201, InstanceSchema)
 def start(body, process_id):

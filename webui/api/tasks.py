@@ -5,11 +5,13 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from engine import clock
+from engine.case import decision_context
 from engine.people.directory import username
 from engine.process import human_tasks, inbox
 from webui.api.bounds import TASK_ID, page_limit, page_offset
 from webui.auth import current_user_id
 from webui.extensions import runtime, uow
+from webui.idempotency import idempotent
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/tasks", description="Human tasks")
 
@@ -46,6 +48,10 @@ class TaskSchema(Schema):
 class TaskDetailSchema(TaskSchema):
     form = fields.Dict(allow_none=True, metadata={"description": "JSON Schema (draft 2020-12) of the data to submit"})
     form_file = fields.String(allow_none=True)
+    subject = fields.Dict(allow_none=True, metadata={"description": (
+        "what the task decides, from the case records: {kind, subject, sections: [{heading, facts: [{label, "
+        "text?, at?, yes?, items?}]}], sent_back: {by, at, comment} | null, prefill: answers to start from}; "
+        "null for a task that decides nothing recorded on a case")})
 
 
 class TaskListSchema(Schema):
@@ -84,14 +90,17 @@ def list_tasks(query):
 @blp.get(f"/<{TASK_ID}:task_id>")
 @blp.response(200, TaskDetailSchema)
 def get_task(task_id):
-    """One task with the JSON Schema of its form."""
+    """One task with the JSON Schema of its form, and what it decides (`subject`)."""
     user_id = current_user_id()
     with uow() as work:
-        view = human_tasks.get_task(work, user_id, task_id)
-        return task_dict(view.task, view.assignee, view.form)
+        shown = decision_context.task_in_view(work, user_id, task_id)
+        view = shown.view
+        return {**task_dict(view.task, view.assignee, view.form),
+                "subject": shown.context.as_json() if shown.context else None}
 
 
 @blp.post(f"/<{TASK_ID}:task_id>/claim")
+@idempotent("claim_task")
 @blp.response(200, TaskSchema)
 def claim(task_id):
     """Take a task offered to one of my roles (409 if someone else holds it)."""
@@ -102,6 +111,7 @@ def claim(task_id):
 
 
 @blp.post(f"/<{TASK_ID}:task_id>/unclaim")
+@idempotent("unclaim_task")
 @blp.response(200, TaskSchema)
 def unclaim(task_id):
     """Hand a task I hold back to its role."""
@@ -112,6 +122,7 @@ def unclaim(task_id):
 
 
 @blp.post(f"/<{TASK_ID}:task_id>/complete")
+@idempotent("complete_task")
 @blp.arguments(CompleteSchema)
 @blp.response(200, TaskSchema)
 def complete(body, task_id):

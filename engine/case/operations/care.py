@@ -46,38 +46,44 @@ def checked_referrals(referrals) -> list[dict]:
             continue
         if item.get("consent_to_share") is not True:
             errors[f"referrals.{index}.consent_to_share"] = [
-                "a referral needs the client's consent to share information (R18)"]
+                "a referral needs the client's consent to share information"]
         for key in ("provider", "service"):
             if not str(item.get(key) or "").strip():
                 errors[f"referrals.{index}.{key}"] = ["is required"]
         clean.append({"provider": str(item.get("provider", "")).strip(),
                       "service": str(item.get("service", "")).strip(), "consent_to_share": True})
     if errors:
-        raise Invalid("a referral cannot be made without the client's consent to share information (R18)",
+        raise Invalid("a referral cannot be made without the client's consent to share information",
                       errors=errors)
     return clean
 
 
 @operation("case.record_plan")
-def record_plan(ctx: OperationContext, data: dict, kind: str) -> dict:
-    """An interim plan (R16) or a case plan for the supervisor's approval (R17)."""
+def record_plan(ctx: OperationContext, data: dict, kind: str, cadence_changes_when: str | None = None) -> dict:
+    """An interim plan (R16) or a case plan for the supervisor's approval (R17). The
+    interim plan's immediate actions are the first action after the rating (R43, R44):
+    the pending first-action task ends, and a high-risk case's follow-ups switch to the
+    later cadence (``cadence_changes_when == "immediate_action"``)."""
     case = case_of(ctx)
     referrals = checked_referrals(data.pop("referrals", None)) if kind == "full" else []
     texts = take_text(data, "goals", "actions", "contingency_plan", "immediate_actions", "safety_measures")
     plan = CasePlan(case_id=case.id, kind=kind, goals=texts.get("goals", ""),
                     actions=texts.get("actions") or texts.get("immediate_actions", ""),
                     contingency=texts.get("contingency_plan") or texts.get("safety_measures", ""),
-                    agreed_with_client=bool(data.get("agreed_with_client", kind == "interim")),
+                    agreed_with_client=data.get("agreed_with_client") is True,
                     referrals_json=json.dumps(referrals), status="submitted" if kind == "full" else "approved",
                     submitted_by=ctx.actor_id, submitted_at=clock.now())
     ctx.uow.session.add(plan)
     ctx.uow.session.flush()
     form = "case_plan" if kind == "full" else "case_interim_plan"
     record_event(ctx.uow, case, ctx.actor_id, "form",
-                 "interim case plan made (R16)" if kind == "interim" else "case plan submitted for approval",
+                 "interim case plan made" if kind == "interim" else "case plan submitted for approval",
                  form=form, plan_id=plan.id, referrals=len(referrals))
     if kind == "full":
         set_stage(ctx.uow, case, ctx.actor_id, CaseStage.PLANNING)
+    else:
+        case_processes.first_action_done_elsewhere(ctx.uow, ctx.runtime, case, ctx.actor_id, ctx.instance.id,
+                                                   "recorded in the interim plan", cadence_changes_when)
     return finish(ctx, case, data, plan_id=plan.id)
 
 
@@ -88,7 +94,7 @@ def record_plan_decision(ctx: OperationContext, data: dict, plan_id: int) -> dic
     plan = _plan(ctx, plan_id)
     vote = data.get("vote")
     if ctx.actor_id is not None and ctx.actor_id == case.caseworker_id:
-        raise Forbidden("the caseworker cannot approve their own case plan (R17)")
+        raise Forbidden("the caseworker cannot approve their own case plan")
     texts = take_text(data, "comment")
     plan.status = "approved" if vote == "approve" else "rejected"
     plan.decided_by, plan.decided_at = ctx.actor_id, clock.now()
@@ -103,7 +109,8 @@ def record_plan_decision(ctx: OperationContext, data: dict, plan_id: int) -> dic
 @operation("case.start_implementation")
 def start_implementation(ctx: OperationContext, data: dict, plan_id: int) -> dict:
     """R18: the approved plan's referrals are made, each tracked by its own instance; the
-    follow-up and review chains (re)start at the case's current risk level."""
+    review chain (re)starts at the case's current risk level, and the follow-ups that began
+    at the risk rating carry on at their cadence (started here only if none runs)."""
     case = case_of(ctx)
     plan = _plan(ctx, plan_id)
     set_stage(ctx.uow, case, ctx.actor_id, CaseStage.IMPLEMENTATION)
@@ -111,9 +118,8 @@ def start_implementation(ctx: OperationContext, data: dict, plan_id: int) -> dic
         make_referral(ctx.uow, ctx.runtime, case, item["provider"], item["service"], ctx.actor_id,
                       ctx.instance.id)
     keep = [ctx.instance.id]
-    if case.status != CaseStatus.INACTIVE:  # while contact is lost, tracing replaces follow-ups (R26)
-        case_processes.restart_chain(ctx.uow, ctx.runtime, case, "follow_up", ctx.actor_id, keep,
-                                     parent_instance_id=ctx.instance.id)
+    case_processes.ensure_chain(ctx.uow, ctx.runtime, case, "follow_up", ctx.actor_id, keep,
+                                parent_instance_id=ctx.instance.id)
     case_processes.restart_chain(ctx.uow, ctx.runtime, case, "review", ctx.actor_id, keep,
                                  parent_instance_id=ctx.instance.id)
     return finish(ctx, case, data)
@@ -160,8 +166,9 @@ def plan_next_review(ctx: OperationContext, data: dict, days: int | float) -> di
 
 @operation("case.record_follow_up")
 def record_follow_up(ctx: OperationContext, data: dict) -> dict:
-    """A follow-up contact as a case note (R33 header). A worsening situation asks for an
-    early review (R19: sooner when the risk rises)."""
+    """A follow-up contact as a case note (R33 header). Imminent risks recorded as
+    mitigated change a medium case's cadence from the next follow-up on (R45); a
+    worsening situation asks for an early review (R19: sooner when the risk rises)."""
     case = case_of(ctx)
     contact = data.get("contact")
     texts = take_text(data, "follow_up_notes", "client_words")
@@ -172,9 +179,14 @@ def record_follow_up(ctx: OperationContext, data: dict) -> dict:
                                  supervisor_id=case.supervisor_id, at=clock.now()))
     if contact == "made":
         case.date_last_contact = clock.now()
+    mitigated = data.pop("imminent_risks_mitigated", None) is True
+    if mitigated and case.date_risks_mitigated is None:
+        case.date_risks_mitigated = clock.now()
     early = bool(data.pop("risk_concern", False))
     record_event(ctx.uow, case, ctx.actor_id, "form", f"follow-up: contact {contact}", form="case_follow_up",
-                 contact=contact, method=data.get("contact_method"), early_review=early)
+                 contact=contact, method=data.get("contact_method"), early_review=early,
+                 imminent_risks_mitigated=mitigated)
+    case_processes.clear_urgent_when_on_track(ctx.uow, case, ctx.actor_id, ctx.instance.id, "the follow-up was done")
     if early and case.status != CaseStatus.CLOSED:
         case_processes.restart_chain(ctx.uow, ctx.runtime, case, "review", ctx.actor_id, [ctx.instance.id],
                                      {"early": True}, ctx.instance.id)
@@ -203,7 +215,7 @@ def mark_inactive(ctx: OperationContext, data: dict) -> dict:
     case = case_of(ctx)
     if case.status in (CaseStatus.OPEN, CaseStatus.AGED_OUT):
         case.date_inactive = clock.now()
-        set_status(ctx.uow, case, ctx.actor_id, CaseStatus.INACTIVE, "contact lost (R26)")
+        set_status(ctx.uow, case, ctx.actor_id, CaseStatus.INACTIVE, "contact lost")
         case_processes.cancel_case_processes(ctx.uow, case.code, ctx.actor_id, "contact lost",
                                              [case_processes.FOLLOW_UP_PROCESS], [ctx.instance.id])
         case_processes.start_case_process(ctx.uow, ctx.runtime, case_processes.INACTIVE_PROCESS, case,
@@ -222,20 +234,36 @@ def record_trace(ctx: OperationContext, data: dict) -> dict:
     if outcome == "contact_resumed" and case.status == CaseStatus.INACTIVE:
         case.date_last_contact = clock.now()
         back_to = CaseStatus.AGED_OUT if case.date_aged_out else CaseStatus.OPEN
-        set_status(ctx.uow, case, ctx.actor_id, back_to, "contact resumed (R26)")
+        set_status(ctx.uow, case, ctx.actor_id, back_to, "contact resumed")
         case_processes.restart_chain(ctx.uow, ctx.runtime, case, "follow_up", ctx.actor_id, [ctx.instance.id],
                                      parent_instance_id=ctx.instance.id)
     return finish(ctx, case, data, outcome=outcome)
 
 
+REVIEWABLE_STAGES = (CaseStage.IMPLEMENTATION, CaseStage.PLANNING, CaseStage.ASSESSMENT)
+
+
+@operation("case.open_review")
+def open_review(ctx: OperationContext, data: dict) -> dict:
+    """R37: while a review runs the case's stage is "review" (a crisis ranks such cases
+    among the first); the stage it had is kept for the end of the review. A case already
+    closing keeps its stage."""
+    case = case_of(ctx)
+    before = case.stage
+    if case.stage in REVIEWABLE_STAGES:
+        set_stage(ctx.uow, case, ctx.actor_id, CaseStage.REVIEW)
+    return finish(ctx, case, data, stage_before=before)
+
+
 @operation("case.record_review")
-def record_review(ctx: OperationContext, data: dict, early: bool = False) -> dict:
+def record_review(ctx: OperationContext, data: dict, early: bool = False, stage_before: str | None = None) -> dict:
     """R19/R20: a review chaired by someone not on the case. It may change the risk level
-    (follow-ups then restart at the new frequency) and send the case back to assessment
-    or planning (a reassessment instance)."""
+    (monitoring then restarts at the new level, R43) and send the case back to assessment
+    or planning (a reassessment instance); otherwise the case returns to the stage it had
+    before the review (R37)."""
     case = case_of(ctx)
     if ctx.actor_id is not None and ctx.actor_id == case.caseworker_id:
-        raise Forbidden("a case review is chaired by someone not on the case, not its caseworker (R19)")
+        raise Forbidden("a case review is chaired by someone not on the case, not its caseworker")
     outcome = data.get("review_outcome")
     if outcome not in REVIEW_OUTCOMES:
         raise Invalid(f"{outcome!r} is not a review outcome", errors={"review_outcome": list(REVIEW_OUTCOMES)})
@@ -257,9 +285,11 @@ def record_review(ctx: OperationContext, data: dict, early: bool = False) -> dic
                  form="case_review", outcome=outcome, progress=data.get("progress"), risk_after=new_level or before)
     keep = [ctx.instance.id]
     if new_level is not None and new_level != before:
-        set_risk(ctx.uow, case, ctx.actor_id, new_level, f"case review (R20): {texts['risk_change_reason']}")
-        case_processes.restart_chain(ctx.uow, ctx.runtime, case, "follow_up", ctx.actor_id, keep,
-                                     parent_instance_id=ctx.instance.id)
+        set_risk(ctx.uow, case, ctx.actor_id, new_level, f"case review: {texts['risk_change_reason']}")
+        case_processes.monitor_new_rating(ctx.uow, ctx.runtime, case, ctx.actor_id, ctx.instance.id)
+    if outcome not in ("reassess", "revise_plan") and case.stage == CaseStage.REVIEW:
+        back = stage_before if stage_before in REVIEWABLE_STAGES else CaseStage.IMPLEMENTATION
+        set_stage(ctx.uow, case, ctx.actor_id, back)
     if outcome in ("reassess", "revise_plan"):
         case_processes.cancel_case_processes(ctx.uow, case.code, ctx.actor_id, "superseded by a new reassessment",
                                              [case_processes.REASSESSMENT_PROCESS], keep)

@@ -13,6 +13,7 @@ import datetime as dt
 from engine import clock
 from engine.bpmn.operations import OperationContext, operation
 from engine.case import lifecycle
+from engine.case import processes as case_processes
 from engine.case.operations.intake import case_of, finish
 from engine.case.records import ensure_not_closed, record_event, set_stage, set_status, start_clock, take_text
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
@@ -33,14 +34,29 @@ def _closure(ctx: OperationContext, closure_id) -> ClosureRequest:
     return closure
 
 
+def _automatic_aged_out(closure: ClosureRequest) -> bool:
+    """The closure the 18th birthday opened by itself (R27), not one a person requested."""
+    return closure.reason == "aged_out" and closure.requested_by is None and closure.status == "requested"
+
+
 @operation("case.request_closure")
 def request_closure(ctx: OperationContext, data: dict, reason: str) -> dict:
-    """R21: a closure request with one of the DOMAIN closure reasons. One at a time."""
+    """R21, R52: a closure request with one of the DOMAIN closure reasons. One at a time,
+    except that a person's request supersedes the automatic closure of an aged-out case
+    (R27). "No longer wants services" closes only when it is safe: the caseworker confirms it."""
     case = case_of(ctx)
     ensure_not_closed(case, "a closure request")
     if reason not in CLOSURE_REASONS:
         raise Invalid(f"{reason!r} is not a closure reason", errors={"closure_reason": list(CLOSURE_REASONS)})
-    if lifecycle.pending_closure(ctx.uow.session, case) is not None:
+    if reason == "no_longer_wants_services" and data.get("safety_confirmed") is not True:
+        raise Invalid("a case closes because the client no longer wants services only when it is safe: "
+                      "confirm the child's safety", errors={"safety_confirmed": ["confirm the child is safe"]})
+    pending = lifecycle.pending_closure(ctx.uow.session, case)
+    if pending is not None and _automatic_aged_out(pending) and reason != "aged_out":
+        pending.status, pending.outcome_note = "withdrawn", f"superseded by a closure request ({reason})"
+        case_processes.cancel_case_processes(ctx.uow, case.code, ctx.actor_id, "superseded by a closure request",
+                                             [case_processes.AGED_OUT_PROCESS], [ctx.instance.id])
+    elif pending is not None:
         raise Conflict(f"a closure of case {case.code} is already under way; finish or withdraw it first")
     texts = take_text(data, "closure_summary")
     closure = ClosureRequest(case_id=case.id, instance_id=ctx.instance.id, reason=reason,
@@ -49,7 +65,8 @@ def request_closure(ctx: OperationContext, data: dict, reason: str) -> dict:
     ctx.uow.session.add(closure)
     ctx.uow.session.flush()
     record_event(ctx.uow, case, ctx.actor_id, "form", f"closure requested: {reason.replace('_', ' ')}",
-                 form="case_closure_request", closure_id=closure.id, reason=reason)
+                 form="case_closure_request", closure_id=closure.id, reason=reason,
+                 safety_confirmed=data.get("safety_confirmed") is True)
     set_stage(ctx.uow, case, ctx.actor_id, CaseStage.CLOSURE)
     data["closure_id"] = closure.id
     return finish(ctx, case, data, closure_id=closure.id)
@@ -85,14 +102,16 @@ def record_handover_plan(ctx: OperationContext, data: dict, closure_id: int) -> 
 
 @operation("case.mark_aged_out")
 def mark_aged_out(ctx: OperationContext, data: dict, closure_id: int) -> dict:
-    """R27: the young person turned 18 and is on a transition plan: status aged-out. The
-    automatic closure is counted from now (published as the clock)."""
+    """R27, for a young person whose date of birth is not on record: a closure requested
+    because they turned 18 makes the case aged-out. The automatic closure is counted from
+    the day the case aged out (published as the clock): today, or the 18th birthday the
+    ``case_aged_out`` process recorded already."""
     case = case_of(ctx)
     _closure(ctx, closure_id)
-    now = clock.now()
-    case.date_aged_out = now
-    set_status(ctx.uow, case, ctx.actor_id, CaseStatus.AGED_OUT, "turned 18, on a transition plan (R27)")
-    start_clock(data, now)
+    case.date_aged_out = case.date_aged_out or clock.now()
+    if case.status == CaseStatus.OPEN:
+        set_status(ctx.uow, case, ctx.actor_id, CaseStatus.AGED_OUT, "turned 18, on a transition plan")
+    start_clock(data, case.date_aged_out)
     return finish(ctx, case, data)
 
 
@@ -104,7 +123,7 @@ def keep_open(ctx: OperationContext, data: dict, closure_id: int) -> dict:
     closure = _closure(ctx, closure_id)
     texts = take_text(data, "keep_open_reason")
     closure.status, closure.outcome_note = "withdrawn", f"kept open: {texts.get('keep_open_reason', '')}"
-    record_event(ctx.uow, case, ctx.actor_id, "form", "aged-out case kept open by agreement (R27)",
+    record_event(ctx.uow, case, ctx.actor_id, "form", "aged-out case kept open by agreement",
                  form="case_keep_open", closure_id=closure.id, agreed_with=data.get("agreed_with"), **texts)
     set_stage(ctx.uow, case, ctx.actor_id, CaseStage.IMPLEMENTATION)
     return finish(ctx, case, data, kept_open=True)
@@ -112,9 +131,13 @@ def keep_open(ctx: OperationContext, data: dict, closure_id: int) -> dict:
 
 @operation("case.record_death_report")
 def record_death_report(ctx: OperationContext, data: dict, closure_id: int) -> dict:
-    """R21: a child's death is reported to the government department and investigated."""
+    """R21: a child's death is reported to the government department and investigated;
+    the closure goes on only once the report is made."""
     case = case_of(ctx)
     closure = _closure(ctx, closure_id)
+    if data.get("reported_to_authority") is not True:
+        raise Invalid("a case closed on a child's death goes on only once the death is reported to the "
+                      "government department", errors={"reported_to_authority": ["report the death first"]})
     closure.death_reported_at = clock.now()
     texts = take_text(data, "report_reference", "death_report_notes")
     record_event(ctx.uow, case, ctx.actor_id, "form", "death reported to the authorities; investigation "
@@ -126,16 +149,17 @@ def record_death_report(ctx: OperationContext, data: dict, closure_id: int) -> d
 
 @operation("case.record_closure_review")
 def record_closure_review(ctx: OperationContext, data: dict, closure_id: int) -> dict:
-    """R22: the review that precedes closure, by the supervisor (not the caseworker)."""
+    """R22: the review that precedes closure, by the supervisor (not the caseworker); the
+    supervisor's confirmation of the child's safety is kept with it."""
     case = case_of(ctx)
     closure = _closure(ctx, closure_id)
     if ctx.actor_id is not None and ctx.actor_id == case.caseworker_id:
-        raise Forbidden("the caseworker cannot review their own closure request (R22)")
+        raise Forbidden("the caseworker cannot review their own closure request")
     vote = data.get("vote")
     texts = take_text(data, "comment")
     closure.review_vote, closure.reviewed_by, closure.reviewed_at = vote, ctx.actor_id, clock.now()
     record_event(ctx.uow, case, ctx.actor_id, "form", f"closure review: {vote}", form="case_closure_review",
-                 closure_id=closure.id, vote=vote, safety_confirmed=data.get("safety_confirmed"), **texts)
+                 closure_id=closure.id, vote=vote, safety_confirmed=data.get("safety_confirmed") is True, **texts)
     return finish(ctx, case, data, vote=vote)
 
 
@@ -179,13 +203,14 @@ def close(ctx: OperationContext, data: dict, closure_id: int, auto_close_rule: s
     case = case_of(ctx)
     closure = _closure(ctx, closure_id)
     if auto_close_rule is not None:
-        if auto_close_rule != "R27" or closure.reason != "aged_out" or case.status != CaseStatus.AGED_OUT:
+        if auto_close_rule != "R27" or closure.reason != "aged_out" or case.date_aged_out is None \
+                or case.status not in (CaseStatus.AGED_OUT, CaseStatus.INACTIVE):
             raise Forbidden(f"rule {auto_close_rule} does not authorise closing case {case.code}")
         if case.date_aged_out is None or aged_out_close_days is None:  # a broken diagram or case row
             raise ValueError(f"rule R27 needs aged_out_close_days and the date case {case.code} aged out")
         due = case.date_aged_out + dt.timedelta(days=int(aged_out_close_days))
         if clock.now() < due:
-            raise Forbidden(f"case {case.code} closes automatically only from {due.isoformat()} (R27)")
+            raise Forbidden(f"case {case.code} closes automatically only from {due.isoformat()}")
         closure.status, closure.authorised_by_rule, closure.authorised_at = "authorised", "R27", clock.now()
     lifecycle.close_case(ctx.uow, ctx.runtime, ctx.actor_id, case.code, keep_instance_ids=[ctx.instance.id])
     if closure.reason not in NO_VISIT_REASONS:

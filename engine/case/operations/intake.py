@@ -21,6 +21,7 @@ from sqlalchemy import select
 from engine import clock
 from engine.bpmn.operations import OperationContext, operation
 from engine.case import assignment, lifecycle
+from engine.case import processes as case_processes
 from engine.case.records import load_case, publish_context, record_event, set_risk, set_stage, start_clock, take_text
 from engine.errors import Forbidden, Invalid, Unauthorized
 from engine.models import Case, CaseStage, HumanTask, TaskState
@@ -119,7 +120,7 @@ def record_screening(ctx: OperationContext, data: dict) -> dict:
         case.date_intake = clock.now()
     if danger:
         case.in_crisis = True
-        set_risk(ctx.uow, case, ctx.actor_id, "high", "provisional: immediate danger at screening (R02)")
+        set_risk(ctx.uow, case, ctx.actor_id, "high", "provisional: immediate danger at screening")
         set_stage(ctx.uow, case, ctx.actor_id, CaseStage.EMERGENCY)
     elif eligible:
         set_stage(ctx.uow, case, ctx.actor_id, CaseStage.ADMISSION)
@@ -137,25 +138,56 @@ def end_without_action(ctx: OperationContext, data: dict, reason: str) -> dict:
     texts = take_text(data, "referred_to", "information_notes")
     record_event(ctx.uow, case, ctx.actor_id, "form", f"informed and referred elsewhere ({reason.replace('_', ' ')})",
                  form="case_inform_refer", **texts)
-    lifecycle.end_without_case_management(ctx.uow, case, ctx.actor_id, reason)
+    lifecycle.end_without_case_management(ctx.uow, case, ctx.actor_id, reason, keep_instance_ids=[ctx.instance.id])
     return finish(ctx, case, data, reason=reason)
+
+
+def consent_complete(data: dict) -> bool:
+    """R04, R48: the client's or caregiver's informed consent, and the child's assent
+    unless the child is old enough to consent (not applicable)."""
+    return data.get("consent") == "given" and data.get("child_assent") in ("given", "not_applicable")
+
+
+@operation("case.record_legal_mandate")
+def record_legal_mandate(ctx: OperationContext, data: dict) -> dict:
+    """R48: consent or the child's assent was refused; a supervisor records whether the
+    agency has a legal mandate to protect the child anyway (001 §1.3), and on what basis."""
+    case = case_of(ctx)
+    actor = get_user(ctx.uow.session, ctx.actor_id) if ctx.actor_id is not None else None
+    if actor is None or not actor.has_role("supervisor", "director"):
+        raise Forbidden("only a supervisor (or the director) records a legal mandate to register without consent")
+    mandate = data.get("legal_mandate")
+    texts = take_text(data, "mandate_basis", "mandate_notes")
+    if mandate == "recorded" and not texts.get("mandate_basis", "").strip():
+        raise Invalid("say on what legal basis the agency acts without consent",
+                      errors={"mandate_basis": ["required when a legal mandate is recorded"]})
+    if mandate == "recorded":
+        case.legal_mandate_by, case.legal_mandate_at = actor.id, clock.now()
+    record_event(ctx.uow, case, ctx.actor_id, "form",
+                 "legal mandate recorded: registration without consent" if mandate == "recorded"
+                 else "no legal mandate: the case is not registered", form="case_legal_mandate",
+                 legal_mandate=mandate, **texts)
+    return finish(ctx, case, data, mandate=mandate == "recorded")
 
 
 @operation("case.register")
 def register(ctx: OperationContext, data: dict) -> dict:
-    """R04: registration only with informed consent (and the child's assent noted). The
-    case code is already the pseudonymous identifier (R05). Deadlines "from registration"
-    start now."""
+    """R04, R48: registration only with informed consent and the child's assent, or on a
+    legal mandate a supervisor recorded. The case code is already the pseudonymous
+    identifier (R05). Deadlines "from registration" start now."""
     case = case_of(ctx)
-    if data.get("consent") != "given":
-        raise Invalid("a case is registered only with the informed consent of the client or caregiver (R04)",
-                      errors={"consent": ["must be 'given' to register the case"]})
+    on_mandate = not consent_complete(data)
+    if on_mandate and case.legal_mandate_by is None:
+        raise Invalid("a case is registered only with informed consent and the child's assent, or on a legal "
+                      "mandate a supervisor recorded",
+                      errors={"consent": ["consent and assent must be given to register the case"]})
     now = clock.now()
     case.date_registered = now
     texts = take_text(data, "consent_notes")
-    record_event(ctx.uow, case, ctx.actor_id, "form", "consent given; case registered", form="case_consent",
-                 consent=data.get("consent"), consent_by=data.get("consent_by"),
-                 child_assent=data.get("child_assent"), **texts)
+    record_event(ctx.uow, case, ctx.actor_id, "form",
+                 "registered on a legal mandate" if on_mandate else "consent given; case registered",
+                 form="case_consent", consent=data.get("consent"), consent_by=data.get("consent_by"),
+                 child_assent=data.get("child_assent"), legal_mandate=on_mandate, **texts)
     set_stage(ctx.uow, case, ctx.actor_id, CaseStage.INTAKE)
     start_clock(data, now)
     return finish(ctx, case, data, registered=True)
@@ -181,21 +213,23 @@ def assign_caseworker(ctx: OperationContext, data: dict, max_active_cases: int, 
     if user is None:
         record_event(ctx.uow, case, ctx.actor_id, "assignment",
                      f"no caseworker has capacity (cap {rule.max_active_cases} active cases); "
-                     "a supervisor assigns (R06)", cap=rule.max_active_cases)
+                     "a supervisor assigns", cap=rule.max_active_cases)
         return finish(ctx, case, data, assigned=False)
     assignment.assign(ctx.uow, case, user, ctx.actor_id, "within the caseload cap", cap=rule.max_active_cases)
     return finish(ctx, case, data, assigned=True)
 
 
 @operation("case.record_escalation")
-def record_escalation(ctx: OperationContext, data: dict) -> dict:
-    """R07: the supervisor's answer to an initial assessment overdue at the escalation
-    limit; naming another caseworker reassigns the case and its open tasks."""
+def record_escalation(ctx: OperationContext, data: dict, about: str = "initial assessment overdue",
+                      form: str = "case_escalation") -> dict:
+    """R07, R46: the supervisor's answer to work not done in time (an initial assessment at
+    the escalation limit, a missed first action or follow-up); naming another caseworker
+    reassigns the case and its open tasks."""
     case = case_of(ctx)
     texts = take_text(data, "escalation_notes")
     action = data.get("escalation_action")
-    record_event(ctx.uow, case, ctx.actor_id, "form", f"initial assessment overdue: {action}",
-                 form="case_escalation", action=action, **texts)
+    record_event(ctx.uow, case, ctx.actor_id, "form", f"{about}: {str(action).replace('_', ' ')}",
+                 form=form, action=action, **texts)
     new_caseworker = data.pop("new_caseworker", None)
     if action == "reassigned":
         if not new_caseworker:
@@ -203,18 +237,28 @@ def record_escalation(ctx: OperationContext, data: dict) -> dict:
                           errors={"new_caseworker": ["required when the case is reassigned"]})
         if ctx.actor_id is None:  # reassign_case would find no such account either
             raise Unauthorized("a case is reassigned by a person: this step has no actor")
-        assignment.reassign_case(ctx.uow, ctx.actor_id, case.code, new_caseworker,
-                                  "initial assessment overdue (R07)")
+        assignment.reassign_case(ctx.uow, ctx.actor_id, case.code, new_caseworker, about)
     return finish(ctx, case, data, action=action)
 
 
+def refuse_needs_counted_twice(red, yellow) -> None:
+    """A need is red or yellow, never both: given in both it would count twice (422)."""
+    both = sorted({n for n in red or () if isinstance(n, str)} & {n for n in yellow or () if isinstance(n, str)})
+    if both:
+        message = f"a need is either red or yellow, not both: {', '.join(both)}"
+        raise Invalid(message, errors={"red_needs": [message], "yellow_needs": [message]})
+
+
 @operation("case.record_risk_rating")
-def record_risk_rating(ctx: OperationContext, data: dict, kind: str = "initial") -> dict:
-    """R08-R11, R16: store the needs, the suggested level (the ``risk_level`` decision's
-    output in the data) and the level kept: the caseworker's override, with its reason,
-    or the suggestion. Publishes ``needs_judgement`` (exactly three yellow needs and no
-    override, R09) and ``interim_plan_needed`` (a basic need or safety concern, R16)."""
+def record_risk_rating(ctx: OperationContext, data: dict, kind: str = "initial",
+                       low_risk_ends_case: bool = False) -> dict:
+    """R08-R11, R16, R43: store the needs, the suggested level (the ``risk_level``
+    decision's output in the data) and the level kept: the caseworker's override, with its
+    reason, or the suggestion; monitoring starts at that level. Publishes
+    ``needs_judgement`` (exactly three yellow needs and no override, R09) and
+    ``interim_plan_needed`` (a basic need or safety concern, R16)."""
     case = case_of(ctx)
+    refuse_needs_counted_twice(data.get("red_needs"), data.get("yellow_needs"))
     suggested = data.get("risk_level")
     if suggested not in RISK_LEVELS:
         raise ValueError(f"record_risk_rating needs the risk_level decision's output, got {suggested!r}")
@@ -224,7 +268,7 @@ def record_risk_rating(ctx: OperationContext, data: dict, kind: str = "initial")
     if override is not None and override not in RISK_LEVELS:
         raise Invalid(f"{override!r} is not a risk level", errors={"override_risk_level": ["high, medium or low"]})
     if override is not None and override != suggested and not reason:
-        raise Invalid("overriding the suggested risk level needs a reason (R11)",
+        raise Invalid("overriding the suggested risk level needs a reason",
                       errors={"override_reason": ["required when you override the suggested level"]})
     level = override or suggested
     judgement = bool(data.get("needs_judgement")) and override is None
@@ -249,6 +293,8 @@ def record_risk_rating(ctx: OperationContext, data: dict, kind: str = "initial")
                  safety_concern=safety)
     set_risk(ctx.uow, case, ctx.actor_id, level, why, suggested=suggested, override_reason=reason or None)
     set_stage(ctx.uow, case, ctx.actor_id, CaseStage.ASSESSMENT)
+    case_processes.monitor_new_rating(ctx.uow, ctx.runtime, case, ctx.actor_id, ctx.instance.id,
+                                      bool(low_risk_ends_case))
     data["needs_judgement"] = judgement
     data["interim_plan_needed"] = basic or safety
     return finish(ctx, case, data, suggested=suggested, needs_judgement=judgement,
@@ -256,8 +302,9 @@ def record_risk_rating(ctx: OperationContext, data: dict, kind: str = "initial")
 
 
 @operation("case.record_risk_judgement")
-def record_risk_judgement(ctx: OperationContext, data: dict) -> dict:
-    """R09: the caseworker's judgement on a case the table could only call medium."""
+def record_risk_judgement(ctx: OperationContext, data: dict, low_risk_ends_case: bool = False) -> dict:
+    """R09: the caseworker's judgement on a case the table could only call medium. A
+    different level restarts monitoring at it (R43)."""
     case = case_of(ctx)
     level = data.pop("judged_risk_level", None)
     if level not in RISK_LEVELS:
@@ -269,7 +316,11 @@ def record_risk_judgement(ctx: OperationContext, data: dict) -> dict:
     case.risk_needs_judgement = False
     record_event(ctx.uow, case, ctx.actor_id, "form", f"risk level judged {level}", form="case_risk_judgement",
                  **texts)
-    set_risk(ctx.uow, case, ctx.actor_id, level, "caseworker's judgement (R09)")
+    changed = level != case.risk_level
+    set_risk(ctx.uow, case, ctx.actor_id, level, "caseworker's judgement")
+    if changed:
+        case_processes.monitor_new_rating(ctx.uow, ctx.runtime, case, ctx.actor_id, ctx.instance.id,
+                                          bool(low_risk_ends_case))
     data["needs_judgement"] = False
     return finish(ctx, case, data)
 
