@@ -1,7 +1,8 @@
 #!/bin/sh
 # One image, one role per container:
 #   web       gunicorn 'webui.wsgi:app' on :8000 (WEB_WORKERS processes)
-#   worker    dramatiq workers (WORKER_PROCESSES x WORKER_THREADS)
+#   worker    dramatiq workers (WORKER_PROCESSES x WORKER_THREADS); on SIGTERM they finish
+#             running jobs for up to WORKER_SHUTDOWN_TIMEOUT_MS, then requeue and exit
 #   sweeper   periodiq: sends the timer sweep and the deadline job every minute
 #   migrate   bring the schema to head, deploy workflows/ (new versions only), seed the
 #             demo users when DEMO=1, then exit
@@ -14,7 +15,8 @@ case "$role" in
     exec gunicorn 'webui.wsgi:app' --bind "0.0.0.0:${PORT:-8000}" --workers "${WEB_WORKERS:-4}" \
       --access-logfile - --graceful-timeout 30 --no-control-socket "$@" ;;
   worker)
-    exec dramatiq tasks.worker --processes "${WORKER_PROCESSES:-2}" --threads "${WORKER_THREADS:-4}" "$@" ;;
+    exec dramatiq tasks.worker --processes "${WORKER_PROCESSES:-2}" --threads "${WORKER_THREADS:-4}" \
+      --worker-shutdown-timeout "${WORKER_SHUTDOWN_TIMEOUT_MS:-30000}" "$@" ;;
   sweeper)
     exec periodiq tasks.worker "$@" ;;
   migrate)

@@ -1,5 +1,6 @@
 #!/usr/bin/env sh
-# Stop what docker/prod-up.sh started (same --run-dir); --drop-db also drops the database.
+# Stop what docker/prod-up.sh started (same --run-dir), gracefully: the supervisor first,
+# then one SIGTERM to each process's main process; --drop-db also drops the database.
 set -eu
 ROOT=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd)
 PY="$ROOT/.venv/bin/python"

@@ -7,14 +7,25 @@ already running:
     prodctl.py up       create the database if needed, migrate, deploy workflows/ (and
                         seed the demo users when DEMO=1), then start in the background
                         web (gunicorn 'webui.wsgi:app'), worker-1..N (`dramatiq
-                        tasks.worker`) and sweeper (`periodiq tasks.worker`); waits until
-                        /healthz answers 200 and every worker is ready
-    prodctl.py down     stop them (SIGTERM, SIGKILL after --grace seconds); --drop-db
-                        also drops the database
-    prodctl.py start N  (re)start one process: web, sweeper or worker-<n>
-    prodctl.py stop N   stop one process (SIGTERM, SIGKILL after --grace seconds)
-    prodctl.py kill N   kill -9 one process and its children (a crash drill)
+                        tasks.worker`) and sweeper (`periodiq tasks.worker`), and the
+                        supervisor (docker/supervisor.py) that restarts any of them that
+                        dies; waits until /healthz says "ok" and every worker is ready
+    prodctl.py down     stop the supervisor, then them (gracefully, SIGKILL after --grace
+                        seconds); --drop-db also drops the database
+    prodctl.py start N  start one process: web, sweeper or worker-<n> (already running: waits
+                        until it is ready)
+    prodctl.py stop N   stop one process gracefully (SIGKILL after --grace seconds); the
+                        supervisor leaves it stopped until `start`
+    prodctl.py kill N   kill -9 one process and its children (a crash drill: the supervisor
+                        restarts it)
     prodctl.py status   which processes run
+    prodctl.py stop|start supervisor   pause or resume the restarting of dead processes
+
+Stopping is graceful: one SIGTERM to each process's main process only (never its whole
+process group: dramatiq's main process passes the signal on to its worker process once, and
+a second one would kill it at once). A worker then finishes its running jobs (for up to
+WORKER_SHUTDOWN_TIMEOUT_MS), hands its delayed messages back to Redis and exits; only what
+is still running after --grace seconds is killed.
 
 Everything lives under the run directory (``--run-dir``, default instance/prod):
 ``pids/<name>.pid``, ``logs/<name>.log``, ``env.json`` (the environment ``up`` used,
@@ -24,7 +35,10 @@ Settings come from the environment (or the options): DATABASE_URL (default
 postgresql+psycopg://postgres@127.0.0.1:5432/casework), REDIS_URL (default
 redis://127.0.0.1:6379/0), SECRET_KEY (generated into the run directory if unset),
 PORT (8000), HOST (127.0.0.1), WORKERS (2), WORKER_THREADS (4), WEB_WORKERS (2), DEMO,
-and anything else Settings/QueueSettings read (SMTP_URL, DUE_SOON_HOURS, ...).
+WORKER_SHUTDOWN_TIMEOUT_MS (20000), STOP_GRACE (30), dramatiq_queue_prefetch (the thread
+count: each worker process holds only the messages it runs, so every worker takes a share
+of a fan-out) and anything else Settings/QueueSettings read (SMTP_URL, DUE_SOON_HOURS,
+JOB_VISIBILITY_SECONDS, HEARTBEAT_SECONDS, ...).
 """
 from __future__ import annotations
 
@@ -40,7 +54,18 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from topology_db import drop_database, ensure_database  # beside this file (run as a script)
+from processes import (  # beside this file (run as a script), as topology_db
+    alive,
+    group_alive,
+    log_file,
+    pid_file,
+    read_pid,
+    signal_group,
+    signal_parent,
+    topology_lock,
+    wait_dead,
+)
+from topology_db import drop_database, ensure_database
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -56,8 +81,12 @@ DEFAULTS = {
     "STARTUP_TIMEOUT": "90",
     # how often an idle dramatiq worker polls Redis (ms): bounds the lag of delayed timers
     "dramatiq_worker_timeout": "200",
+    # how long a stopping worker lets its running jobs finish (ms); below STOP_GRACE
+    "WORKER_SHUTDOWN_TIMEOUT_MS": "20000",
 }
 READY_LINE = "Worker process is ready for action."
+START_MARK = "starting "  # the line start() writes into a process's log before each start
+SUPERVISOR = "supervisor"
 
 
 class TopologyError(RuntimeError):
@@ -79,6 +108,7 @@ def build_env(run_dir: Path, options: argparse.Namespace) -> dict[str, str]:
         value = getattr(options, attr, None)
         if value is not None:
             env[key] = str(value)
+    env.setdefault("dramatiq_queue_prefetch", env["WORKER_THREADS"])
     if not env.get("SECRET_KEY"):
         secret_file = run_dir / "secret_key"
         if not secret_file.exists():
@@ -108,46 +138,12 @@ def commands(env: dict[str, str]) -> dict[str, list[str]]:
     }
     for n in range(1, int(env["WORKERS"]) + 1):
         procs[f"worker-{n}"] = [str(BIN / "dramatiq"), "tasks.worker", "--processes", "1",
-                                "--threads", env["WORKER_THREADS"], "--worker-shutdown-timeout", "20000"]
+                                "--threads", env["WORKER_THREADS"],
+                                "--worker-shutdown-timeout", env.get("WORKER_SHUTDOWN_TIMEOUT_MS", "20000")]
     return procs
 
 
 # -- processes ----------------------------------------------------------------------
-def _pid_file(run_dir: Path, name: str) -> Path:
-    return run_dir / "pids" / f"{name}.pid"
-
-
-def _log_file(run_dir: Path, name: str) -> Path:
-    return run_dir / "logs" / f"{name}.log"
-
-
-def read_pid(run_dir: Path, name: str) -> int | None:
-    path = _pid_file(run_dir, name)
-    try:
-        return int(path.read_text().strip())
-    except (FileNotFoundError, ValueError):
-        return None
-
-
-def alive(pid: int | None) -> bool:
-    """Running (a zombie left unreaped by its parent counts as dead)."""
-    if not pid:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    if stat.exists():
-        try:
-            return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
-        except (OSError, IndexError):
-            return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def start(run_dir: Path, name: str, env: dict[str, str] | None = None) -> int:
     env = env or saved_env(run_dir)
     procs = commands(env)
@@ -155,21 +151,14 @@ def start(run_dir: Path, name: str, env: dict[str, str] | None = None) -> int:
         raise TopologyError(f"no process {name!r} (known: {', '.join(procs)})")
     if alive(read_pid(run_dir, name)):
         raise TopologyError(f"{name} is running already (pid {read_pid(run_dir, name)})")
-    log = _log_file(run_dir, name).open("ab")
-    log.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting {name}\n".encode())
+    log = log_file(run_dir, name).open("ab")
+    log.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} {START_MARK}{name}\n".encode())
     log.flush()
     proc = subprocess.Popen(procs[name], cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
     log.close()
-    _pid_file(run_dir, name).write_text(str(proc.pid))
+    pid_file(run_dir, name).write_text(str(proc.pid))
     return proc.pid
-
-
-def signal_group(pid: int, sig: int) -> None:
-    try:
-        os.killpg(pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def kill(run_dir: Path, name: str) -> None:
@@ -178,32 +167,7 @@ def kill(run_dir: Path, name: str) -> None:
     if not alive(pid):
         raise TopologyError(f"{name} is not running")
     signal_group(pid, signal.SIGKILL)
-    _wait_dead(pid, 10)
-
-
-def _wait_dead(pid: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not alive(pid) and not _group_alive(pid):
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def _group_alive(pgid: int) -> bool:
-    proc = Path("/proc")
-    if not proc.exists():
-        return False
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if fields[0] != "Z" and int(fields[2]) == pgid:
-            return True
-    return False
+    wait_dead(pid, 10)
 
 
 def stop(run_dir: Path, name: str, grace: float) -> None:
@@ -211,20 +175,22 @@ def stop(run_dir: Path, name: str, grace: float) -> None:
 
 
 def stop_all(run_dir: Path, names: list[str], grace: float) -> None:
-    """SIGTERM every named process group (in this order), wait for all of them together,
-    SIGKILL what is left after ``grace`` seconds."""
-    pids = {name: read_pid(run_dir, name) for name in names}
-    running = {name: pid for name, pid in pids.items() if pid is not None and (alive(pid) or _group_alive(pid))}
+    """SIGTERM the main process of every named process (in this order; their pid files go
+    first, so the supervisor leaves them stopped), wait for all of them and their children
+    together, SIGKILL the process groups still there after ``grace`` seconds."""
+    with topology_lock(run_dir):
+        pids = {name: read_pid(run_dir, name) for name in names}
+        for name in names:
+            pid_file(run_dir, name).unlink(missing_ok=True)
+    running = {name: pid for name, pid in pids.items() if pid is not None and (alive(pid) or group_alive(pid))}
     for pid in running.values():
-        signal_group(pid, signal.SIGTERM)
+        signal_parent(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
     for name, pid in running.items():
-        if not _wait_dead(pid, max(0.0, deadline - time.monotonic())):
+        if not wait_dead(pid, max(0.0, deadline - time.monotonic())):
             _say(f"{name} did not stop within {grace:.0f} s: killing it")
             signal_group(pid, signal.SIGKILL)
-            _wait_dead(pid, 10)
-    for name in names:
-        _pid_file(run_dir, name).unlink(missing_ok=True)
+            wait_dead(pid, 10)
 
 
 # -- readiness -----------------------------------------------------------------------
@@ -246,14 +212,17 @@ def wait_healthy(env: dict[str, str], timeout: float) -> dict:
 
 
 def wait_worker_ready(run_dir: Path, name: str, since: int, timeout: float) -> None:
-    """Wait for dramatiq's "ready for action" line written after byte ``since`` of the log."""
-    path = _log_file(run_dir, name)
+    """Wait for dramatiq's "ready for action" line written after byte ``since`` of the log
+    and after the latest start there (a restart by the supervisor meanwhile counts)."""
+    path = log_file(run_dir, name)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with path.open("rb") as log:
             log.seek(since)
-            if READY_LINE.encode() in log.read():
-                return
+            written = log.read()
+        latest = written.rfind(f"{START_MARK}{name}\n".encode())
+        if READY_LINE.encode() in (written[latest:] if latest >= 0 else written):
+            return
         if not alive(read_pid(run_dir, name)):
             raise TopologyError(f"{name} exited during start-up; see {path}")
         time.sleep(0.1)
@@ -263,11 +232,49 @@ def wait_worker_ready(run_dir: Path, name: str, since: int, timeout: float) -> N
 def start_worker(run_dir: Path, name: str, env: dict[str, str] | None = None) -> int:
     """Start one worker and wait until it consumes."""
     env = env or saved_env(run_dir)
-    log = _log_file(run_dir, name)
+    log = log_file(run_dir, name)
     since = log.stat().st_size if log.exists() else 0
     pid = start(run_dir, name, env)
     wait_worker_ready(run_dir, name, since, float(env["STARTUP_TIMEOUT"]))
     return pid
+
+
+def ensure_started(run_dir: Path, name: str) -> int:
+    """``prodctl start NAME``: start it, or — running already (the supervisor may have
+    restarted it first) — leave it; a worker is waited for until it is ready."""
+    env = saved_env(run_dir)
+    with topology_lock(run_dir):
+        pid = read_pid(run_dir, name)
+        running = alive(pid)
+        if not running:
+            log = log_file(run_dir, name)
+            since = log.stat().st_size if log.exists() else 0
+            pid = start(run_dir, name, env)
+    if name.startswith("worker-"):
+        wait_worker_ready(run_dir, name, 0 if running else since, float(env["STARTUP_TIMEOUT"]))
+    if running:
+        _say(f"{name} is running already (pid {pid})")
+    return pid or 0
+
+
+def start_supervisor(run_dir: Path, env: dict[str, str]) -> int:
+    log = log_file(run_dir, SUPERVISOR).open("ab")
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("supervisor.py")), "--run-dir",
+                             str(run_dir)], cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    log.close()
+    pid_file(run_dir, SUPERVISOR).write_text(str(proc.pid))
+    return proc.pid
+
+
+def stop_supervisor(run_dir: Path) -> None:
+    pid = read_pid(run_dir, SUPERVISOR)
+    if alive(pid):
+        assert pid is not None
+        signal_parent(pid, signal.SIGTERM)
+        if not wait_dead(pid, 10):
+            signal_group(pid, signal.SIGKILL)
+    pid_file(run_dir, SUPERVISOR).unlink(missing_ok=True)
 
 
 def _run_steps(env: dict[str, str], *steps: str) -> None:
@@ -288,7 +295,7 @@ def up(run_dir: Path, options: argparse.Namespace) -> dict[str, str]:
     for sub in ("pids", "logs"):
         (run_dir / sub).mkdir(parents=True, exist_ok=True)
     env = build_env(run_dir, options)
-    running = [name for name in commands(env) if alive(read_pid(run_dir, name))]
+    running = [name for name in [*commands(env), SUPERVISOR] if alive(read_pid(run_dir, name))]
     if running:
         raise TopologyError(f"already running from {run_dir}: {', '.join(running)} (prodctl.py down first)")
     (run_dir / "env.json").write_text(json.dumps(env, indent=1, sort_keys=True))
@@ -303,9 +310,10 @@ def up(run_dir: Path, options: argparse.Namespace) -> dict[str, str]:
     timeout = float(env["STARTUP_TIMEOUT"])
     offsets = {}
     for name in commands(env):
-        log = _log_file(run_dir, name)
+        log = log_file(run_dir, name)
         offsets[name] = log.stat().st_size if log.exists() else 0
         start(run_dir, name, env)
+    start_supervisor(run_dir, env)
     try:
         health = wait_healthy(env, timeout)
         for name in commands(env):
@@ -321,6 +329,7 @@ def up(run_dir: Path, options: argparse.Namespace) -> dict[str, str]:
 
 def down(run_dir: Path, grace: float, drop_db: bool = False) -> None:
     env = saved_env(run_dir) if (run_dir / "env.json").exists() else None
+    stop_supervisor(run_dir)  # first, or it would start again what stops now
     names = list(commands(env)) if env else [p.stem for p in (run_dir / "pids").glob("*.pid")]
     stop_all(run_dir, sorted(names, key=lambda n: (n != "web", n)), grace)  # web first: no new requests
     if drop_db and env:
@@ -330,7 +339,8 @@ def down(run_dir: Path, grace: float, drop_db: bool = False) -> None:
 
 def status(run_dir: Path) -> dict[str, int | None]:
     env = saved_env(run_dir)
-    return {name: (read_pid(run_dir, name) if alive(read_pid(run_dir, name)) else None) for name in commands(env)}
+    return {name: (read_pid(run_dir, name) if alive(read_pid(run_dir, name)) else None)
+            for name in [*commands(env), SUPERVISOR]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -339,7 +349,8 @@ def main(argv: list[str] | None = None) -> int:
         os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), str(Path(__file__).resolve()), *sys.argv[1:]])
     parser = argparse.ArgumentParser(prog="prodctl.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=("up", "down", "start", "stop", "kill", "status"))
-    parser.add_argument("name", nargs="?", help="process for start/stop/kill: web, sweeper, worker-<n>")
+    parser.add_argument("name", nargs="?", help="process for start/stop/kill: web, sweeper, worker-<n> "
+                                                "(start/stop: also supervisor)")
     parser.add_argument("--run-dir", type=Path, default=Path(os.environ.get("RUN_DIR", ROOT / "instance" / "prod")))
     parser.add_argument("--port", type=int)
     parser.add_argument("--workers", type=int)
@@ -347,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--web-workers", type=int)
     parser.add_argument("--database-url")
     parser.add_argument("--redis-url")
-    parser.add_argument("--grace", type=float, default=float(os.environ.get("STOP_GRACE", "20")))
+    parser.add_argument("--grace", type=float, default=float(os.environ.get("STOP_GRACE", "30")))
     parser.add_argument("--drop-db", action="store_true", help="down: drop the database too")
     options = parser.parse_args(argv)
     run_dir = options.run_dir.resolve()
@@ -361,11 +372,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name:10} {'running, pid ' + str(pid) if pid else 'stopped'}")
         elif not options.name:
             parser.error(f"{options.command} needs a process name")
+        elif options.name == SUPERVISOR and options.command in ("start", "stop"):
+            if options.command == "stop":
+                stop_supervisor(run_dir)
+            elif not alive(read_pid(run_dir, SUPERVISOR)):
+                start_supervisor(run_dir, saved_env(run_dir))
         elif options.command == "start":
-            if options.name.startswith("worker-"):
-                start_worker(run_dir, options.name)
-            else:
-                start(run_dir, options.name)
+            ensure_started(run_dir, options.name)
         elif options.command == "stop":
             stop(run_dir, options.name, options.grace)
         else:

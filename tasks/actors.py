@@ -3,7 +3,9 @@
 They are declared against a given broker (not at import time), so the web app, the
 workers and the tests each bind them to their own broker and engine context. Every
 actor is idempotent: running one twice changes nothing the second time (a timer is
-claimed atomically, an incident retry only runs while the incident waits for it).
+claimed atomically, an incident retry only runs while the incident waits for it). An
+actor opens its last unit of work with ``finishing_job``, so the job's outbox row is
+marked done in the same transaction as its work (tasks.outbox).
 
 Periodic jobs (``sweep_timers``, and ``check_deadlines`` in tasks.notification_actors)
 are sent each minute by periodiq in production (``periodiq tasks.worker``). With the
@@ -16,7 +18,6 @@ are not chained, so there is never more than one chain.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 import dramatiq
 from dramatiq import Retry
@@ -24,7 +25,8 @@ from dramatiq import Retry
 from engine.errors import Conflict, DomainError
 from engine.infra.bootstrap import EngineContext
 from engine.process import instances
-from engine.service_ops import incidents
+from engine.service_ops import idempotency, incidents
+from tasks.outbox import JobLedger, OutboxRelay, current_job, finishing_job, set_current_job
 from tasks.settings import QueueSettings
 
 log = logging.getLogger(__name__)
@@ -33,7 +35,21 @@ QUEUE_NAME = "engine"
 CHAINED_JOBS = ("sweep_timers", "check_deadlines")  # take ``chained``; see the module docstring
 
 
-def declare(broker: dramatiq.Broker, ctx: EngineContext, actors: dict, relay_factory: Callable,
+def sweep(ctx: EngineContext, actors: dict, relay: OutboxRelay, queue_settings: QueueSettings) -> None:
+    """Re-send every pending timer past its due time (the safety net for lost timer
+    messages), relay the jobs left unsent and send again the jobs that were lost."""
+    with ctx.session_factory() as session:
+        due = instances.due_timer_ids(session, limit=queue_settings.sweep_batch)
+    for timer_id in due:
+        actors["fire_timer"].send(timer_id)
+    relayed = relay.drain()
+    lost = relay.redeliver()
+    if due or relayed or lost:
+        log.info("sweep: re-sent %d due timer(s), relayed %d outbox message(s), re-sent %d lost job(s)",
+                 len(due), relayed, lost)
+
+
+def declare(broker: dramatiq.Broker, ctx: EngineContext, actors: dict, relay: OutboxRelay, ledger: JobLedger,
             queue_settings: QueueSettings, periodic: dict | None = None) -> dict[str, dramatiq.Actor]:
     """Declare the engine actors on ``broker``. ``actors`` is the registry every module
     fills in (``retry_incident`` looks jobs up in it). ``periodic`` maps an actor name to
@@ -42,7 +58,7 @@ def declare(broker: dramatiq.Broker, ctx: EngineContext, actors: dict, relay_fac
     chain_delay_ms = int(queue_settings.embedded_sweep_seconds * 1000)
 
     def fire_timer(timer_id: int) -> None:
-        with ctx.uow() as uow:
+        with finishing_job(ctx) as uow:
             try:
                 instances.fire_timer(uow, ctx.runtime, timer_id)
             except Conflict as err:
@@ -53,20 +69,17 @@ def declare(broker: dramatiq.Broker, ctx: EngineContext, actors: dict, relay_fac
                 log.warning("timer %s could not fire: %s", timer_id, err.message)
 
     def sweep_timers(chained: bool = False) -> None:
-        """Re-send every pending timer past its due time (the safety net for lost
-        messages: a Redis flush, a killed worker) and relay outbox rows left unsent."""
+        """The periodic sweep (see :func:`sweep`); it also forgets expired idempotency keys
+        and notes that it ran (``/healthz`` watches it)."""
         if chained:
             actors["sweep_timers"].send_with_options(args=(True,), delay=chain_delay_ms)
-        with ctx.session_factory() as session:
-            due = instances.due_timer_ids(session, limit=queue_settings.sweep_batch)
-        for timer_id in due:
-            actors["fire_timer"].send(timer_id)
-        relayed = relay_factory().drain()
-        if due or relayed:
-            log.info("sweep: re-sent %d due timer(s), relayed %d outbox message(s)", len(due), relayed)
+        sweep(ctx, actors, relay, queue_settings)
+        with ctx.uow() as uow:
+            idempotency.forget_expired(uow)
+        ledger.sweep_ran()
 
     def relay_outbox() -> None:
-        relay_factory().drain()
+        relay.drain()
 
     def retry_incident(incident_id: int) -> None:
         """Run an incident's job again (an admin asked); resolve it when it succeeds.
@@ -81,8 +94,13 @@ def declare(broker: dramatiq.Broker, ctx: EngineContext, actors: dict, relay_fac
         target = actors.get(actor_name)
         if target is None:
             raise LookupError(f"incident {incident_id} names unknown actor {actor_name}")
-        target.fn(*args)
-        with ctx.uow() as uow:
+        this_job = current_job()
+        set_current_job(None)  # the job run again is not this one: its commits must not close this job
+        try:
+            target.fn(*args)
+        finally:
+            set_current_job(this_job)
+        with finishing_job(ctx) as uow:
             incidents.retry_succeeded(uow, incident_id)
 
     declared = {}

@@ -16,6 +16,7 @@ from engine.infra.bootstrap import EngineContext
 from engine.infra.mail import MailError, SmtpConfig, SmtpSender
 from engine.service_ops import deadlines, notifications
 from tasks.actors import QUEUE_NAME
+from tasks.outbox import finishing_job
 from tasks.settings import QueueSettings
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ def declare(broker: dramatiq.Broker, ctx: EngineContext, actors: dict, queue_set
 
     def send_notification_email(notification_id: int) -> None:
         if not settings.smtp_url:
-            with ctx.uow() as uow:
+            with finishing_job(ctx) as uow:
                 notifications.mark_mail_skipped(uow, notification_id)
             return
         sender = SmtpSender(SmtpConfig.from_url(settings.smtp_url), queue_settings.smtp_timeout_seconds)
@@ -46,7 +47,7 @@ def declare(broker: dramatiq.Broker, ctx: EngineContext, actors: dict, queue_set
             with ctx.uow() as uow:
                 notifications.mark_mail_retrying(uow, notification_id, str(err))
             raise
-        with ctx.uow() as uow:
+        with finishing_job(ctx) as uow:
             notifications.mark_mail_sent(uow, notification_id)
 
     def mail_gave_up(uow, notification_id: int, error: str) -> None:

@@ -22,10 +22,24 @@ variable                       meaning                                      defa
 ``SMTP_TIMEOUT_SECONDS``       SMTP connect/command timeout                 30
 ``PUBLIC_URL``                 base of links in e-mails                     http://127.0.0.1:5000
 ``REDIS_NAMESPACE``            prefix of every Redis key of this deployment dramatiq
+``JOB_VISIBILITY_SECONDS``     a job sent but not taken by a worker this    30
+                               long (after its due time) is sent again
+``JOB_SWEEP_SECONDS``          how often each worker looks for lost jobs    5
+``HEARTBEAT_SECONDS``          how often each worker writes its heartbeat   2
+``WORKER_STALE_SECONDS``       a worker silent this long is presumed dead:  10
+                               the jobs it held are sent again
+``SWEEPER_SILENT_SECONDS``     /healthz: "degraded" when the periodic       150
+                               sweep has not run for this long
+``OUTBOX_BACKLOG_SECONDS``     /healthz: "degraded" when a job due this     300
+                               long ago is still not done
+``CRISIS_CHECK_BATCH``         crisis checks started by one job (R37)       50
 =============================  ===========================================  =========
 
 Dramatiq's own ``dramatiq_worker_timeout`` (ms) sets how often an idle worker polls
-Redis, which bounds the lag of a delayed timer message; the production topology sets it.
+Redis, which bounds the lag of a delayed timer message, and ``dramatiq_queue_prefetch``
+how many messages one worker process holds at once (the production topology sets it to
+its thread count, so a fan-out's batches spread over every worker instead of queueing
+behind the first one).
 """
 from __future__ import annotations
 
@@ -51,6 +65,13 @@ class QueueSettings:
     smtp_timeout_seconds: float = 30.0
     public_url: str = "http://127.0.0.1:5000"
     redis_namespace: str = "dramatiq"
+    job_visibility_seconds: float = 30.0
+    job_sweep_seconds: float = 5.0
+    heartbeat_seconds: float = 2.0
+    worker_stale_seconds: float = 10.0
+    sweeper_silent_seconds: float = 150.0
+    outbox_backlog_seconds: float = 300.0
+    crisis_check_batch: int = 50
 
     @property
     def due_soon_window(self) -> dt.timedelta:
@@ -63,6 +84,14 @@ class QueueSettings:
     @property
     def mail_stale_claim(self) -> dt.timedelta:
         return dt.timedelta(seconds=self.mail_stale_claim_seconds)
+
+    @property
+    def job_visibility(self) -> dt.timedelta:
+        return dt.timedelta(seconds=self.job_visibility_seconds)
+
+    @property
+    def worker_stale(self) -> dt.timedelta:
+        return dt.timedelta(seconds=self.worker_stale_seconds)
 
     @classmethod
     def from_env(cls, env: dict | None = None, **overrides) -> QueueSettings:
@@ -97,4 +126,11 @@ _VARIABLES = {
     "smtp_timeout_seconds": "SMTP_TIMEOUT_SECONDS",
     "public_url": "PUBLIC_URL",
     "redis_namespace": "REDIS_NAMESPACE",
+    "job_visibility_seconds": "JOB_VISIBILITY_SECONDS",
+    "job_sweep_seconds": "JOB_SWEEP_SECONDS",
+    "heartbeat_seconds": "HEARTBEAT_SECONDS",
+    "worker_stale_seconds": "WORKER_STALE_SECONDS",
+    "sweeper_silent_seconds": "SWEEPER_SILENT_SECONDS",
+    "outbox_backlog_seconds": "OUTBOX_BACKLOG_SECONDS",
+    "crisis_check_batch": "CRISIS_CHECK_BATCH",
 }

@@ -5,19 +5,18 @@
                                # (SWEEP_CRON / DEADLINE_CRON, every minute by default)
 
 One periodiq process per deployment is enough (a second is harmless: both jobs are
-idempotent). Every worker process also sends one timer sweep when it boots, so a
-restarted worker resumes what a dead one held at once.
+idempotent). Every worker process also writes a heartbeat, sweeps once when it boots (so a
+restarted worker resumes at once what a dead one held) and looks for lost jobs every
+``JOB_SWEEP_SECONDS`` (tasks.heartbeats).
 """
 from __future__ import annotations
 
-import logging
-
-from engine.infra import bootstrap
+from engine.infra import bootstrap, logs
 from engine.infra.process_limits import apply_memory_limit
 from engine.settings import Settings
 from tasks.queue import make_task_queue
 
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+logs.configure()  # JSON lines in production, each naming the request that caused the job
 
 settings = Settings.from_env()
 apply_memory_limit(settings)  # production only: the address-space cap behind the sandbox

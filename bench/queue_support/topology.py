@@ -146,7 +146,7 @@ class BenchRun:
             self.topology.set_workers(n)
             return
         self.queue.stop()
-        self.ctx.after_commit.remove(self.queue.relay.drain)
+        self.ctx.after_commit.remove(self.queue.relay.relay_committed)
         self.queue = make_task_queue(self.ctx, queue_settings=QueueSettings())
         self.queue.start_worker(threads=self.threads * n, periodic=False)
 

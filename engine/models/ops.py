@@ -1,6 +1,7 @@
 """Operations tables: notifications (in-app, and the outbox of their e-mails), the
-deadline notices that make "due soon"/"overdue" fire once per task, and incidents
-(background jobs that failed after their last retry, for an admin to retry).
+deadline notices that make "due soon"/"overdue" fire once per task, incidents
+(background jobs that failed after their last retry, for an admin to retry), the answers
+kept for Idempotency-Keys and the heartbeats of the task workers.
 
 Notifications carry case codes and task titles only, never a client's name.
 """
@@ -13,9 +14,32 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine import clock
-from engine.models.base import Base, UTCDateTime
+from engine.models.base import Base, UTCDateTime, Vocabulary
 
-INCIDENT_STATES = ("open", "retried", "resolved")
+
+class IncidentState(Vocabulary):
+    OPEN = "open", "Open"
+    RETRIED = "retried", "Retried"
+    RESOLVED = "resolved", "Resolved"
+
+
+class NotificationKind(Vocabulary):
+    """What a notification is about (more kinds may be stored; pages show those as words)."""
+    TASK_ASSIGNED = "task_assigned", "New task"
+    TASK_DUE_SOON = "task_due_soon", "Task due soon"
+    TASK_OVERDUE = "task_overdue", "Task overdue"
+    COMMITTEE_VOTE_REQUESTED = "committee_vote_requested", "Vote requested"
+    STEP_FAILED = "step_failed", "A step failed"
+    INCIDENT_OPENED = "incident_opened", "Background job failed"
+    CRISIS_DECLARED = "crisis_declared", "Disruption declared"
+    CRISIS_ROLE = "crisis_role", "Crisis role"
+    CRISIS_ESCALATION = "crisis_escalation", "Resumption overdue"
+    CRISIS_CHECKS = "crisis_checks", "Crisis checks"
+    CRISIS_CHECK_ALERT = "crisis_check_alert", "Crisis check alert"
+    CRISIS_FOLLOW_UPS = "crisis_follow_ups", "Follow-ups during a disruption"
+
+
+INCIDENT_STATES = IncidentState.values()
 
 
 class Notification(Base):
@@ -81,7 +105,10 @@ class Incident(Base):
 class IdempotencyKey(Base):
     """The answer given to a request sent with an ``Idempotency-Key`` header, so the same
     key from the same user gets the same answer instead of a second change (within
-    ``KEPT_FOR``; older keys may be reused). Written in the transaction of the change."""
+    ``KEPT_FOR``; older keys may be reused). Written in the transaction of the change when
+    the use case knows keys; otherwise claimed first (``claim_token``, ``claimed_at``), marked
+    ``applied_at`` inside the change's own transaction, and answered after it
+    (engine.service_ops.idempotency). ``status_code`` 0: no answer stored (yet)."""
     __tablename__ = "idempotency_keys"
     __table_args__ = (UniqueConstraint("user_id", "operation", "key"),
                       Index("ix_idempotency_keys_created_at", "created_at"))
@@ -94,6 +121,26 @@ class IdempotencyKey(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     response_json: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    applied_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class WorkerHeartbeat(Base):
+    """One task-worker process (or the periodic sweep, ``kind`` "sweeper"), beating while it
+    runs: a job claimed by a worker whose beat is stale is sent again, and ``/healthz`` says
+    "degraded" when no worker has beaten recently or the sweep fell silent."""
+    __tablename__ = "worker_heartbeats"
+    __table_args__ = (Index("ix_worker_heartbeats_kind_beat", "kind", "beat_at"),)
+
+    worker_id: Mapped[str] = mapped_column(String(120), primary_key=True)  # host:pid:random
+    kind: Mapped[str] = mapped_column(String(20))  # worker | embedded | sweeper
+    hostname: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    parent_pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    beat_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    stopped_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 def dialect_insert(session, model):

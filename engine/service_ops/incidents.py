@@ -3,7 +3,18 @@
 The task-queue adapter records one when a job gives up (:func:`record_failure`); the
 same job failing again (same actor, same arguments) reopens that incident instead of
 adding another. An admin lists them and asks for a retry, which queues the job once
-more (after the commit); its outcome resolves or reopens the incident.
+more (after the commit); its outcome resolves or reopens the incident. A periodic job's
+incidents resolve themselves when a later run succeeds (:func:`resolve_superseded`).
+
+A second kind, :data:`DIAGRAM_FAILURE`: a step of a process instance that the diagram
+failed (``engine.bpmn.engine_step`` tells the runtime's failure listeners; the composition
+root wires :func:`record_diagram_failure`). One incident per instance (per process version
+and element for a start that failed), its ``args`` saying the case code, the process, the
+version and the element, its ``error`` what went wrong in words. Process owners see these
+(and only these) besides admins; both are notified. It is not retried as a job: the
+instance's own route runs the step again (a person trying again, or a migration onto a
+fixed version), and the incident resolves itself when that gets past the failed element
+(:func:`resolve_diagram_failure`).
 """
 from __future__ import annotations
 
@@ -18,12 +29,14 @@ from engine.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.models import User, UserRole
 from engine.models.ops import INCIDENT_STATES, Incident, dialect_insert
 from engine.people.directory import get_user
-from engine.service_ops.notifications import notify_in_app
+from engine.service_ops.notifications import notify, notify_in_app
 
 log = logging.getLogger(__name__)
 
 ERROR_MAX = 10_000
 ADMIN_ROLE = "admin"
+OWNER_ROLE = "process_owner"
+DIAGRAM_FAILURE = "diagram_failure"  # the incident kind of a step a diagram failed (its actor)
 
 
 def job_key(actor: str, args) -> str:
@@ -80,11 +93,22 @@ def _require_admin(session, user_id: int) -> User:
     return user
 
 
+def _visible(session, user_id: int):
+    """The incidents ``user_id`` may see: every one for an admin, the diagram failures
+    for a process owner."""
+    user = get_user(session, user_id)
+    if user.has_role(ADMIN_ROLE):
+        return select(Incident)
+    if user.has_role(OWNER_ROLE):
+        return select(Incident).where(Incident.actor == DIAGRAM_FAILURE)
+    raise Forbidden("only admins and process owners may see incidents")
+
+
 def list_incidents(session, user_id: int, state: str | None = None, limit: int = 100,
                    offset: int = 0) -> tuple[list[Incident], int]:
-    """Incidents newest first (by when they last failed); admins only."""
-    _require_admin(session, user_id)
-    query = select(Incident)
+    """Incidents newest first (by when they last failed): admins see all, process owners
+    the diagram failures."""
+    query = _visible(session, user_id)
     if state is not None:
         if state not in INCIDENT_STATES:
             raise Invalid(f"unknown state {state!r}", errors={"state": [f"one of {', '.join(INCIDENT_STATES)}"]})
@@ -96,8 +120,10 @@ def list_incidents(session, user_id: int, state: str | None = None, limit: int =
 
 
 def get_incident(session, user_id: int, incident_id: int) -> Incident:
-    _require_admin(session, user_id)
-    return _load(session, incident_id)
+    incident = session.scalar(_visible(session, user_id).where(Incident.id == incident_id))
+    if incident is None:
+        raise NotFound(f"no incident {incident_id}")
+    return incident
 
 
 def _load(session, incident_id: int) -> Incident:
@@ -111,6 +137,10 @@ def retry_incident(uow, user_id: int, incident_id: int) -> Incident:
     """Queue the failed job again (sent once this unit of work commits). Commits."""
     admin = _require_admin(uow.session, user_id)
     incident = _load(uow.session, incident_id)
+    if incident.actor == DIAGRAM_FAILURE:
+        raise Conflict("a failed step is not a job to retry: move its instance onto a fixed version of the process "
+                       "(process models page, or POST /api/process-models/<process_id>/migrations); a person's "
+                       "step can also simply be tried again")
     if incident.state != "open":
         raise Conflict(f"incident {incident_id} is {incident.state}; only an open incident can be retried")
     incident.state = "retried"
@@ -165,3 +195,78 @@ def retry_failed(uow, incident_id: int, error: str, attempts: int) -> tuple[str,
     incident.last_seen_at = clock.now()
     uow.audit(None, "incident_reopened", "incident", incident.id, actor=incident.actor, attempts=attempts)
     return incident.actor, json.loads(incident.args_json)
+
+
+def resolve_superseded(uow, actor: str) -> int:
+    """A periodic job (it takes no ids: each run does the whole job) ran successfully: the
+    incidents its earlier runs left are resolved, by that run. Returns how many. Commits
+    (only when there was one)."""
+    open_ones = list(uow.session.scalars(select(Incident).where(Incident.actor == actor,
+                                                                Incident.state.in_(("open", "retried")))))
+    if not open_ones:
+        return 0
+    now = clock.now()
+    for incident in open_ones:
+        incident.state, incident.resolved_at = "resolved", now
+        uow.audit(None, "incident_resolved", "incident", incident.id, actor=actor, by="next_run")
+    uow.commit()
+    log.info("%s ran successfully: resolved incident(s) %s", actor, ", ".join(str(i.id) for i in open_ones))
+    return len(open_ones)
+
+
+# -- steps a diagram failed -----------------------------------------------------------------
+def record_diagram_failure(uow, failure) -> int:
+    """A failure listener (``engine.bpmn.step_failures.StepFailure``): open or reopen the
+    instance's incident, and tell process owners and admins. Runs in the failure's own
+    transaction (its caller commits)."""
+    key_args = [failure.instance_id] if failure.instance_id is not None else \
+        [failure.process_id, failure.version, failure.element_id]
+    args = {"instance_id": failure.instance_id, "case_code": failure.case_code, "process_id": failure.process_id,
+            "version": failure.version, "model_id": failure.model_id, "element_id": failure.element_id,
+            "stopped": failure.stopped, "detail": failure.technical[:ERROR_MAX]}
+    now = clock.now()
+    key = job_key(DIAGRAM_FAILURE, key_args)
+    already_open = uow.session.scalar(select(Incident.state).where(Incident.job_key == key)) == "open"
+    insert = dialect_insert(uow.session, Incident)
+    statement = insert.values(
+        job_key=key, actor=DIAGRAM_FAILURE, args_json=json.dumps(args),
+        error=failure.in_words[:ERROR_MAX], attempts=1, state="open", first_seen_at=now, last_seen_at=now, retries=0,
+    ).on_conflict_do_update(
+        index_elements=["job_key"],
+        set_={"error": insert.excluded.error, "args_json": insert.excluded.args_json, "attempts": Incident.attempts + 1,
+              "last_seen_at": insert.excluded.last_seen_at, "state": "open", "resolved_at": None,
+              "resolved_by": None},
+    ).returning(Incident.id, Incident.attempts)
+    incident_id, attempts = uow.session.execute(statement).one()
+    uow.audit(None, "incident_opened", "incident", incident_id, failure.case_code, actor=DIAGRAM_FAILURE,
+              instance_id=failure.instance_id, element=failure.element_id)
+    where = f"case {failure.case_code}" if failure.case_code else f"{failure.process_id} v{failure.version}"
+    if not already_open:  # told once per opening, however often a person tries the step again
+        told = uow.session.scalars(select(UserRole.user_id).where(UserRole.role.in_((ADMIN_ROLE, OWNER_ROLE))))
+        notify(uow, told, "step_failed", f"A step of {where} failed: the process owner is needed",
+               body=failure.in_words[:500], case_code=failure.case_code, link=f"/models/{failure.model_id}#failed",
+               dedupe_key=f"step_failed:{incident_id}:{attempts}")
+    log.warning("incident %s: %s (%s) failed at %s: %s", incident_id, where, failure.process_id, failure.element_id,
+                failure.technical)
+    return incident_id
+
+
+def resolve_diagram_failure(uow, instance_id: int) -> None:
+    """A recovery listener: the instance got past its failed element, so its incident is
+    resolved (in the step's transaction)."""
+    incident = uow.session.scalar(select(Incident).where(Incident.job_key == job_key(DIAGRAM_FAILURE, [instance_id]),
+                                                         Incident.state != "resolved"))
+    if incident is None:
+        return
+    incident.state, incident.resolved_at = "resolved", clock.now()
+    uow.audit(None, "incident_resolved", "incident", incident.id, actor=DIAGRAM_FAILURE, by="the step ran")
+
+
+def diagram_failures(session, model_ids: list[int] | None = None, state: str = "open") -> list[Incident]:
+    """Diagram-failure incidents (of these model versions), newest first, for the models page."""
+    rows = session.scalars(select(Incident).where(Incident.actor == DIAGRAM_FAILURE, Incident.state == state)
+                           .order_by(Incident.last_seen_at.desc(), Incident.id.desc()).limit(500))
+    found = list(rows)
+    if model_ids is None:
+        return found
+    return [i for i in found if json.loads(i.args_json).get("model_id") in model_ids]

@@ -4,7 +4,11 @@ script behind `make prod-up`) against real PostgreSQL and a Redis of its own:
 - a fresh database named per process and module;
 - a private ``redis-server`` on a free port, so a test may kill and restart it (what a
   Redis restart does to a deployment) without touching anyone else's queues;
-- gunicorn on a free port, two dramatiq workers, the periodiq sweeper.
+- gunicorn on a free port, two dramatiq workers, the periodiq sweeper, and the supervisor
+  that restarts any of them that dies.
+
+A test module may set ``TOPOLOGY_ENV`` (a dict) to change the environment of its
+topology: shorter sweep, visibility and heartbeat intervals, the real workflows.
 
 The test diagrams of tests/tasks/workflows are deployed (WORKFLOWS_DIR), demo users
 seeded (DEMO=1). Skipped when PostgreSQL or redis-server is missing, failed instead
@@ -101,16 +105,22 @@ class Topology:
 
     # -- the API -------------------------------------------------------------------
     def call(self, method: str, path: str, body: dict | None = None, user: str | None = None) -> tuple[int, dict]:
-        headers = {"Content-Type": "application/json"}
+        status, answer, _ = self.request(method, path, body, user)
+        return status, answer
+
+    def request(self, method: str, path: str, body: dict | None = None, user: str | None = None,
+                headers: dict | None = None, timeout: float = 30) -> tuple[int, dict, dict]:
+        """(status, JSON body, response headers)."""
+        sent = {"Content-Type": "application/json", **(headers or {})}
         if user:
-            headers["Authorization"] = f"Bearer {self.token(user)}"
-        request = urllib.request.Request(self.base_url + path, method=method, headers=headers,
+            sent["Authorization"] = f"Bearer {self.token(user)}"
+        request = urllib.request.Request(self.base_url + path, method=method, headers=sent,
                                          data=json.dumps(body).encode() if body is not None else None)
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, json.loads(response.read() or b"{}")
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return response.status, _parsed(response.read()), dict(response.headers)
         except urllib.error.HTTPError as err:
-            return err.code, json.loads(err.read() or b"{}")
+            return err.code, _parsed(err.read()), dict(err.headers)
 
     def token(self, username: str) -> str:
         if username not in self._tokens:
@@ -131,6 +141,21 @@ class Topology:
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}\n{self.logs()}")
             time.sleep(0.1)
+
+
+def host_load() -> float:
+    """How much busier than idle the host is now (1.0: no more runnable processes than cores).
+    The topology tests' time limits are for an idle host; on a shared one (the suites of
+    several people at once) they are stretched by this ratio, which their figures show."""
+    return min(8.0, max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1)))
+
+
+def _parsed(body: bytes) -> dict:
+    """A JSON answer, or (an answer from outside the app, e.g. gunicorn's own) its text."""
+    try:
+        return json.loads(body or b"{}")
+    except ValueError:
+        return {"text": body[:500].decode(errors="replace")}
 
 
 def _require_services() -> None:
@@ -158,7 +183,10 @@ def topology(request, tmp_path_factory):
            "REDIS_URL": redis_server.url, "PORT": str(free_port()), "HOST": "127.0.0.1",
            "WORKERS": "2", "WORKER_THREADS": "2", "WEB_WORKERS": "2", "DEMO": "1",
            "WORKFLOWS_DIR": str(TASK_WORKFLOWS), "SECRET_KEY": "integration-test-secret",
-           "QUEUE_MIN_BACKOFF_MS": "100", "QUEUE_MAX_BACKOFF_MS": "2000", "STOP_GRACE": "10"}
+           "QUEUE_MIN_BACKOFF_MS": "100", "QUEUE_MAX_BACKOFF_MS": "2000", "STOP_GRACE": "10",
+           "WORKER_SHUTDOWN_TIMEOUT_MS": "8000",
+           # a module may shorten the sweep and visibility intervals (or set anything else)
+           **getattr(request.module, "TOPOLOGY_ENV", {})}
     topo = Topology(workdir / "run", env, redis_server)
     try:
         topo.prodctl("up")

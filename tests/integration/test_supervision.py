@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from engine import clock
 from engine.models import Timer
+from tests.integration.conftest import host_load
 
 STALE_S = 2.5
 TOPOLOGY_ENV = {"HEARTBEAT_SECONDS": "0.5", "WORKER_STALE_SECONDS": str(STALE_S), "JOB_SWEEP_SECONDS": "1",
@@ -34,13 +35,20 @@ def log_of(topology, name: str) -> str:
     return (topology.run_dir / "logs" / f"{name}.log").read_text(errors="replace")
 
 
+def occurrences(log: str, text: str) -> int:
+    """How often ``text`` was logged (a line may be written twice: as text and as JSON)."""
+    lines = [line for line in log.splitlines() if text in line]
+    return max(sum(1 for line in lines if line.startswith("{")), sum(1 for line in lines if not line.startswith("{")))
+
+
 def delayed_in_redis(client) -> int:
     """Delayed messages waiting in Redis itself (not held by a worker)."""
     return client.llen("dramatiq:engine.DQ")
 
 
 def test_a_graceful_stop_loses_no_delayed_timer_they_fire_on_time_after_the_restart(topology):
-    count, lead_s = 20, 25
+    count, load = 20, host_load()
+    lead_s = 25 * min(load, 3.0)  # the starts and the stop must take less than the timers' lead
     due = clock.now() + dt.timedelta(seconds=lead_s)
     ids = [topology.start_instance("queue_timer", {"fire_at": due.isoformat(), "spin": 1}) for _ in range(count)]
     client = redis.Redis.from_url(topology.redis.url)
@@ -55,7 +63,7 @@ def test_a_graceful_stop_loses_no_delayed_timer_they_fire_on_time_after_the_rest
     finally:
         client.close()
     stopped_logs = {w: log_of(topology, w)[offsets[w]:] for w in WORKERS}
-    assert all(log.count("Stopping worker process") == 1 and "Killing worker process" not in log
+    assert all(occurrences(log, "Stopping worker process") == 1 and "Killing worker process" not in log
                for log in stopped_logs.values()), stopped_logs
     assert handed_back == count  # the delayed messages held in memory went back to Redis
     assert clock.now() < due, "the stop took longer than the timers' lead: nothing shows they kept their time"
@@ -67,8 +75,8 @@ def test_a_graceful_stop_loses_no_delayed_timer_they_fire_on_time_after_the_rest
             select(Timer).where(Timer.instance_id.in_(ids))))
     print(f"\ngraceful stop: both workers stopped in {stop_s:.1f} s (one SIGTERM each, no kill), "  # noqa: T201
           f"{handed_back} delayed messages handed back to Redis; after the restart {count} timers fired with lag "
-          f"p50 {lags[len(lags) // 2]:.2f} s, max {lags[-1]:.2f} s (limit {ON_TIME_S:.0f} s)")
-    assert lags[-1] <= ON_TIME_S
+          f"p50 {lags[len(lags) // 2]:.2f} s, max {lags[-1]:.2f} s (limit {ON_TIME_S:.0f} s, load x{load:.1f})")
+    assert lags[-1] <= ON_TIME_S * load
 
 
 def fired(topology, ids) -> int:
@@ -91,10 +99,11 @@ def test_a_killed_worker_is_restarted_within_seconds(topology):
     topology.wait_for(lambda: ready_since_last_start(topology, "worker-1"), 60, "the restarted worker to be ready")
     ready = time.monotonic() - killed
     supervisor_log = log_of(topology, "supervisor")
+    load = host_load()
     print(f"\nkilled worker: restarted by the supervisor {respawned:.1f} s after the kill, consuming again "  # noqa: T201
-          f"after {ready:.1f} s (limit {RESTART_LIMIT_S:.0f} s)")
+          f"after {ready:.1f} s (limit {RESTART_LIMIT_S:.0f} s, load x{load:.1f})")
     assert f"worker-1 (pid {old_pid}) died: restarted" in supervisor_log
-    assert ready <= RESTART_LIMIT_S
+    assert respawned <= RESTART_LIMIT_S and ready <= RESTART_LIMIT_S * load
 
 
 def health(topology) -> tuple[int, dict]:
@@ -122,4 +131,4 @@ def test_healthz_turns_degraded_with_every_worker_dead_and_ok_once_they_are_back
     assert status == 200 and body["workers"]["alive"] == 0
     assert any(reason.startswith("no worker heartbeat") for reason in body["reasons"])
     assert "no worker heartbeat" in body["reason"]
-    assert noticed <= STALE_S + 2
+    assert noticed <= STALE_S + 2 * host_load()

@@ -50,7 +50,7 @@ def make_queue(ctx):
     yield build
     for queue in made:
         queue.stop()
-        ctx.after_commit.remove(queue.relay.drain)
+        ctx.after_commit.remove(queue.relay.relay_committed)
 
 
 @pytest.fixture

@@ -59,3 +59,24 @@ def test_a_broker_outage_does_not_fail_the_request_and_the_rows_wait(ctx, queue_
         assert queue.relay.drain() == 0 and unsent(ctx) == 1
     finally:
         queue.stop()
+
+
+def test_a_commit_relays_only_its_own_messages_and_leaves_the_backlog_to_the_sweep(ctx, make_queue, queue_settings):
+    """Issue 16 (4): the after-commit relay sends what that transaction wrote; a backlog left
+    by an outage waits for the sweep instead of slowing down the next request."""
+    crashed = dataclasses.replace(ctx, after_commit=[])  # three rows left unsent, as after an outage
+    for n in range(3):
+        with crashed.uow() as uow:
+            notifications.notify(uow, [user_id(ctx, "caseworker1")], "general", f"backlog {n}")
+            uow.commit()
+    queue = make_queue(queue_settings, start=False)
+    engine_queue = queue.broker.queues["engine"]
+    with ctx.uow() as uow:
+        notifications.notify(uow, [user_id(ctx, "caseworker1")], "general", "this request's own")
+        uow.commit()
+    assert engine_queue.qsize() == 1 and unsent(ctx) == 3  # its own message only
+    with ctx.uow() as uow:  # a commit that wrote no message sends nothing either
+        uow.audit(None, "nothing_to_send", "test", 1)
+        uow.commit()
+    assert engine_queue.qsize() == 1 and unsent(ctx) == 3
+    assert queue.relay.drain() == 3 and unsent(ctx) == 0 and engine_queue.qsize() == 4  # the sweep's share

@@ -11,6 +11,7 @@ from engine.service_ops import incidents
 from webui.api.bounds import page_limit, page_offset
 from webui.auth import current_user_id
 from webui.extensions import uow
+from webui.idempotency import idempotent
 
 blp = Blueprint("incidents", __name__, url_prefix="/api/incidents",
                 description="Failed background jobs an admin can retry")
@@ -62,6 +63,7 @@ def get_incident(incident_id):
 
 
 @blp.post("/<id:incident_id>/retry")
+@idempotent("retry_incident")
 @blp.response(200, IncidentSchema)
 def retry(incident_id):
     """Queue the failed job again; the incident is resolved when it succeeds, reopened
@@ -72,6 +74,7 @@ def retry(incident_id):
 
 
 @blp.post("/<id:incident_id>/resolve")
+@idempotent("resolve_incident")
 @blp.response(200, IncidentSchema)
 def resolve(incident_id):
     """Close an incident without retrying it (409 if resolved already)."""

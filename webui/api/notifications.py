@@ -8,6 +8,7 @@ from engine.service_ops import notifications
 from webui.api.bounds import page_limit, page_offset
 from webui.auth import current_user_id
 from webui.extensions import uow
+from webui.idempotency import idempotent
 
 blp = Blueprint("notifications", __name__, url_prefix="/api/notifications", description="In-app notifications")
 
@@ -54,6 +55,7 @@ def list_notifications(query):
 
 
 @blp.post("/<id:notification_id>/read")
+@idempotent("mark_notification_read")
 @blp.response(200, NotificationSchema)
 def mark_read(notification_id):
     """Mark one of my notifications read (404 for anyone else's)."""
@@ -63,6 +65,7 @@ def mark_read(notification_id):
 
 
 @blp.post("/read-all")
+@idempotent("mark_notifications_read")
 @blp.response(200, MarkedSchema)
 def mark_all_read():
     """Mark all my notifications read."""
