@@ -14,6 +14,7 @@ import sys
 
 from waitress import create_server
 
+from engine.infra import logs
 from engine.infra.bootstrap import SchemaNotCurrent
 from webui.app import create_app
 
@@ -25,7 +26,7 @@ def _stop_on_sigterm(_signum, _frame) -> None:
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure()  # JSON lines in production (LOG_FORMAT), each naming its request
     port = int(os.environ.get("PORT", "5000"))
     host = os.environ.get("HOST", "127.0.0.1")
     threads = int(os.environ.get("WEB_THREADS", "8"))

@@ -11,6 +11,9 @@
     python -m webui.cli user set-supervisor USERNAME [SUPERVISOR]   # no SUPERVISOR: nobody
     python -m webui.cli user set-password USERNAME   # the new password from standard input; every sign-in ends
     python -m webui.cli user list
+    python -m webui.cli backup PATH  # the whole database + a manifest (row counts, audit head, time, checksums)
+    python -m webui.cli restore PATH --verify        # restore into a scratch database, check it: 0 matches, 1 not
+    python -m webui.cli upgrade-state [--dry-run]    # bring stored instance states and specs to this engine's format
 
 Exit status: 0 done, 1 refused (the message says why), 2 the command or the database is not usable.
 """
@@ -27,6 +30,8 @@ from engine.infra import audit_chain, bootstrap, db
 from engine.people import demo as demo_users
 from engine.process import deployment as model_service
 from engine.settings import Settings
+from webui import cli_backup as backup_commands
+from webui import cli_state as state_commands
 from webui import cli_users as user_commands
 
 
@@ -41,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     audit.add_subparsers(dest="audit_command", required=True, metavar="audit_command").add_parser(
         "verify", help="check the hash chain of the audit trail")
     user_commands.add_parsers(commands)
+    backup_commands.add_parsers(commands)
+    state_commands.add_parsers(commands)
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     if args.command == "migrate":
@@ -48,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "audit":
         return verify_audit_chain(settings)
+    if args.command in ("backup", "restore"):
+        return backup_commands.run(settings, args)
     try:
         ctx = bootstrap.build(settings)
     except bootstrap.SchemaNotCurrent as err:
@@ -56,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "user":
             return user_commands.run(ctx, args)
+        if args.command == "upgrade-state":
+            return state_commands.run(ctx, args)
         with ctx.uow() as uow:
             if args.command == "deploy":
                 for r in model_service.deploy_workflows(uow, settings.workflows_dir):

@@ -7,6 +7,7 @@ gunicorn reads as "the app failed to load" and stops for (instead of restarting 
 """
 import sys
 
+from engine.infra import logs
 from engine.infra.bootstrap import SchemaNotCurrent
 from engine.infra.process_limits import apply_memory_limit
 from engine.settings import Settings
@@ -14,6 +15,7 @@ from webui.app import create_app
 
 APP_LOAD_ERROR = 4  # gunicorn's exit status for an app that cannot load: it halts, it does not respawn
 
+logs.configure()  # JSON lines in production (LOG_FORMAT), each naming its request
 settings = Settings.from_env()
 apply_memory_limit(settings)
 try:

@@ -25,11 +25,13 @@ from engine.models import HumanTask, InstanceStatus, ProcessInstance, TaskState,
 from engine.models.crisis import ReadinessActivity
 from engine.process import instances
 from engine.process.deployment import latest_model
+from engine.service_ops import backup_records
 
 log = logging.getLogger(__name__)
 
 PLAN_PROCESS = "bcp_readiness_plan"
 ACTIVITY_PROCESS = "bcp_readiness_activity"
+BACKUP_RESTORE_TEST = "backup_restore_test"  # its outcome keeps the last restore check (webui.cli restore --verify)
 MANAGE_ROLES = ("crisis_team", "process_owner")
 VIEW_ROLES = ("crisis_team", "process_owner", "director", "admin")
 
@@ -94,10 +96,21 @@ def complete_activity(uow, runtime: ProcessRuntime, activity: str, actor_id: int
     row.last_completed_at, row.last_completed_by = clock.now(), actor_id
     row.last_outcome = "\n".join(part for part in ((answers.get("findings") or "").strip(),
                                                    (answers.get("actions_needed") or "").strip()) if part)
+    if activity == BACKUP_RESTORE_TEST:
+        row.last_outcome = _with_restore_check(session, row.last_outcome)
     row.instance_id, row.next_due_at = None, None
     uow.audit(actor_id, "readiness_completed", "readiness", activity)
     start_readiness_plan(uow, runtime, None)
     return {"recorded": activity}
+
+
+def _with_restore_check(session, outcome: str) -> str:
+    """The backup restore test keeps the last real restore check with what people wrote
+    (once: findings prefilled from it are not repeated)."""
+    last = backup_records.last_check(session)
+    if last is None or last.sentence() in outcome:
+        return outcome
+    return "\n".join(part for part in (outcome, last.sentence()) if part)
 
 
 def list_activities(session, user_id: int) -> list[dict]:
