@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sqlalchemy import Select
+
 from engine.models import InstanceStatus, ProcessInstance, ProcessModel
 
 
@@ -16,6 +18,21 @@ class _FakeBind:
 
     @property
     def engine(self):
+        return self
+
+
+class _NoRows:
+    """The result of a statement on a :class:`FakeSession`: no rows."""
+
+    rowcount = 0
+
+    def first(self):
+        return None
+
+    def all(self) -> list:
+        return []
+
+    def scalars(self):
         return self
 
 
@@ -39,7 +56,9 @@ class FakeSession:
 
     def execute(self, statement):
         self.executed.append(statement)
-        self.log.append("execute")
+        if not isinstance(statement, Select):  # a read finds nothing and changes nothing: not in the order
+            self.log.append("execute")
+        return _NoRows()
 
     def add(self, row) -> None:
         self.added.append(row)
@@ -102,11 +121,16 @@ class FakeRuntime:
         self.workflow = workflow or FakeWorkflow()
         self.fail_with = fail_with
         self.new_task_listeners: list = []
+        self.failure_listeners: list = []
+        self.recovery_listeners: list = []
         self.restored = 0
 
     def restore(self, instance):
         self.restored += 1
         return self.workflow
+
+    def checkout(self, instance):  # never hot: every step restores
+        return self.restore(instance)
 
     def new_workflow(self, model, data=None):
         return self.workflow

@@ -6,7 +6,9 @@ this module, which does, in this order:
 
 1. take the instance row with its version (the version is checked when it is saved: a
    concurrent writer that saved first makes this step a 409);
-2. restore the workflow from its saved state, or build a new one;
+2. restore the workflow from its saved state — or take it from memory when this process
+   saved that very version (``engine.bpmn.runtime_hot``; kept again only after the commit) —
+   or build a new one;
 3. bind the service-task operations to this unit of work, instance and actor;
 4. let the caller move it (:meth:`EngineStep.complete`, :meth:`EngineStep.fire_timer`,
    or just run to the first wait state when starting), within one budget
@@ -25,9 +27,9 @@ this module, which does, in this order:
    step stops the instance (status ``error``: nobody is there to try again) until a
    migration resumes it;
 7. save: set the status, bump the version (flush: the version check), sync the
-   human-task and timer rows, tell the runtime's listeners about new tasks, clear the
-   failure mark once the failed route got past its element (and tell the recovery
-   listeners), audit what happened.
+   human-task and timer rows (a diff in memory against what waited before the step), tell
+   the runtime's listeners about new tasks, clear the failure mark once the failed route
+   got past its element (and tell the recovery listeners), audit what happened.
 
 :func:`migrate` is the same path for moving an instance onto another version of its
 process (``engine.bpmn.spec_migration``), resuming one stopped at a failed timer.
@@ -40,9 +42,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -50,9 +54,10 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.bpmn import moved_rows, operations, spec_migration, step_budget, step_failures, task_sync
+from engine.bpmn import moved_rows, operations, row_diff, spec_migration, step_budget, step_failures, task_sync
 from engine.bpmn.instance_ids import reserve_instance_ids
 from engine.bpmn.runtime import ProcessRuntime
+from engine.bpmn.runtime_hot import RowKey, normalise
 from engine.bpmn.saved_state import checked_state
 from engine.errors import Conflict, DomainError, NotFound, ScriptError
 from engine.models import HumanTask, InstanceStatus, ProcessInstance, ProcessModel
@@ -100,6 +105,8 @@ class EngineStep:
     _completed_by: int | None = None
     _audits: list[_Audit] = field(default_factory=list)
     trigger: dict[str, object] = field(default_factory=dict)  # what this step does (kept if it fails)
+    before: row_diff.Waiting | None = None  # what waited when the step began (its rows)
+    began: float = field(default_factory=time.time)  # tasks changed since then are this step's
 
     # -- what a caller does inside ``advancing`` ------------------------------------------
     def has_ready_task(self, task_id: str) -> bool:
@@ -147,7 +154,7 @@ class EngineStep:
 
     def _sync_and_audit(self, *, new: bool, users: task_sync.UserLookup | None = None) -> None:
         self.created_tasks = task_sync.sync_instance(self.uow, self.runtime, self.instance, self.workflow,
-                                                     self._completed_by, new=new, users=users)
+                                                     self._completed_by, new=new, users=users, before=self.before)
         for listener in self.runtime.new_task_listeners:
             listener(self.uow, self.created_tasks)
         if not new:
@@ -182,8 +189,20 @@ class EngineStep:
         self._flush_and_sync()
 
     def _flush_and_sync(self) -> None:
+        if self.before is not None:  # the completed task's row: one UPDATE with its assignee
+            row_diff.end_held_task_rows(self.uow.session, self.runtime, self.workflow, self.before,
+                                         self._completed_by)
         self.uow.flush()  # the version check happens here, before any dependent row is touched
         self._sync_and_audit(new=False)
+
+    def _keep_hot(self) -> None:
+        """Once the unit of work commits, keep the workflow in memory under the version this
+        step saved (``engine.bpmn.runtime_hot``); a rollback forgets it."""
+        on_commit = getattr(self.uow, "on_commit", None)
+        if on_commit is None or self.runtime.hot.size <= 0:
+            return
+        normalise(self.workflow, self.began)
+        on_commit(partial(self.runtime.hot.keep, RowKey.of(self.instance), self.workflow))
 
 
 def _bound(step: EngineStep) -> AbstractContextManager[operations.OperationContext]:
@@ -219,7 +238,10 @@ def advancing(uow: StepUnitOfWork, runtime: ProcessRuntime, instance: ProcessIns
     if isinstance(instance, int):
         instance = load_instance(uow.session, instance)
     ensure_running(instance)
-    step = EngineStep(uow, runtime, instance, runtime.restore(instance), actor_id)
+    began = time.time()
+    workflow = runtime.checkout(instance)
+    step = EngineStep(uow, runtime, instance, workflow, actor_id,
+                      before=row_diff.Waiting.of(runtime, workflow), began=began)
     where = _Whereabouts.of(instance)
     with step_budget.running():
         try:
@@ -241,6 +263,7 @@ def advancing(uow: StepUnitOfWork, runtime: ProcessRuntime, instance: ProcessIns
                 if actor_id is not None and not stop_on_failure:
                     raise step_failures.for_the_person(err) from err
                 raise
+            step._keep_hot()
 
 
 @dataclass(frozen=True)
@@ -328,14 +351,14 @@ def start(uow: StepUnitOfWork, runtime: ProcessRuntime, model: ProcessModel, act
     the way (the models order such inserts after their instance). So a start whose
     diagram only computes writes nothing until it is done — and on SQLite holds no write
     lock while the engine runs."""
-    now = clock.now()
+    now, began = clock.now(), time.time()
     workflow = runtime.new_workflow(model, data)  # before the instance is pending: loading a spec would flush it
     [instance_id] = reserve_instance_ids(uow.session, 1)
     instance = ProcessInstance(id=instance_id, model_id=model.id, model=model, process_id=model.process_id,
                                case_code=case_code, parent_instance_id=parent_instance_id, state_json="{}",
                                started_by=actor_id, created_at=now, updated_at=now)
     uow.session.add(instance)
-    step = EngineStep(uow, runtime, instance, workflow, actor_id)
+    step = EngineStep(uow, runtime, instance, workflow, actor_id, began=began)
     by_a_person = actor_id is not None and step_budget.active() is None
     with step_budget.running():
         try:
@@ -343,6 +366,7 @@ def start(uow: StepUnitOfWork, runtime: ProcessRuntime, model: ProcessModel, act
             step._store_state()
             uow.flush()
             step._sync_and_audit(new=True)
+            step._keep_hot()
         except ScriptError as err:
             if by_a_person:
                 raise step_failures.for_the_person(err) from err

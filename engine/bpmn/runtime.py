@@ -24,6 +24,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine.bpmn import multi_instance, spec_migration, spec_parsing, step_budget, timers
+from engine.bpmn.runtime_hot import HotInstances
 from engine.bpmn.sandbox_guards import SandboxError
 from engine.bpmn.script_engine import make_script_engine
 from engine.bpmn.serialization import dump_state, load_state
@@ -85,6 +86,7 @@ class ProcessRuntime:
     (the incident resolves)."""
     script_time_limit: float = 2.0
     spec_cache: SpecCache = field(default_factory=SpecCache)
+    hot: HotInstances = field(default_factory=HotInstances)  # workflows kept between steps (runtime_hot)
     new_task_listeners: list[NewTaskListener] = field(default_factory=list)
     failure_listeners: list[FailureListener] = field(default_factory=list)
     recovery_listeners: list[RecoveryListener] = field(default_factory=list)
@@ -105,6 +107,12 @@ class ProcessRuntime:
     def restore(self, instance) -> BpmnWorkflow:
         spec, subprocess_specs = self.spec_cache.get(instance.model)
         return load_state(instance.state_json, spec, subprocess_specs, self.script_engine)
+
+    def checkout(self, instance) -> BpmnWorkflow:
+        """The workflow of ``instance`` for a step to move: the hot one when this process
+        saved the row's version last (``engine.bpmn.runtime_hot``), else restored."""
+        hot = self.hot.take(instance)
+        return hot if hot is not None else self.restore(instance)
 
     @staticmethod
     def dump(workflow: BpmnWorkflow) -> str:

@@ -8,13 +8,18 @@ JSON then holds only the task tree and its (small) data.
 from __future__ import annotations
 
 import json
+from types import ModuleType
+from typing import Any
 from uuid import UUID
 
+import orjson
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.helpers.encoder import create_encoder
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION, BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+
+from engine.bpmn import state_formats
 
 STATE_FORMAT = f"spiff-{VERSION}-specless"
 
@@ -58,19 +63,64 @@ def dump_state(workflow: BpmnWorkflow) -> str:
     finally:
         _registry._encoder_mode = False
     dct["format"] = STATE_FORMAT
-    return json.dumps(dct, cls=_encoder, separators=(",", ":"))
+    return encode(dct)
 
 
 def load_state(text: str, spec, subprocess_specs: dict, script_engine=None) -> BpmnWorkflow:
     """Rebuild a workflow from :func:`dump_state` output and its (cached) specs."""
-    dct = json.loads(text)
-    fmt = dct.pop("format", None)
-    if fmt != STATE_FORMAT:
-        raise ValueError(f"instance state is in format {fmt!r}, this engine reads {STATE_FORMAT!r}")
+    dct = decode(text)
+    if dct.get("format") != STATE_FORMAT:  # saved by an older engine: converted (or UnknownFormat, a ValueError)
+        state_formats.upgrade_state(dct, state_formats.typenames(spec, subprocess_specs))
+    dct.pop("format", None)
     workflow = _registry.restore(dct, spec=spec, subprocess_specs=subprocess_specs)
     if script_engine is not None:
         workflow.script_engine = script_engine
     return workflow
+
+
+# -- JSON text: orjson, with the standard library deciding what orjson does not take --------------
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def _default(obj: Any) -> Any:
+    """What Spiff's JSON encoder does with a value JSON has no type for (``create_encoder``):
+    its registered types (datetime, timedelta, UUID) as tagged dicts, callables and modules
+    as null, a set as a list; anything else cannot be saved."""
+    typename = _registry.typenames.get(type(obj))
+    if typename is not None:
+        return _registry.convert_to_dict[typename](obj)
+    if callable(obj) or isinstance(obj, ModuleType):
+        return None
+    if isinstance(obj, set):
+        return list(obj)
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+
+def encode(value: Any) -> str:
+    """Compact JSON text of ``value`` (state or task data), by orjson — several times faster
+    than the standard library on an instance's state. What orjson refuses but the standard
+    library takes (an integer beyond 64 bits, a key that is not a string) is written by the
+    standard library as before, and what neither takes raises its ``TypeError``/``ValueError``.
+    One difference: a float NaN or infinity is saved as null (standard JSON has no NaN)."""
+    try:
+        return orjson.dumps(value, default=_default, option=_ORJSON_OPTIONS).decode()
+    except TypeError:  # orjson.JSONEncodeError included
+        return json.dumps(value, cls=_encoder, separators=(",", ":"))
+
+
+def decode(text: str) -> Any:
+    """:func:`encode`'s inverse; reads older states holding NaN (the standard library's) too."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
+def round_trip_data(data: dict) -> dict:
+    """``data`` as restoring it from a saved state gives it back (tuples as lists, sets as
+    lists, callables gone, keys as strings...): what a workflow kept in memory between two
+    steps must hold, so that a step never depends on whether its instance was still in memory."""
+    return _registry.restore(decode(encode(_registry.clean(data))))
 
 
 def unsaveable_value(workflow: BpmnWorkflow):

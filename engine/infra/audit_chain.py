@@ -64,11 +64,6 @@ def append(session: Session, events: Sequence[AuditEvent]) -> None:
 
 
 def _take_head(session: Session) -> tuple[int | None, str]:
-    if session.get_bind().dialect.name == "sqlite":
-        # SQLite has no row locks: a write (even one that changes nothing) takes the
-        # database's write lock, so no other transaction can move the head meanwhile
-        session.execute(update(AuditChainHead).where(AuditChainHead.id == HEAD_ID)
-                        .values(head_id=AuditChainHead.head_id))
     head = _locked_head(session)
     if head is None:
         # the head row is made by the migration; a database emptied table by table (the
@@ -86,8 +81,13 @@ def _take_head(session: Session) -> tuple[int | None, str]:
 
 
 def _locked_head(session: Session) -> tuple[int | None, str] | None:
-    row = session.execute(select(AuditChainHead.head_id, AuditChainHead.head_hash)
-                          .where(AuditChainHead.id == HEAD_ID).with_for_update()).first()
+    """The head, locked, in one statement: an UPDATE that changes nothing takes the row's lock
+    on PostgreSQL (a concurrent one waits, then reads the head the other committed) and, SQLite
+    having no row locks, the database's write lock there; RETURNING reads the head."""
+    row = session.execute(update(AuditChainHead).where(AuditChainHead.id == HEAD_ID)
+                          .values(head_id=AuditChainHead.head_id)
+                          .returning(AuditChainHead.head_id, AuditChainHead.head_hash)
+                          .execution_options(synchronize_session=False)).first()
     return (row.head_id, row.head_hash or "") if row is not None else None
 
 

@@ -9,6 +9,10 @@ commit succeeded nothing may turn it into an error: a hook that fails (the datab
 the broker out of reach just then) is logged, and what it did not do is left to the
 sweeper (the outbox rows wait, unsent).
 
+``on_commit(callback)`` asks for an in-memory action once this transaction has committed
+(the engine step keeps its workflow hot under the version it saved); a rollback, or a unit
+of work that ends without committing, forgets it.
+
 Audit rows wait in the unit of work until ``commit()``: it flushes the transaction's other
 changes, then links the audit rows into the hash chain (``engine.infra.audit_chain``: the
 chain's head is locked only from there to the commit) and commits. A rollback forgets them.
@@ -27,7 +31,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine import clock
 from engine.errors import Conflict, ServiceUnavailable
-from engine.infra import audit_chain
+from engine.infra import audit_chain, request_ids
 from engine.models import AuditEvent, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -54,6 +58,7 @@ class UnitOfWork:
         self._owns_session = owns_session and session is None
         self._session: Session | None = None
         self._pending_audit: list[AuditEvent] = []
+        self._on_commit: list[Callable[[], None]] = []
         self.committed = False
 
     @property
@@ -80,6 +85,7 @@ class UnitOfWork:
             assert self._session_factory is not None
             self._session = self._session_factory()
         self._pending_audit = []
+        self._on_commit = []
         self.committed = False
         if isinstance(self._session, Session):
             # a rollback by anyone (the engine step recording a failure, a lost race) drops
@@ -89,6 +95,7 @@ class UnitOfWork:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self._pending_audit = []
+        self._on_commit = []
         session = self.session
         if isinstance(session, Session):
             event.remove(session, "after_soft_rollback", self._forget_audit_on_rollback)
@@ -106,6 +113,7 @@ class UnitOfWork:
     def _forget_audit_on_rollback(self, session: Session, previous: SessionTransaction) -> None:
         if previous.parent is None:  # the whole transaction, not a savepoint inside it
             self._pending_audit = []
+            self._on_commit = []
 
     # -- side effects recorded in the transaction -----------------------------------
     def audit(self, actor_id: int | None, action: str, subject_type: str, subject_id,
@@ -124,9 +132,15 @@ class UnitOfWork:
         """The audit rows this transaction will write, in order (not yet in the database)."""
         return list(self._pending_audit)
 
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (in memory only: it must not fail) right after this transaction
+        commits; never if it rolls back."""
+        self._on_commit.append(callback)
+
     def enqueue(self, actor: str, *args, eta=None) -> None:
         """Ask for a task-queue message, sent only once this transaction commits."""
-        self.session.add(OutboxMessage(actor=actor, args_json=json.dumps(list(args)), eta=eta))
+        self.session.add(OutboxMessage(actor=actor, args_json=json.dumps(list(args)), eta=eta,
+                                       request_id=request_ids.current()))
 
     # -- ending -----------------------------------------------------------------------
     def flush(self) -> None:
@@ -141,6 +155,9 @@ class UnitOfWork:
                 audit_chain.append(self.session, events)
             self.session.commit()
         self.committed = True
+        callbacks, self._on_commit = self._on_commit, []
+        for callback in callbacks:
+            callback()
         for hook in self._after_commit:
             try:
                 hook()

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from engine.errors import Unauthorized
 from engine.models import Supervision, User, UserRole
@@ -24,8 +24,9 @@ class HasSession(Protocol):
 
 
 def get_user(session: Session, user_id: int) -> User:
-    """The active user with this id, or ``Unauthorized`` (a disabled account acts no more)."""
-    user = session.get(User, user_id)
+    """The active user with this id, or ``Unauthorized`` (a disabled account acts no more).
+    The user and their roles come in one query (once per request: the session keeps them)."""
+    user = session.get(User, user_id, options=[joinedload(User.role_rows)])
     if user is None or not user.active:
         raise Unauthorized("this account does not exist or is disabled")
     return user

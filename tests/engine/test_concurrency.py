@@ -12,14 +12,14 @@ from tests.engine.helpers import NEEDS_HIGH, only_ready_task, user_id
 def _race(ctx, monkeypatch, attempts):
     """Run ``attempts`` (callables) in threads that all read the instance before any writes."""
     barrier = threading.Barrier(len(attempts), timeout=20)
-    original = ctx.runtime.restore
+    original = ctx.runtime.checkout  # the step's read: the hot workflow for one racer, a restore for the others
 
-    def restore_then_wait(instance):
+    def read_then_wait(instance):
         workflow = original(instance)
         barrier.wait()
         return workflow
 
-    monkeypatch.setattr(ctx.runtime, "restore", restore_then_wait)
+    monkeypatch.setattr(ctx.runtime, "checkout", read_then_wait)
     outcomes: list = [None] * len(attempts)
 
     def run(i):

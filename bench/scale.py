@@ -1,0 +1,168 @@
+"""scale: the pages people open all day, on PostgreSQL holding 100,000 cases and 1,000,000 human tasks.
+
+Fills ``cases`` and ``human_tasks`` in bulk (``INSERT … SELECT generate_series``): cases spread
+over two caseworkers of one supervisor, risk levels and statuses; tasks mostly completed (as a
+service's history is), the rest ready and spread over caseworker, supervisor and committee
+roles, holders and due times. Then, signed in as each person, requests in-process (server time
+only) the caseworker's inbox (``/``), the case list (``/cases``), the supervisor's dashboard
+(``/dashboard``) and the committee board (``/committee``), and prints p95 of each. Every
+statement one request of each page runs is EXPLAINed: a sequential scan of ``cases`` or
+``human_tasks`` is named on the line (the indexes of migration 0013 are what avoids them).
+
+    scale: inbox p95 31 ms, cases p95 40 ms, dashboard p95 55 ms, committee p95 20 ms; no seq scans
+    (100000 cases, 1000000 tasks, postgres)
+
+Target: each p95 <= 100 ms. SCALE (default 1) multiplies the rows (SCALE=0.1: 10,000 cases,
+100,000 tasks). The crisis fan-out to 10,000 cases with 2 workers is bench/crisis_fanout.py.
+PostgreSQL only: skipped, saying so, when unreachable.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import statistics
+import time
+
+from _support import postgres_url
+from sqlalchemy import event, select, text
+
+from engine import clock
+from engine.models import CaseStage, User
+from engine.settings import Settings
+
+log = logging.getLogger("bench.scale")
+CASES, TASKS = 100_000, 1_000_000
+REQUESTS = 30
+PAGES = (("inbox", "caseworker1", "/"), ("cases", "caseworker1", "/cases"),
+         ("dashboard", "supervisor1", "/dashboard"), ("committee", "committee1", "/committee"))
+
+CASE_FILL = """
+INSERT INTO cases (code, status, stage, risk_level, risk_needs_judgement, in_crisis, caseworker_id, supervisor_id,
+                   primary_concern, referral_source, confidential_notes, reopen_count, created_at, updated_at,
+                   date_identified, date_intake)
+SELECT 'CM-S' || lpad(n::text, 7, '0'), CASE WHEN n % 5 = 0 THEN 'C' ELSE 'O' END, :stage,
+       (ARRAY['low', 'medium', 'high'])[1 + n % 3], false, false,
+       (CAST(:caseworkers AS integer[]))[1 + n % :ncaseworkers], :supervisor, '', 'community', '', 0,
+       :now - make_interval(hours => n % 20000), :now - make_interval(hours => n % 2000),
+       :now - make_interval(hours => n % 20000), :now - make_interval(hours => n % 20000)
+FROM generate_series(0, :cases - 1) AS n
+"""
+TASK_FILL = """
+INSERT INTO human_tasks (id, instance_id, case_code, process_id, bpmn_id, name, title, role, assignee_id, state,
+                         created_at, completed_at, due_at, priority, risk_level, form)
+SELECT lpad(to_hex(n), 32, '0'), :instance_id, 'CM-S' || lpad((n % :cases)::text, 7, '0'),
+       'case_management', 'follow_up', 'follow_up', 'Follow up with the person',
+       (ARRAY['caseworker', 'caseworker', 'supervisor', 'committee_member'])[1 + n % 4],
+       CASE WHEN n % 4 = 3 THEN NULL ELSE (CAST(:holders AS integer[]))[1 + n % :nholders] END,
+       CASE WHEN n % 10 = 0 THEN 'ready' ELSE 'completed' END,
+       :now - make_interval(mins => n % 500000),
+       CASE WHEN n % 10 = 0 THEN NULL ELSE :now - make_interval(mins => n % 400000) END,
+       CASE WHEN n % 7 = 0 THEN NULL ELSE :now + make_interval(hours => (n * 7919) % 1440 - 360) END,
+       1 + n % 3, (ARRAY['low', 'medium', 'high'])[1 + n % 3], 'case_follow_up.json'
+FROM generate_series(0, :tasks - 1) AS n
+"""
+
+
+def fill(app, cases: int, tasks: int) -> None:
+    ctx = app.extensions["engine_ctx"]
+    client = app.test_client()
+    token = client.post("/api/auth/token", json={"username": "caseworker1", "password": "demo"}).get_json()
+    started = client.post("/api/processes/sample_intake/instances", json={},
+                          headers={"Authorization": "Bearer " + token["access_token"]}).get_json()
+    with ctx.session_factory() as session:
+        ids = dict(session.execute(select(User.username, User.id)).all())
+        now = clock.now()
+        session.execute(text(CASE_FILL), {"stage": CaseStage.SCREENING.value, "cases": cases, "now": now,
+                                          "caseworkers": [ids["caseworker1"], ids["caseworker2"]], "ncaseworkers": 2,
+                                          "supervisor": ids["supervisor1"]})
+        holders = [ids[u] for u in ("caseworker1", "caseworker2", "supervisor1", "caseworker2", "caseworker1")]
+        session.execute(text(TASK_FILL), {"instance_id": started["id"], "cases": cases, "tasks": tasks, "now": now,
+                                          "holders": holders, "nholders": len(holders)})
+        session.commit()
+        session.execute(text("ANALYZE cases"))
+        session.execute(text("ANALYZE human_tasks"))
+        session.commit()
+
+
+def sign_in(app, username: str):
+    client = app.test_client()
+    html = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    resp = client.post("/login", data={"username": username, "password": "demo", "csrf_token": token})
+    assert resp.status_code == 302, (username, resp.status_code)
+    return client
+
+
+def seq_scans(app, client, path: str) -> list[str]:
+    """The tables of interest a request of ``path`` reads by sequential scan (EXPLAIN of each statement)."""
+    engine = app.extensions["engine_ctx"].engine
+    seen: list[tuple[str, object]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT") and not executemany:
+            seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert client.get(path).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    found = []
+    with engine.connect() as conn:
+        for statement, parameters in seen:
+            plan = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, parameters).scalar()
+            found += [f"{path} {table}" for table in _scanned(plan[0]["Plan"]) if table in ("cases", "human_tasks")]
+    return sorted(set(found))
+
+
+def _scanned(node: dict) -> list[str]:
+    """Tables a plan reads by sequential scan."""
+    tables = [node["Relation Name"]] if node.get("Node Type") == "Seq Scan" else []
+    for child in node.get("Plans", []):
+        tables += _scanned(child)
+    return tables
+
+
+def measure(url: str, scale: float) -> str:
+    from webui.app import create_app
+    settings = Settings(database_url=url, demo=True, in_process_worker=False, secret_key="bench-scale")
+    app = create_app(settings, start_worker=False)
+    cases, tasks = int(CASES * scale), int(TASKS * scale)
+    try:
+        started = time.perf_counter()
+        fill(app, cases, tasks)
+        log.info("filled %d cases and %d tasks in %.0f s", cases, tasks, time.perf_counter() - started)
+        figures, scans = [], []
+        for name, username, path in PAGES:
+            client = sign_in(app, username)
+            for _ in range(3):  # warm the caches and the pool
+                assert client.get(path).status_code == 200, (path, client.get(path).status_code)
+            times = []
+            for _ in range(REQUESTS):
+                began = time.perf_counter()
+                assert client.get(path).status_code == 200
+                times.append((time.perf_counter() - began) * 1000)
+            figures.append(f"{name} p95 {statistics.quantiles(times, n=20)[-1]:.0f} ms")
+            scans += seq_scans(app, client, path)
+    finally:
+        app.extensions["task_queue"].stop()
+        app.extensions["engine_ctx"].engine.dispose()
+    scan_note = "no seq scans" if not scans else "seq scans: " + ", ".join(scans)
+    return f"scale: {', '.join(figures)}; {scan_note} ({cases} cases, {tasks} tasks, SCALE={scale:g}, postgres)"
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.WARNING)
+    log.setLevel(logging.INFO)
+    scale = float(os.environ.get("SCALE", "1"))
+    with postgres_url("scale") as url:
+        if url is None:
+            print("scale: skipped, PostgreSQL unreachable")
+            return 0
+        print(measure(url, scale))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
