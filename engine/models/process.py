@@ -78,6 +78,9 @@ class ProcessDraft(Base):
     filename: Mapped[str] = mapped_column(String(255))
     content: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    # sha256 of the deployed file the draft was started from (None: a new file); a deploy
+    # over a file deployed again since is refused (409) unless the owner overwrites it
+    base_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class ProcessInstance(Base):

@@ -9,11 +9,13 @@ bounds into the OpenAPI document so clients (and the fuzzer) know them.
 from __future__ import annotations
 
 from marshmallow import fields, validate
-from werkzeug.routing import IntegerConverter, Map
+from werkzeug.routing import IntegerConverter, Map, PathConverter
 
 ID_MAX = 2**31 - 1        # the largest id any table hands out (PostgreSQL ``integer``)
 OFFSET_MAX = ID_MAX       # skipping more rows than any table can hold finds nothing anyway
 PATH_ID = "id"            # the converter name: ``/<id:crisis_id>``
+DRAFT_NAME = "draft_name"  # ``/<draft_name:filename>``: a draft's file name, slashes allowed
+DRAFT_NAME_MAX = 255       # process_drafts.filename
 
 
 class IdConverter(IntegerConverter):
@@ -22,6 +24,18 @@ class IdConverter(IntegerConverter):
 
     def __init__(self, map: Map, max: int = ID_MAX) -> None:
         super().__init__(map, min=0, max=min(max, ID_MAX))
+
+
+class DraftNameConverter(PathConverter):
+    """``<draft_name:filename>``: a path (``tests/<name>.json``) of at most
+    ``DRAFT_NAME_MAX`` characters, the length of its column; longer matches no route (a
+    404). What a draft may be named is the use case's to say (a 422)."""
+    regex = f"[^/].{{0,{DRAFT_NAME_MAX - 1}}}"
+
+
+def draft_name_schema(converter: DraftNameConverter) -> dict:
+    """The converter in the OpenAPI document (``Api.register_converter``)."""
+    return {"type": "string", "maxLength": DRAFT_NAME_MAX}
 
 
 def page_limit(default: int, most: int) -> fields.Integer:

@@ -12,13 +12,15 @@ from marshmallow import Schema, fields, validate
 from engine.errors import BadRequest
 from engine.process import deployment as model_service
 from engine.process import drafts, migration, scenarios
-from webui.api.bounds import ID_MAX, PROCESS_ID
+from webui.api.bounds import DRAFT_NAME, ID_MAX, PROCESS_ID, DraftNameConverter, draft_name_schema
 from webui.auth import current_user_id
-from webui.extensions import engine_ctx, runtime, uow
+from webui.extensions import engine_ctx, runtime, smorest_api, uow
 from webui.idempotency import idempotent
 
 blp = Blueprint("process_models", __name__, url_prefix="/api/process-models",
                 description="Deployed BPMN/DMN process models, their versions and their instances")
+
+smorest_api.register_converter(DraftNameConverter, draft_name_schema)  # documented with its maxLength
 
 ALLOWED_SUFFIXES = (".bpmn", ".dmn", ".json")
 LANE_ROLES_FIELD = "lane_roles"
@@ -168,13 +170,19 @@ class DraftContentSchema(Schema):
 
 
 class DraftSaveSchema(Schema):
-    content = fields.String(required=True, validate=validate.Length(max=drafts.MAX_DRAFT_BYTES))
+    content = fields.String(required=True, validate=validate.Length(
+        max=drafts.MAX_DRAFT_BYTES, error=f"a draft holds at most {drafts.MAX_DRAFT_BYTES // 1024} KiB"))
+    base_hash = fields.String(load_default=None, validate=validate.Regexp(drafts.BASE_HASH), metadata={
+        "description": "SHA-256 (hex) of the deployed file the editor opened; kept by a new draft so that a deploy "
+                       "over a file deployed again since is refused (409). Not sent: the file deployed now"})
 
 
 class DraftDeploySchema(Schema):
     filenames = fields.List(fields.String(validate=validate.Length(min=1, max=130)), load_default=None,
                             validate=validate.Length(min=1, max=drafts.MAX_DRAFTS),
                             metadata={"description": "the drafts to deploy; none given: every draft but path tests"})
+    overwrite = fields.Boolean(load_default=False, metadata={
+        "description": "deploy even over files deployed again since the drafts were started (else 409)"})
 
 
 def model_dict(model, counts: model_service.VersionCounts, latest: bool) -> dict:
@@ -304,7 +312,7 @@ def list_drafts():
         return {"drafts": drafts.list_drafts(work, user_id)}
 
 
-@blp.get("/drafts/<path:filename>")
+@blp.get(f"/drafts/<{DRAFT_NAME}:filename>")
 @blp.response(200, DraftContentSchema)
 def read_draft(filename):
     """One of the owner's drafts with its content; 404 when they have none of that name."""
@@ -315,7 +323,7 @@ def read_draft(filename):
                 "updated_at": draft.updated_at}
 
 
-@blp.put("/drafts/<path:filename>")
+@blp.put(f"/drafts/<{DRAFT_NAME}:filename>")
 @idempotent("save_draft")
 @blp.arguments(DraftSaveSchema)
 @blp.response(200, DraftSchema)
@@ -325,10 +333,10 @@ def save_draft(body, filename):
     POST /validate with it says why."""
     user_id = current_user_id()
     with uow() as work:
-        return drafts.save_draft(work, user_id, filename, body["content"])
+        return drafts.save_draft(work, user_id, filename, body["content"], body.get("base_hash"))
 
 
-@blp.delete("/drafts/<path:filename>")
+@blp.delete(f"/drafts/<{DRAFT_NAME}:filename>")
 @idempotent("discard_draft")
 @blp.response(204)
 def discard_draft(filename):
@@ -343,12 +351,14 @@ def discard_draft(filename):
 @blp.arguments(DraftDeploySchema)
 @blp.response(201, DeployResponseSchema)
 @blp.alt_response(422, description="a draft does not validate: names the file, element id and line")
+@blp.alt_response(409, description="a drafted file was deployed again since its draft was started (overwrite: true)")
 def deploy_drafts(body):
     """Deploy the owner's drafts (those named, or all but path tests) over the deployed files,
     as an upload would be; the deployed drafts are discarded. Refused: nothing changes."""
     user_id = current_user_id()
     with uow() as work:
-        return {"deployed": [_result_dict(r) for r in drafts.deploy_drafts(work, user_id, body.get("filenames"))]}
+        return {"deployed": [_result_dict(r) for r in drafts.deploy_drafts(work, user_id, body.get("filenames"),
+                                                                             body["overwrite"])]}
 
 
 @blp.put(f"/<{PROCESS_ID}:process_id>/start-version")

@@ -10,7 +10,9 @@ another version (a dry run first) and choose the version new instances start on;
 the API (``webui/static/model_versions.js``). The editor (``/models/edit/<file>``) edits one
 file of the deployed set as the owner's draft: the BPMN modeler with the properties panel,
 the DMN table editor, or a form's JSON Schema with the task page's renderer as its preview
-(``webui/static/process_editor.js``).
+(``webui/static/process_editor.js``, ``process_editor_views.js``). A version's page also says
+what changed from the version before (or ``?compare=<version>``), element by element
+(``engine.process.version_compare``).
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from engine.bpmn.dmn_check import Problem
 from engine.errors import NotFound, SpecInvalid
 from engine.models import ProcessModel
 from engine.process import deployment as model_service
-from engine.process import drafts, instances, positions
+from engine.process import drafts, instances, positions, version_compare
 from webui.extensions import engine_ctx, uow
 from webui.pages import form_display
 from webui.pages.common import page_blueprint, require_roles
@@ -136,9 +138,22 @@ def model_version(model_id: int):
         diagrams = main_diagram_first(files, model.process_id)
         running = model_service.running_instance_count(work.session, model.id)
         on_version = model_service.instances_of_version(work.session, model.id)
+        other = _compared_with(model, [m for m, _ in versions])
+        comparison = version_compare.compare_versions(work.session, model.id, other.id) if other else None
     return render_template("model_version.html", model=model, versions=versions, files=files, diagrams=diagrams,
                            running=running, instances=on_version, reasons=model_service.view_only_reasons(model),
-                           may_deploy=current_user.has_role(*DEPLOY_ROLES))
+                           may_deploy=current_user.has_role(*DEPLOY_ROLES), comparison=comparison,
+                           compared_with=other)
+
+
+def _compared_with(model: ProcessModel, versions: list[ProcessModel]) -> ProcessModel | None:
+    """The version ``?compare=<version>`` names, else the one before ``model``."""
+    others = {m.version: m for m in versions if m.id != model.id}
+    asked = request.args.get("compare", "")
+    if asked.isdigit() and len(asked) < 10 and int(asked) in others:
+        return others[int(asked)]
+    older = [v for v in others if v < model.version]
+    return others[max(older)] if older else None
 
 
 @bp.get("/models/instances/<id:instance_id>")
@@ -171,6 +186,7 @@ def edit_file(filename: str):
                                       engine_ctx().settings.workflows_dir)
                  if process_id and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,120}", process_id) else None)
     config = {"filename": opened.filename, "kind": opened.kind, "content": opened.content, "source": opened.source,
+              "base_hash": opened.base_hash,
               "process_id": process_id, "other_drafts": others,
               "scenario": tests and {"filename": tests.filename, "content": tests.content, "source": tests.source},
               "vocabulary": {"forms": choices.forms, "decisions": choices.decisions,
