@@ -1,6 +1,11 @@
-"""Declaring a disruption of CBF-5 (R35) and the BCP workflow's milestones on the crisis
-record: resumption deadline, communication lead, escalation at T+24 h (R42), resumption
-confirmed, closure.
+"""Declaring a disruption of CBF-5 (R35) — or a drill of one (R41, R54) — and the BCP
+workflow's milestones on the crisis record: resumption deadline, communication lead,
+escalation at T+24 h (R42), resumption confirmed, closure.
+
+A drill runs the same workflow: one real disruption and one drill may be active at once
+(``active_slot`` 1 and 2), so a drill never blocks a real declaration. What a drill must not
+do — contact clients, change live case records or staff availability — the modules that
+would do it check ``crisis.drill`` themselves.
 
 ``declare_crisis`` is what a crisis-team member does; the other functions are called by
 the ``crisis.*`` service-task operations of ``workflows/bpmn/bcp_cbf5.bpmn`` inside the
@@ -17,6 +22,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from engine import clock
 from engine.bpmn.runtime import ProcessRuntime
+from engine.crisis.labels import functions_text, kind_label, what_it_is, when_text
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.models import User
 from engine.models.crisis import CRISIS_KINDS, SUB_FUNCTIONS, Crisis, DisruptionLogEntry
@@ -33,10 +39,12 @@ DECLARE_ROLES = ("crisis_team",)
 VIEW_ROLES = ("crisis_team", "director", "supervisor", "admin")
 # Lists that name affected cases (checks, follow-ups, notes, the data report): need-to-know.
 CASE_LIST_ROLES = ("crisis_team", "director", "admin")
-# Who hears that a disruption was declared: the crisis team, management and every
-# member of staff who works on cases (seed 000 "Staff Communication").
-DECLARATION_AUDIENCE = ("crisis_team", "director", "supervisor", "caseworker")
+# Who hears that a disruption was declared: all staff (seed 000 "Staff Communication").
+DECLARATION_AUDIENCE = ("crisis_team", "director", "supervisor", "caseworker", "committee_member", "process_owner",
+                        "admin")
 DESCRIPTION_MAX = 4000
+INSTRUCTIONS_MAX = 2000
+REAL_SLOT, DRILL_SLOT = 1, 2  # crises.active_slot of the active disruption and of the active drill
 # Who may move the BCP workflow (its lanes): steps a person triggers are refused for others.
 BCP_ACTOR_ROLES = ("crisis_team", "director", "process_owner")
 _DECLARING = "crisis_being_declared"  # session.info key: the crisis whose BCP workflow is starting
@@ -48,7 +56,17 @@ def crisis_link(crisis_id: int) -> str:
 
 # -- reading ----------------------------------------------------------------------------
 def active_crisis(session) -> Crisis | None:
-    return session.scalar(select(Crisis).where(Crisis.active_slot.is_not(None)))
+    """The real disruption now active (a drill is not one)."""
+    return session.scalar(select(Crisis).where(Crisis.active_slot == REAL_SLOT))
+
+
+def active_drill(session) -> Crisis | None:
+    return session.scalar(select(Crisis).where(Crisis.active_slot == DRILL_SLOT))
+
+
+def active_disruptions(session) -> list[Crisis]:
+    """What is active now: the real disruption first, then the drill."""
+    return list(session.scalars(select(Crisis).where(Crisis.active_slot.is_not(None)).order_by(Crisis.active_slot)))
 
 
 def load_crisis(session, crisis_id: int, for_update: bool = False) -> Crisis:
@@ -118,7 +136,24 @@ def list_crises(session, user_id: int, status: str | None = None, limit: int = 5
 
 
 # -- declaring (R35) ----------------------------------------------------------------------
-def validate_declaration(kind, description, affected_functions) -> tuple[str, str, list[str]]:
+def function_problems(affected_functions) -> tuple[list[str], list[str]]:
+    """The sub-functions named, cleaned and sorted, and what is wrong with the list."""
+    if not isinstance(affected_functions, list) or not affected_functions:
+        return [], [f"name at least one sub-function of CBF-5 ({', '.join(SUB_FUNCTIONS)})"]
+    unknown = [str(f)[:20] for f in affected_functions if not isinstance(f, str) or f not in SUB_FUNCTIONS]
+    return (sorted({f for f in affected_functions if isinstance(f, str) and f in SUB_FUNCTIONS}),
+            [f"unknown sub-function {f!r} (CBF-5 has {', '.join(SUB_FUNCTIONS)})" for f in unknown])
+
+
+def validate_functions(affected_functions) -> list[str]:
+    functions, problems = function_problems(affected_functions)
+    if problems:
+        raise Invalid("the affected sub-functions are not valid", errors={"affected_functions": problems})
+    return functions
+
+
+def validate_declaration(kind, description, affected_functions, drill=False,
+                         staff_instructions=None) -> tuple[str, str, list[str]]:
     """The declaration's fields, cleaned; ``Invalid`` (422) naming every bad field."""
     errors: dict[str, list[str]] = {}
     if kind not in CRISIS_KINDS:
@@ -128,33 +163,34 @@ def validate_declaration(kind, description, affected_functions) -> tuple[str, st
         errors["description"] = ["describe the disruption"]
     elif len(text) > DESCRIPTION_MAX:
         errors["description"] = [f"at most {DESCRIPTION_MAX} characters"]
-    functions: list[str] = []
-    if not isinstance(affected_functions, list) or not affected_functions:
-        errors["affected_functions"] = [f"name at least one sub-function of CBF-5 ({', '.join(SUB_FUNCTIONS)})"]
-    else:
-        unknown = [str(f)[:20] for f in affected_functions if not isinstance(f, str) or f not in SUB_FUNCTIONS]
-        if unknown:
-            errors["affected_functions"] = [f"unknown sub-function {f!r} (CBF-5 has {', '.join(SUB_FUNCTIONS)})"
-                                            for f in unknown]
-        functions = sorted({f for f in affected_functions if isinstance(f, str) and f in SUB_FUNCTIONS})
+    functions, problems = function_problems(affected_functions)
+    if problems:
+        errors["affected_functions"] = problems
+    if not isinstance(drill, bool):
+        errors["drill"] = ["true for a drill, false (or left out) for a real disruption"]
+    if staff_instructions is not None and (not isinstance(staff_instructions, str)
+                                           or len(staff_instructions) > INSTRUCTIONS_MAX):
+        errors["staff_instructions"] = [f"text of at most {INSTRUCTIONS_MAX} characters"]
     if errors:
         raise Invalid("the declaration has invalid fields", errors=errors)
     return kind, text, functions
 
 
 def declare_crisis(uow, runtime: ProcessRuntime, actor_id: int, kind, description,
-                   affected_functions) -> Crisis:
-    """A crisis-team member declares a disruption: record it, start the BCP workflow
-    (which sets the T+24 h resumption deadline and starts the fan-out), write the first
-    disruption-log entry and tell the staff. A second declaration while one is active
-    is a ``Conflict`` naming the active one, also when two declarations race. Commits."""
+                   affected_functions, *, drill=False, staff_instructions=None) -> Crisis:
+    """A crisis-team member declares a disruption (or, ``drill``, a drill of one): record
+    it, start the BCP workflow (which sets the T+24 h resumption deadline and starts the
+    fan-out), write the first disruption-log entry and tell all staff. A second declaration
+    while one is active (a second drill while a drill is) is a ``Conflict`` naming the
+    active one, also when two declarations race. Commits."""
     session = uow.session
     user = require_role(session, actor_id, DECLARE_ROLES, "declare a disruption")
-    kind, text, functions = validate_declaration(kind, description, affected_functions)
-    _refuse_if_active(session)
+    kind, text, functions = validate_declaration(kind, description, affected_functions, drill, staff_instructions)
+    _refuse_if_active(session, drill)
     now = clock.now()
     crisis = Crisis(kind=kind, description=text, affected_functions=",".join(functions), status="resumption",
-                    active_slot=1, declared_by=user.id, declared_at=now)
+                    active_slot=DRILL_SLOT if drill else REAL_SLOT, declared_by=user.id, declared_at=now,
+                    drill=drill, staff_instructions=(staff_instructions or "").strip() or None)
     try:
         with session.begin_nested():
             session.add(crisis)
@@ -162,14 +198,15 @@ def declare_crisis(uow, runtime: ProcessRuntime, actor_id: int, kind, descriptio
     except (IntegrityError, OperationalError) as err:  # another declaration won the race for the active slot
         if isinstance(err, OperationalError) and not _lost_race(err):
             raise
-        _refuse_if_active(session)
+        _refuse_if_active(session, drill)
         raise Conflict("another disruption was declared at the same moment; reload") from err
-    add_system_entry(session, crisis.id, "incident", f"Disruption declared ({kind.replace('_', ' ')}), affected "
-                     f"sub-functions {', '.join(functions)}: {text}", author_id=user.id)
+    add_system_entry(session, crisis.id, "incident", f"{what_it_is(drill)} declared ({kind_label(kind)}), "
+                     f"affecting {functions_text(functions)}: {text}", author_id=user.id)
     session.info[_DECLARING] = crisis
     try:
         instance = instances.start_process(uow, runtime, BCP_PROCESS, user.id, {
-            "crisis_id": crisis.id, "kind": kind, "affected_functions": functions, "crisis_lead": user.username})
+            "crisis_id": crisis.id, "kind": kind, "affected_functions": functions, "crisis_lead": user.username,
+            "drill": drill})
     finally:
         session.info.pop(_DECLARING, None)
     crisis.instance_id = instance.id
@@ -177,26 +214,40 @@ def declare_crisis(uow, runtime: ProcessRuntime, actor_id: int, kind, descriptio
         raise Invalid(f"the deployed {BCP_PROCESS} diagram set no resumption deadline "
                       "(its crisis.open_resumption step is missing)")
     uow.audit(user.id, "crisis_declared", "crisis", crisis.id, kind=kind, affected_functions=functions,
-              instance_id=instance.id)
+              instance_id=instance.id, drill=drill)
     audience = set(ids_with_roles(session, DECLARATION_AUDIENCE))
     viewers = audience & set(ids_with_roles(session, VIEW_ROLES))
     for recipients, link in ((viewers, crisis_link(crisis.id)), (audience - viewers, "/")):
         notifications.notify(uow, recipients, "crisis_declared",
-                             f"Disruption declared: {kind.replace('_', ' ')} affecting CBF-{', CBF-'.join(functions)}",
-                             body=f"Essential services must resume by "
-                                  f"{crisis.resumption_due_at.isoformat(timespec='minutes')}. "
-                                  "Crisis checks of affected cases will appear in inboxes.",
-                             link=link, dedupe_key=f"crisis_declared:{crisis.id}")
-    log.info("crisis %s declared by %s: %s %s", crisis.id, user.username, kind, functions)
+                             f"{what_it_is(drill)} declared: {kind_label(kind)} affecting {functions_text(functions)}",
+                             body=declaration_message(crisis), link=link, dedupe_key=f"crisis_declared:{crisis.id}")
+    log.info("crisis %s declared by %s: %s %s (drill: %s)", crisis.id, user.username, kind, functions, drill)
     uow.commit()
     return crisis
 
 
-def _refuse_if_active(session) -> None:
-    active = active_crisis(session)
+STANDING_INSTRUCTIONS = ("Your crisis checks are first in your inbox: reach each client, confirm they are safe "
+                         "and record how their care is affected.")
+
+
+def staff_instructions(crisis: Crisis) -> str:
+    """What staff are to do: the crisis team's instructions, and the crisis checks."""
+    own = (crisis.staff_instructions or "").strip()
+    return f"{own} {STANDING_INSTRUCTIONS}" if own else STANDING_INSTRUCTIONS
+
+
+def declaration_message(crisis: Crisis) -> str:
+    due = when_text(crisis.resumption_due_at)
+    drill = "This is a DRILL: no client is contacted and no live case record changes. " if crisis.drill else ""
+    return f"{drill}Essential services must resume by {due}. {staff_instructions(crisis)}"
+
+
+def _refuse_if_active(session, drill: bool = False) -> None:
+    active = active_drill(session) if drill else active_crisis(session)
     if active is not None:
-        raise Conflict(f"crisis {active.id} ({active.kind.replace('_', ' ')}, declared "
-                       f"{active.declared_at.isoformat(timespec='minutes')}) is still active: add to its "
+        what = "drill" if drill else "crisis"
+        raise Conflict(f"{what} {active.id} ({kind_label(active.kind)}, declared "
+                       f"{when_text(active.declared_at)}) is still active: add to its "
                        f"disruption log instead of declaring a second one", active_crisis_id=active.id)
 
 
@@ -218,7 +269,7 @@ def open_resumption(uow, crisis_id: int, within_hours) -> dict:
     crisis = load_crisis(uow.session, crisis_id)
     crisis.resumption_due_at = crisis.declared_at + dt.timedelta(hours=within_hours)
     add_system_entry(uow.session, crisis.id, "decision", f"Essential services must resume by "
-                     f"{crisis.resumption_due_at.isoformat(timespec='minutes')} (T+{within_hours:g} h).")
+                     f"{when_text(crisis.resumption_due_at)} (T+{within_hours:g} h).")
     return {"crisis_id": crisis.id, "due_at": crisis.resumption_due_at.isoformat()}
 
 
@@ -274,12 +325,12 @@ def escalate_resumption(uow, crisis_id: int) -> dict:
     if crisis.communication_lead_id:
         recipients.add(crisis.communication_lead_id)
     add_system_entry(session, crisis.id, "service_failure", "Resumption NOT confirmed by the T+24 h deadline "
-                     f"({due.isoformat(timespec='minutes')}): escalated to the director.")
+                     f"({when_text(due)}): escalated to the director.")
     uow.audit(None, "crisis_escalated", "crisis", crisis.id, notified=sorted(recipients))
     sent = notifications.notify(uow, recipients, "crisis_escalation",
                                 f"Resumption overdue: crisis {crisis.id} not resumed within T+24 h",
                                 body="Essential CBF-5 services were not confirmed resumed by "
-                                     f"{due.isoformat(timespec='minutes')}.",
+                                     f"{when_text(due)}.",
                                 link=crisis_link(crisis.id), dedupe_key=f"crisis_escalation:{crisis.id}")
     return {"escalated": True, "notified": sent}
 
@@ -291,6 +342,17 @@ def close_crisis(uow, crisis_id: int, actor_id: int | None) -> dict:
     add_system_entry(uow.session, crisis.id, "update", "Recovery complete: crisis closed.", actor_id)
     uow.audit(actor_id, "crisis_closed", "crisis", crisis.id)
     return {"closed_at": crisis.closed_at.isoformat()}
+
+
+def lessons_text(answers: dict) -> str:
+    """R40: the lessons-learned task's answers as one text for the disruption report."""
+    parts = [str(answers.get("lessons") or "").strip()]
+    areas = answers.get("areas")
+    if isinstance(areas, list) and areas:
+        parts.append("Areas to improve: " + ", ".join(str(a).replace("_", " ") for a in areas) + ".")
+    if str(answers.get("bcp_changes") or "").strip():
+        parts.append("Proposed changes to the BCP: " + str(answers["bcp_changes"]).strip())
+    return "\n".join(p for p in parts if p)
 
 
 def record_bcp_update(uow, crisis_id: int, actor_id: int | None, updated: bool, changes: str) -> dict:

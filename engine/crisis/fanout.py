@@ -29,6 +29,7 @@ from engine import clock
 from engine.bpmn import engine_step
 from engine.bpmn.runtime import ProcessRuntime
 from engine.crisis import follow_ups as crisis_follow_ups
+from engine.crisis import labels
 from engine.crisis.availability import absent_in_drill
 from engine.crisis.declaration import CHECK_PROCESS, add_system_entry, load_crisis, require_role, resumption_deadline
 from engine.crisis.staffing import StaffPool, backup_for, backup_rules
@@ -79,7 +80,8 @@ def plan_checks(uow, crisis_id: int, batch_size: int = CHECK_BATCH_SIZE) -> int:
         crisis.checks_planned_at = crisis.checks_planned_at or clock.now()
         summary = crisis_follow_ups.find_and_reassign(uow, crisis, pool, until=until,
                                                       phase=f"resumption:{crisis.scope_version}")
-        what = f"{added} open cases affected" if first else f"{added} more open cases newly covered by the scope"
+        what = f"{labels.count(added, 'open case')} affected" if first else \
+            f"{labels.count(added, 'more open case')} newly covered by the scope"
         add_system_entry(session, crisis.id, "action", f"{what}: a crisis check each, high-risk, in-crisis and "
                          f"pending/under-review cases first. Follow-ups due or missed during the disruption: "
                          f"{summary.describe()}.")

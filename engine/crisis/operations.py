@@ -15,6 +15,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from engine.bpmn.operations import OperationContext, operation
+from engine.crisis import availability as crisis_availability
 from engine.crisis import declaration as crisis
 from engine.crisis import follow_ups as crisis_follow_ups
 from engine.crisis import readiness as crisis_readiness
@@ -63,7 +64,8 @@ def set_communication_lead(ctx: OperationContext, task_data: dict, username=None
 
 @operation("crisis.assess_client_impact")
 def assess_client_impact(ctx: OperationContext, task_data: dict, stages=None, pending_review_stages=None,
-                         check_profiles=None, backup_caseload_cap=None, reassess_within_hours=None) -> dict:
+                         check_profiles=None, backup_caseload_cap=None, reassess_within_hours=None,
+                         backup_rules=None) -> dict:
     """R37/R38: hand the fan-out of crisis checks and the follow-up search to the task queue."""
     record = _bcp_crisis(ctx, "start the crisis checks")
     errors = {}
@@ -79,17 +81,24 @@ def assess_client_impact(ctx: OperationContext, task_data: dict, stages=None, pe
     for name, value in (("backup_caseload_cap", backup_caseload_cap), ("reassess_within_hours", reassess_within_hours)):
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             errors[name] = ["a positive whole number (bcp_parameters)"]
+    if not isinstance(backup_rules, list) or not backup_rules or not all(
+            isinstance(r, dict) and {"work", "risk_level", "backup"} <= set(r) for r in backup_rules):
+        errors["backup_rules"] = ["rules with work, risk_level, backup (bcp_backup_staffing)"]
     if errors:
         raise Invalid("the BCP diagram passed invalid fan-out parameters", errors=errors)
     return crisis.request_client_impact(ctx.uow, record.id, {
         "stages": stages, "pending_review_stages": pending_review_stages, "check_profiles": check_profiles,
-        "backup_caseload_cap": backup_caseload_cap, "reassess_within_hours": reassess_within_hours})
+        "backup_caseload_cap": backup_caseload_cap, "reassess_within_hours": reassess_within_hours,
+        "backup_rules": backup_rules})
 
 
 @operation("crisis.confirm_resumption")
 def confirm_resumption(ctx: OperationContext, task_data: dict) -> dict:
+    """Recovery starts (the crisis team confirmed it): staff marked unavailable are back."""
     record = _bcp_crisis(ctx, "confirm the resumption of essential services")
-    return crisis.confirm_resumption(ctx.uow, record.id, ctx.actor_id)
+    result = crisis.confirm_resumption(ctx.uow, record.id, ctx.actor_id)
+    result["staff_restored"] = crisis_availability.restore_at_recovery(ctx.uow, record, ctx.actor_id)
+    return result
 
 
 @operation("crisis.escalate_resumption")
@@ -110,6 +119,7 @@ def reschedule_delayed_follow_ups(ctx: OperationContext, task_data: dict, within
 def close(ctx: OperationContext, task_data: dict) -> dict:
     """End of recovery: the crisis is no longer active; the readiness plan runs again."""
     record = _bcp_crisis(ctx, "close a crisis")
+    record.lessons_learned = crisis.lessons_text(task_data) or record.lessons_learned
     result = crisis.close_crisis(ctx.uow, record.id, ctx.actor_id)
     crisis_readiness.start_readiness_plan(ctx.uow, ctx.runtime, None)
     return result

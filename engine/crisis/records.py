@@ -25,6 +25,7 @@ from engine.models.crisis import (
     Crisis,
     CrisisCaseCheck,
     CrisisCaseNote,
+    CrisisClientContact,
     DisruptionLogEntry,
 )
 from engine.people.directory import get_user
@@ -205,8 +206,12 @@ def record_check(uow, check: CrisisCaseCheck, actor_id: int | None, answers: dic
     check.client_safe = bool(answers.get("client_safe"))
     check.reassessment_needed = bool(answers.get("reassessment_needed"))
     method = answers.get("contact_method")
+    if check.client_reached and check.reached_at is None:
+        check.reached_at = check.checked_at  # the time to reach the case (R54: measured in drills too)
+    record_contact(session, check, actor_id, method, check.client_reached)
     summary = f"Crisis check: client {'reached' if check.client_reached else 'NOT reached'}" \
-              f"{f' ({method})' if method else ''}, {'safe' if check.client_safe else 'NOT SAFE'}."
+              f"{f' ({method.replace(chr(95), chr(32))})' if isinstance(method, str) else ''}, " \
+              f"{'safe' if check.client_safe else 'NOT SAFE'}."
     _add_note(session, crisis_id, case, actor_id, "check", summary, [])
     for field, kind in (("delays", "delay"), ("adjustments", "adjustment"), ("follow_up_actions", "follow_up_action")):
         text = (answers.get(field) or "").strip()
@@ -218,13 +223,35 @@ def record_check(uow, check: CrisisCaseCheck, actor_id: int | None, answers: dic
     alert = not check.client_safe or bool(answers.get("immediate_action_needed"))
     if alert:
         why = "client not safe" if not check.client_safe else "immediate action needed"
+        drill = "Drill — " if _is_drill(session, crisis_id) else ""
         notifications.notify(uow, {case.supervisor_id, case.caseworker_id} - {actor_id}, "crisis_check_alert",
-                             f"Case {case.code}: {why}",
+                             f"{drill}Case {case.code}: {why}",
                              body="Found during the crisis check; see the case's crisis notes.", case_code=case.code,
                              link="/", dedupe_key=f"crisis_check_alert:{crisis_id}:{case.id}")
     uow.audit(actor_id, "crisis_check_recorded", "case", case.id, case.code, crisis_id=crisis_id,
               client_reached=check.client_reached, client_safe=check.client_safe, alert=alert)
     return {"checked": True, "alert": alert}
+
+
+# how the check form's "How" answer was a contact (seed 000: SMS, email, phone; visits)
+CHECK_CONTACT_CHANNELS = {"phone": "phone", "video_call": "phone", "through_partner": "phone", "not_reached": "phone",
+                          "sms": "sms", "email": "email", "home_visit": "visit", "office_visit": "visit"}
+
+
+def record_contact(session, check: CrisisCaseCheck, actor_id: int | None, method, made: bool) -> None:
+    """The contact the check made or tried, among the case's contacts of this crisis."""
+    channel = CHECK_CONTACT_CHANNELS.get(method) if isinstance(method, str) else None
+    if channel is None:
+        return
+    now = clock.now()
+    session.add(CrisisClientContact(crisis_id=check.crisis_id, case_id=check.case_id, case_code=check.case_code,
+                                    channel=channel, template=None, attempted_at=now, attempted_by=actor_id,
+                                    done_at=now, state="made" if made else "not_reached",
+                                    detail="during the crisis check"))
+
+
+def _is_drill(session, crisis_id: int) -> bool:
+    return bool(session.scalar(select(Crisis.drill).where(Crisis.id == crisis_id)))
 
 
 def record_reassessment(uow, check: CrisisCaseCheck, actor_id: int | None, answers: dict) -> dict:

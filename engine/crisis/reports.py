@@ -3,12 +3,14 @@ and the data-validation report of every record created or changed during the
 disruption (R40). Lists carry case codes, never names."""
 from __future__ import annotations
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import aliased
 
 from engine import clock
 from engine.crisis.declaration import CASE_LIST_ROLES, view_crisis
-from engine.models import UNRATED, AuditEvent, HumanTask, RiskLevel, TaskState, User
+from engine.crisis.labels import function_label
+from engine.crisis.scope import FUNCTION_RESUMPTION_PROCESS
+from engine.models import UNRATED, AuditEvent, HumanTask, ProcessInstance, RiskLevel, TaskState, User
 from engine.models.crisis import SUB_FUNCTIONS, Crisis, CrisisCaseCheck, CrisisFollowUp, DisruptionLogEntry
 
 RISK_LEVELS = (*RiskLevel.values(), UNRATED)
@@ -71,19 +73,29 @@ def follow_up_counts(session, crisis_id: int) -> dict:
 
 
 def function_status(session, crisis: Crisis) -> list[dict]:
-    states = {}
+    states: dict[str, str] = {}
     if crisis.instance_id is not None:
+        # the BCP's own resumption tasks, and those of sub-functions added later (their short instances)
+        added = select(ProcessInstance.id).where(ProcessInstance.parent_instance_id == crisis.instance_id,
+                                                 ProcessInstance.process_id == FUNCTION_RESUMPTION_PROCESS)
         for bpmn_id, state in session.execute(select(HumanTask.bpmn_id, HumanTask.state).where(
-                HumanTask.instance_id == crisis.instance_id, HumanTask.bpmn_id.in_(
-                    [resume_task_id(code) for code in SUB_FUNCTIONS]))).all():
+                or_(HumanTask.instance_id == crisis.instance_id, HumanTask.instance_id.in_(added)),
+                HumanTask.bpmn_id.in_([resume_task_id(code) for code in SUB_FUNCTIONS]))
+                .order_by(HumanTask.created_at)).all():
             if state == TaskState.COMPLETED:
                 states[bpmn_id] = "resumed"
-            else:
+            elif states.get(bpmn_id) != "resumed":
                 states[bpmn_id] = "in_progress" if state == TaskState.READY else state
     affected = set(crisis.functions)
-    return [{"code": code, "name": name, "affected": code in affected,
-             "status": states.get(resume_task_id(code), "pending") if code in affected else "not_affected"}
-            for code, name in SUB_FUNCTIONS.items()]
+
+    def status(code: str) -> str:
+        found = states.get(resume_task_id(code))
+        if code in affected:
+            return found or "pending"
+        return "no_longer_affected" if found == "in_progress" else "not_affected" if found is None else found
+
+    return [{"code": code, "name": name, "label": function_label(code), "affected": code in affected,
+             "status": status(code)} for code, name in SUB_FUNCTIONS.items()]
 
 
 def open_bcp_tasks(session, crisis: Crisis) -> list[dict]:

@@ -19,26 +19,76 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine import clock
-from engine.models.base import Base, UTCDateTime
+from engine.models.base import Base, UTCDateTime, Vocabulary
 
-CRISIS_KINDS = ("natural_disaster", "it_failure", "pandemic", "staffing_shortage", "security_breach", "other")
-# The sub-functions of CBF-5 (seed 000).
-SUB_FUNCTIONS = {
-    "5.1": "Client Intake & Assessment",
-    "5.2": "Case Management Planning",
-    "5.3": "Coordination of Support Services",
-    "5.4": "Monitoring & Follow-up",
-    "5.5": "Documentation & Reporting",
-    "5.6": "Client Discharge & Transition",
-}
-LOG_ENTRY_KINDS = ("incident", "action", "decision", "service_failure", "delay", "communication", "update")
-CASE_NOTE_KINDS = ("delay", "adjustment", "alternative_method", "follow_up_action", "check")
-ALTERNATIVE_METHODS = ("virtual_case_management", "phone_follow_up", "sms_or_email", "remote_work",
-                       "backup_staff", "temporary_site", "partner_delivery", "other")
+
+class CrisisKind(Vocabulary):
+    """The kinds of disruption a declaration names (R35)."""
+    NATURAL_DISASTER = "natural_disaster", "Natural disaster"
+    IT_FAILURE = "it_failure", "IT failure"
+    PANDEMIC = "pandemic", "Pandemic"
+    STAFFING_SHORTAGE = "staffing_shortage", "Staffing shortage"
+    SECURITY_BREACH = "security_breach", "Security breach"
+    OTHER = "other", "Other"
+
+
+class SubFunction(Vocabulary):
+    """The sub-functions of CBF-5 (seed 000); the code is the one the BCP uses."""
+    INTAKE = "5.1", "Client Intake & Assessment"
+    PLANNING = "5.2", "Case Management Planning"
+    SUPPORT_SERVICES = "5.3", "Coordination of Support Services"
+    MONITORING = "5.4", "Monitoring & Follow-up"
+    DOCUMENTATION = "5.5", "Documentation & Reporting"
+    DISCHARGE = "5.6", "Client Discharge & Transition"
+
+
+class CrisisStatus(Vocabulary):
+    RESUMPTION = "resumption", "Resumption (first 24 hours)"
+    RECOVERY = "recovery", "Recovery"
+    CLOSED = "closed", "Closed"
+
+
+class LogEntryKind(Vocabulary):
+    """What a line of the disruption log records (R39)."""
+    INCIDENT = "incident", "Incident"
+    ACTION = "action", "Action"
+    DECISION = "decision", "Decision"
+    SERVICE_FAILURE = "service_failure", "Service failure"
+    DELAY = "delay", "Delay"
+    COMMUNICATION = "communication", "Communication"
+    UPDATE = "update", "Update"
+
+
+class CrisisNoteKind(Vocabulary):
+    """What a per-case crisis note records (R39)."""
+    DELAY = "delay", "Delay"
+    ADJUSTMENT = "adjustment", "Adjustment"
+    ALTERNATIVE_METHOD = "alternative_method", "Alternative method used"
+    FOLLOW_UP_ACTION = "follow_up_action", "Follow-up action"
+    CHECK = "check", "Crisis check"
+
+
+class AlternativeMethod(Vocabulary):
+    """Ways of keeping up a service during a disruption (seed 000, RESUMPTION)."""
+    VIRTUAL_CASE_MANAGEMENT = "virtual_case_management", "Virtual case management"
+    PHONE_FOLLOW_UP = "phone_follow_up", "Follow-up by phone"
+    SMS_OR_EMAIL = "sms_or_email", "SMS or email"
+    REMOTE_WORK = "remote_work", "Remote work"
+    BACKUP_STAFF = "backup_staff", "Backup staff"
+    TEMPORARY_SITE = "temporary_site", "A temporary site"
+    PARTNER_DELIVERY = "partner_delivery", "Delivered by a partner"
+    OTHER = "other", "Other"
+
+
+CRISIS_KINDS = CrisisKind.values()
+SUB_FUNCTIONS = {function.value: function.label for function in SubFunction}
+LOG_ENTRY_KINDS = LogEntryKind.values()
+CASE_NOTE_KINDS = CrisisNoteKind.values()
+ALTERNATIVE_METHODS = AlternativeMethod.values()
 
 
 class Crisis(Base):
@@ -50,7 +100,12 @@ class Crisis(Base):
     description: Mapped[str] = mapped_column(Text)
     affected_functions: Mapped[str] = mapped_column(String(100))  # "5.1,5.4"
     status: Mapped[str] = mapped_column(String(20), default="resumption")  # resumption | recovery | closed
-    active_slot: Mapped[int | None] = mapped_column(Integer, unique=True)  # 1 while active, else NULL
+    # 1 while a real disruption is active, 2 while a drill is (one of each at most), else NULL
+    active_slot: Mapped[int | None] = mapped_column(Integer, unique=True)
+    drill: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # R41, R54
+    staff_instructions: Mapped[str | None] = mapped_column(Text)  # what staff are to do (the banner)
+    scope_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # +1 per scope change
+    lessons_learned: Mapped[str | None] = mapped_column(Text)  # from the lessons-learned task (R40)
     declared_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     declared_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
     resumption_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -79,6 +134,7 @@ class CrisisCaseCheck(Base):
     __table_args__ = (
         UniqueConstraint("crisis_id", "case_id"),
         Index("ix_crisis_case_checks_crisis_state", "crisis_id", "state"),
+        Index("ix_crisis_case_checks_instance_id", "instance_id"),  # the inbox: is this task a crisis check?
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -103,6 +159,7 @@ class CrisisCaseCheck(Base):
     client_safe: Mapped[bool | None] = mapped_column(Boolean)
     reassessment_needed: Mapped[bool | None] = mapped_column(Boolean)
     reassessed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    reached_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # the client reached (time to reach)
 
 
 class CrisisFollowUp(Base):
@@ -178,3 +235,12 @@ def _refuse_change(mapper, connection, target):
 for _model in (DisruptionLogEntry, CrisisCaseNote):
     event.listen(_model, "before_update", _refuse_change)
     event.listen(_model, "before_delete", _refuse_change)
+
+
+from engine.models.crisis_reach import (  # noqa: E402,F401 - their tables register with the crisis tables
+    ContactChannel,
+    ContactState,
+    CrisisClientContact,
+    CrisisStaffAbsence,
+    CrisisTaskMove,
+)

@@ -50,9 +50,10 @@ def add_case(ctx, code: str, stage: str = "implementation", risk: str | None = "
 
 
 def declare(ctx, username: str = "crisislead1", kind: str = "it_failure", functions=("5.1", "5.4"),
-            description: str = "Case management system down") -> int:
+            description: str = "Case management system down", drill: bool = False) -> int:
     with ctx.uow() as uow:
-        record = crisis.declare_crisis(uow, ctx.runtime, user_id(ctx, username), kind, description, list(functions))
+        record = crisis.declare_crisis(uow, ctx.runtime, user_id(ctx, username), kind, description, list(functions),
+                                       drill=drill)
         uow.commit()
         return record.id
 

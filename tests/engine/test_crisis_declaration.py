@@ -16,8 +16,8 @@ from tests.engine.crisis_support import T0, declare, user_id
 
 
 def test_declaration_starts_the_bcp_and_tells_the_staff_R35(ctx):
-    """R35/R36: the crisis row, its BCP instance, the first log entry, and a notice to the
-    crisis team, management and caseworkers (not to committee-only members)."""
+    """R35/R36: the crisis row, its BCP instance, the first log entry in words, and a notice
+    to all staff (seed 000 "Staff Communication": everyone, committee members and admins too)."""
     clock.freeze(T0)
     crisis_id = declare(ctx, kind="staffing_shortage", functions=("5.4", "5.1", "5.4"))
     with ctx.session_factory() as session:
@@ -28,8 +28,10 @@ def test_declaration_starts_the_bcp_and_tells_the_staff_R35(ctx):
     assert record.functions == ["5.1", "5.4"] and record.active_slot == 1 and record.status == "resumption"
     assert (instance.process_id, instance.status, instance.started_by) == ("bcp_cbf5", "running",
                                                                           user_id(ctx, "crisislead1"))
-    assert first_entry.author_id == user_id(ctx, "crisislead1") and "staffing shortage" in first_entry.text
-    expected = {user_id(ctx, u) for u in ("crisislead1", "director1", "supervisor1", "caseworker1", "caseworker2")}
+    assert first_entry.author_id == user_id(ctx, "crisislead1")
+    assert "(Staffing shortage), affecting 5.1 Client Intake & Assessment and 5.4 Monitoring" in first_entry.text
+    expected = {user_id(ctx, u) for u in ("crisislead1", "director1", "supervisor1", "caseworker1", "caseworker2",
+                                          "committee1", "committee2", "processowner1", "admin")}
     assert told == expected
 
 
@@ -72,8 +74,8 @@ def test_two_declarations_racing_give_one_crisis_and_one_conflict(ctx, backend, 
     original = crisis._refuse_if_active
     waited = threading.local()
 
-    def check_then_wait(session):
-        original(session)
+    def check_then_wait(session, drill=False):
+        original(session, drill)
         if not getattr(waited, "done", False):
             waited.done = True
             barrier.wait()

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
+from engine.crisis import availability as crisis_availability
+from engine.crisis import client_contact, disruption_report
 from engine.crisis import declaration as crisis_service
 from engine.crisis import fanout as crisis_fanout
 from engine.crisis import readiness as crisis_readiness
 from engine.crisis import records as crisis_records
 from engine.crisis import reports as crisis_reports
+from engine.crisis import scope as crisis_scope
+from engine.crisis.labels import function_label, kind_label
+from engine.crisis.message_templates import load_templates
 from engine.errors import NotFound
 from engine.people.directory import usernames
 from webui.api.bounds import CASE_CODE
@@ -24,6 +29,10 @@ from webui.api.crisis_schemas import (
     CaseNoteSchema,
     CheckListSchema,
     CheckQuerySchema,
+    ContactInSchema,
+    ContactOutSchema,
+    ContactSummarySchema,
+    CrisisAbsenceListSchema,
     CrisisListSchema,
     CrisisQuerySchema,
     CrisisSchema,
@@ -34,11 +43,19 @@ from webui.api.crisis_schemas import (
     LogEntryInSchema,
     LogEntrySchema,
     LogSchema,
+    MessageInSchema,
+    MessageOutSchema,
     PageSchema,
+    PreviewQuerySchema,
+    PreviewSchema,
     ReadinessListSchema,
+    ScopeChangeSchema,
+    StaffChangeSchema,
+    StaffInSchema,
+    TemplateListSchema,
 )
 from webui.auth import current_user_id
-from webui.extensions import runtime, uow
+from webui.extensions import engine_ctx, runtime, uow
 from webui.idempotency import idempotent
 
 blp = Blueprint("crises", __name__, url_prefix="/api/crises", description="Crisis declarations and the BCP workflow")
@@ -46,13 +63,20 @@ blp = Blueprint("crises", __name__, url_prefix="/api/crises", description="Crisi
 
 def crisis_dict(session, crisis, names: dict | None = None) -> dict:
     names = names if names is not None else usernames(session, [crisis.declared_by, crisis.communication_lead_id])
-    return {"id": crisis.id, "kind": crisis.kind, "description": crisis.description,
-            "affected_functions": crisis.functions, "status": crisis.status, "active": crisis.active,
+    return {"id": crisis.id, "kind": crisis.kind, "kind_label": kind_label(crisis.kind),
+            "description": crisis.description, "affected_functions": crisis.functions,
+            "affected_function_labels": [function_label(f) for f in crisis.functions], "drill": bool(crisis.drill),
+            "staff_instructions": crisis_service.staff_instructions(crisis), "scope_version": crisis.scope_version,
+            "status": crisis.status, "active": crisis.active,
             "declared_by": names.get(crisis.declared_by), "declared_at": crisis.declared_at,
             "resumption_due_at": crisis.resumption_due_at, "resumption_confirmed_at": crisis.resumption_confirmed_at,
             "escalated_at": crisis.escalated_at, "communication_lead": names.get(crisis.communication_lead_id),
             "affected_cases": crisis.affected_cases, "process_instance_id": crisis.instance_id,
             "closed_at": crisis.closed_at}
+
+
+def templates_dir():
+    return engine_ctx().settings.workflows_dir / "templates"
 
 
 def _note_dict(note, author) -> dict:
@@ -65,13 +89,38 @@ def _note_dict(note, author) -> dict:
 @blp.arguments(DeclareSchema)
 @blp.response(201, CrisisSchema)
 def declare(body):
-    """A crisis-team member declares a disruption; starts the BCP workflow. 403 for anyone
-    else, 422 for an unknown kind or sub-function, 409 while another crisis is active."""
+    """A crisis-team member declares a disruption (``"drill": true``: a drill of one);
+    starts the BCP workflow. 403 for anyone else, 422 for an unknown kind or sub-function,
+    409 while another crisis (another drill) is active — a drill never blocks a real one."""
     user_id = current_user_id()
     with uow() as work:
         crisis = crisis_service.declare_crisis(work, runtime(), user_id, body["kind"], body["description"],
-                                               body["affected_functions"])
+                                               body["affected_functions"], drill=body["drill"],
+                                               staff_instructions=body["staff_instructions"])
         return crisis_dict(work.session, crisis)
+
+
+@blp.get("/preview")
+@blp.arguments(PreviewQuerySchema, location="query")
+@blp.response(200, PreviewSchema)
+def preview(query):
+    """Before declaring (crisis team): how many open cases the sub-functions reach now, by
+    risk level and stage, with the stages each covers. Counts only, no names."""
+    user_id = current_user_id()
+    functions = [f.strip() for f in query["functions"].split(",") if f.strip()]
+    with uow() as work:
+        return crisis_scope.preview(work.session, user_id, functions)
+
+
+@blp.get("/message-templates")
+@blp.response(200, TemplateListSchema)
+def message_templates():
+    """The client message templates (workflows/templates), for the crisis team."""
+    user_id = current_user_id()
+    with uow() as work:
+        crisis_service.require_role(work.session, user_id, crisis_service.VIEW_ROLES, "see the message templates")
+    return {"templates": [{"id": t.id, "title": t.title, "purpose": t.purpose}
+                          for t in load_templates(templates_dir()).by_id.values()]}
 
 
 @blp.get("")
@@ -107,14 +156,92 @@ def get_crisis(crisis_id):
         return crisis_dict(work.session, crisis_service.view_crisis(work.session, user_id, crisis_id))
 
 
+@blp.patch("/<id:crisis_id>")
+@idempotent("change_crisis_scope")
+@blp.arguments(ScopeChangeSchema)
+@blp.response(200, CrisisSchema)
+def change_scope(body, crisis_id):
+    """Widen or narrow an active disruption's sub-functions (crisis team): each newly
+    covered case gets its check exactly once; the log records the change with the note."""
+    user_id = current_user_id()
+    with uow() as work:
+        crisis = crisis_scope.change_scope(work, runtime(), user_id, crisis_id, body["affected_functions"],
+                                           body["note"])
+        return crisis_dict(work.session, crisis)
+
+
 @blp.get("/<id:crisis_id>/dashboard")
 @blp.response(200, DashboardSchema)
 def dashboard(crisis_id):
-    """Time left to T+24 h, checks by risk level, follow-ups reassigned, sub-function status."""
+    """Time left to T+24 h, checks by risk level, time to reach cases, follow-ups reassigned,
+    sub-function status."""
     user_id = current_user_id()
     with uow() as work:
         board = crisis_reports.dashboard(work.session, user_id, crisis_id)
-        return {**board, "crisis": crisis_dict(work.session, board["crisis"])}
+        reach = disruption_report.reach_times(work.session, board["crisis"])
+        return {**board, "reach": reach, "crisis": crisis_dict(work.session, board["crisis"])}
+
+
+@blp.get("/<id:crisis_id>/staff")
+@blp.response(200, CrisisAbsenceListSchema)
+def staff(crisis_id):
+    """Staff marked unavailable during the disruption, and how much of their work moved."""
+    user_id = current_user_id()
+    with uow() as work:
+        crisis_service.view_crisis(work.session, user_id, crisis_id)
+        return {"staff": crisis_availability.list_absences(work.session, crisis_id)}
+
+
+@blp.post("/<id:crisis_id>/staff/unavailable")
+@idempotent("mark_crisis_staff_unavailable")
+@blp.arguments(StaffInSchema)
+@blp.response(200, StaffChangeSchema)
+def mark_unavailable(body, crisis_id):
+    """The crisis team (or the person) marks someone unavailable: their open tasks and
+    crisis checks go to backups by the bcp_backup_staffing rule."""
+    with uow() as work:
+        return crisis_availability.mark_unavailable(work, current_user_id(), crisis_id, body["username"],
+                                                    body["note"])
+
+
+@blp.post("/<id:crisis_id>/staff/available")
+@idempotent("mark_crisis_staff_available")
+@blp.arguments(StaffInSchema)
+@blp.response(200, StaffChangeSchema)
+def mark_available(body, crisis_id):
+    """Someone marked unavailable is back: their tasks still with backups return to them."""
+    with uow() as work:
+        return crisis_availability.mark_available(work, current_user_id(), crisis_id, body["username"])
+
+
+@blp.post("/<id:crisis_id>/client-messages")
+@idempotent("send_crisis_client_messages")
+@blp.arguments(MessageInSchema)
+@blp.response(202, MessageOutSchema)
+def send_client_messages(body, crisis_id):
+    """Send a message template to every affected case's client (e-mail or SMS where they
+    consented; otherwise a call or visit is needed). A drill sends nothing."""
+    with uow() as work:
+        return client_contact.send_template(work, current_user_id(), crisis_id, body["template"], templates_dir())
+
+
+@blp.get("/<id:crisis_id>/contacts")
+@blp.response(200, ContactSummarySchema)
+def contacts(crisis_id):
+    """Contacts with clients by channel and outcome (counts)."""
+    with uow() as work:
+        return client_contact.contact_summary(work.session, current_user_id(), crisis_id)
+
+
+@blp.post(f"/<id:crisis_id>/cases/<{CASE_CODE}:case_code>/contacts")
+@idempotent("record_crisis_client_contact")
+@blp.arguments(ContactInSchema)
+@blp.response(201, ContactOutSchema)
+def record_contact(body, crisis_id, case_code):
+    """A call, visit or message made or tried to this case's client (the people on the case)."""
+    with uow() as work:
+        return client_contact.record_contact_attempt(work, current_user_id(), crisis_id, case_code, body["channel"],
+                                                     body["made"], body["note"])
 
 
 @blp.get("/<id:crisis_id>/log")

@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, validate
 
 from engine.crisis import records as crisis_records
 from engine.crisis import reports as crisis_reports
-from engine.models.crisis import ALTERNATIVE_METHODS, CRISIS_KINDS, LOG_ENTRY_KINDS, SUB_FUNCTIONS
+from engine.models.crisis import ALTERNATIVE_METHODS, CRISIS_KINDS, LOG_ENTRY_KINDS, SUB_FUNCTIONS, ContactChannel
 from webui.api.bounds import page_limit, page_offset
 
 
@@ -15,13 +15,118 @@ class DeclareSchema(Schema):
     # a list of strings (the names are checked by the declaration, with the other fields)
     affected_functions = fields.List(fields.String(), load_default=None, metadata={
         "description": f"affected sub-functions of CBF-5, among {', '.join(SUB_FUNCTIONS)}"})
+    # checked by the declaration with the other fields (a 422 naming them)
+    drill = fields.Raw(load_default=False, metadata={"description": "true: a drill (R41, R54) — same workflow, every "
+                                                                    "task marked drill, no client contacted"})
+    staff_instructions = fields.Raw(load_default=None, metadata={"description": "what staff are to do (the banner)"})
+
+
+class PreviewQuerySchema(Schema):
+    functions = fields.String(required=True, validate=validate.Length(min=1, max=100), metadata={
+        "description": "comma-separated sub-functions, e.g. 5.1,5.4"})
+
+
+class AffectedSchema(Schema):
+    total = fields.Integer()
+    by_risk = fields.Dict(keys=fields.String(), values=fields.Integer())
+    by_stage = fields.Dict(keys=fields.String(), values=fields.Integer())
+
+
+class FunctionScopeSchema(Schema):
+    code = fields.String()
+    label = fields.String()
+    stages = fields.List(fields.String())
+    stages_text = fields.String(metadata={"description": "the stages it covers, in words"})
+    cases = fields.Integer()
+
+
+class PreviewSchema(Schema):
+    functions = fields.List(fields.String())
+    affected = fields.Nested(AffectedSchema)
+    scope = fields.List(fields.Nested(FunctionScopeSchema))
+
+
+class ScopeChangeSchema(Schema):
+    affected_functions = fields.Raw(required=True, metadata={"description": "the new sub-functions (5.1-5.6)"})
+    note = fields.String(load_default=None, validate=validate.Length(max=2000), metadata={"description": "why"})
+
+
+class StaffInSchema(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    note = fields.String(load_default=None, validate=validate.Length(max=500))
+
+
+class StaffChangeSchema(Schema):
+    username = fields.String()
+    tasks_moved = fields.Integer()
+    tasks_returned = fields.Integer()
+    to = fields.List(fields.Integer())
+
+
+class CrisisAbsenceSchema(Schema):
+    username = fields.String()
+    display_name = fields.String()
+    marked_at = fields.DateTime()
+    note = fields.String()
+    restored_at = fields.DateTime(allow_none=True)
+    tasks_moved = fields.Integer()
+
+
+class CrisisAbsenceListSchema(Schema):
+    staff = fields.List(fields.Nested(CrisisAbsenceSchema))
+
+
+class MessageInSchema(Schema):
+    template = fields.String(required=True, validate=validate.Length(min=1, max=60))
+
+
+class MessageOutSchema(Schema):
+    template = fields.String()
+    cases = fields.Integer()
+    email = fields.Integer()
+    sms = fields.Integer()
+    personal = fields.Integer(metadata={"description": "cases needing a call or visit (no consented address)"})
+    drill = fields.Boolean()
+
+
+class ContactInSchema(Schema):
+    channel = fields.String(required=True, validate=validate.OneOf(ContactChannel.values()))
+    made = fields.Boolean(required=True)
+    note = fields.String(load_default=None, validate=validate.Length(max=1000))
+
+
+class ContactOutSchema(Schema):
+    case_code = fields.String()
+    channel = fields.String()
+    state = fields.String()
+
+
+class ContactSummarySchema(Schema):
+    by_channel = fields.Dict()
+    cases_attempted = fields.Integer()
+    cases_reached = fields.Integer()
+
+
+class TemplateSchema(Schema):
+    id = fields.String()
+    title = fields.String()
+    purpose = fields.String()
+
+
+class TemplateListSchema(Schema):
+    templates = fields.List(fields.Nested(TemplateSchema))
 
 
 class CrisisSchema(Schema):
     id = fields.Integer()
     kind = fields.String()
+    kind_label = fields.String()
     description = fields.String()
     affected_functions = fields.List(fields.String())
+    affected_function_labels = fields.List(fields.String())
+    drill = fields.Boolean()
+    staff_instructions = fields.String(metadata={"description": "what staff are to do"})
+    scope_version = fields.Integer(metadata={"description": "1, then one more per change of scope"})
     status = fields.String(metadata={"description": "resumption | recovery | closed"})
     active = fields.Boolean()
     declared_by = fields.String()
@@ -136,8 +241,10 @@ class FollowUpListSchema(Schema):
 class FunctionStatusSchema(Schema):
     code = fields.String()
     name = fields.String()
+    label = fields.String()
     affected = fields.Boolean()
-    status = fields.String(metadata={"description": "not_affected | pending | in_progress | resumed"})
+    status = fields.String(metadata={"description": "not_affected | pending | in_progress | resumed | "
+                                                    "no_longer_affected"})
 
 
 class OpenTaskSchema(Schema):
@@ -151,6 +258,7 @@ class OpenTaskSchema(Schema):
 
 class DashboardSchema(Schema):
     crisis = fields.Nested(CrisisSchema)
+    reach = fields.Dict(metadata={"description": "hours to reach each case against T+24 h (R54)"})
     now = fields.DateTime()
     seconds_to_resumption_deadline = fields.Float(allow_none=True)
     resumption_overdue = fields.Boolean()

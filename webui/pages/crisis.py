@@ -1,22 +1,30 @@
-"""Crisis pages: declare a disruption (crisis team), the crisis dashboard with the
-disruption log, the data-validation report, and the readiness programme."""
+"""Crisis pages: declare a disruption or a drill (with a preview of the cases it reaches),
+the crisis dashboard with the disruption log, the data-validation report, the readiness
+programme — and the banner every signed-in page shows while a disruption is active.
+
+What the crisis team does on an active disruption (scope, staff, clients, the report) is
+in ``webui.pages.crisis_actions``, on this blueprint."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import SelectField, SelectMultipleField, TextAreaField
+from wtforms import BooleanField, SelectField, SelectMultipleField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from engine.crisis import availability as crisis_availability
 from engine.crisis import declaration as crisis_service
+from engine.crisis import disruption_report
 from engine.crisis import fanout as crisis_fanout
 from engine.crisis import readiness as crisis_readiness
 from engine.crisis import records as crisis_records
 from engine.crisis import reports as crisis_reports
+from engine.crisis import scope as crisis_scope
+from engine.crisis.labels import function_label
 from engine.errors import Conflict, Invalid
-from engine.models.crisis import CRISIS_KINDS, LOG_ENTRY_KINDS, SUB_FUNCTIONS
+from engine.models.crisis import CrisisKind, LogEntryKind, SubFunction
 from engine.people.directory import usernames
 from webui.extensions import runtime, uow
 from webui.pages.common import page_blueprint, page_number, require_roles
@@ -24,44 +32,109 @@ from webui.pages.common import page_blueprint, page_number, require_roles
 bp = page_blueprint("pages_crisis", __name__)
 
 PAGE_ROLES = crisis_service.VIEW_ROLES + ("process_owner",)
-KIND_LABELS = {"natural_disaster": "Natural disaster", "it_failure": "IT failure", "pandemic": "Pandemic",
-               "staffing_shortage": "Staffing shortage", "security_breach": "Security breach", "other": "Other"}
 REPORT_PAGE = 100
+STAND_DOWN_ROLES = ("caseworker", "supervisor", "director")  # whose work backups take over
+FUNCTION_CHOICES = [SelectChoice(f.value, function_label(f.value)) for f in SubFunction]
 
 
 class DeclareForm(FlaskForm):
-    kind = SelectField("Kind of disruption", choices=[SelectChoice(k, KIND_LABELS[k]) for k in CRISIS_KINDS],
-                       validators=[DataRequired()])
+    # no kind is chosen for the crisis team: they say which it is
+    kind = SelectField("Kind of disruption", choices=[SelectChoice("", "Choose the kind of disruption…")]
+                       + [SelectChoice(k.value, k.label) for k in CrisisKind],
+                       validators=[DataRequired("choose the kind of disruption")])
     description = TextAreaField("What happened", validators=[DataRequired(), Length(max=4000)])
-    affected_functions = SelectMultipleField(
-        "Affected sub-functions of CBF-5",
-        choices=[SelectChoice(code, f"{code} {name}") for code, name in SUB_FUNCTIONS.items()],
-        option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False))
+    affected_functions = SelectMultipleField("Affected sub-functions of CBF-5", choices=FUNCTION_CHOICES,
+                                             option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False))
+    staff_instructions = TextAreaField("What staff should do (shown to everyone while it lasts)",
+                                       validators=[Optional(), Length(max=crisis_service.INSTRUCTIONS_MAX)])
+    drill = BooleanField("This is a drill: run the plan without contacting clients or changing live records")
 
 
 class LogEntryForm(FlaskForm):
-    kind = SelectField("Kind", choices=[SelectChoice(k, k.replace("_", " ")) for k in LOG_ENTRY_KINDS])
+    kind = SelectField("Kind", choices=[SelectChoice(k.value, k.label) for k in LogEntryKind])
     text = TextAreaField("Entry", validators=[DataRequired(), Length(max=4000)])
 
 
-def _index_context(form: DeclareForm, errors: dict | None = None) -> dict:
+# -- the banner on every signed-in page -------------------------------------------------
+def active_banners() -> list[dict]:
+    """What the banner says about each active disruption (read once per request)."""
+    if "crisis_banners" not in g:
+        g.crisis_banners = []
+        if current_user.is_authenticated:
+            with uow() as work:
+                away = crisis_availability.absent_from(work.session, current_user.id)
+                for crisis in crisis_service.active_disruptions(work.session):
+                    g.crisis_banners.append({
+                        "id": crisis.id, "drill": bool(crisis.drill), "kind": crisis.kind,
+                        "since": crisis.declared_at, "status": crisis.status,
+                        "functions": [function_label(f) for f in crisis.functions],
+                        "resume_by": crisis.resumption_due_at,
+                        "instructions": crisis_service.staff_instructions(crisis),
+                        "can_open": current_user.has_role(*crisis_service.VIEW_ROLES),
+                        "can_stand_down": crisis.id not in away and current_user.has_role(*STAND_DOWN_ROLES)})
+    return g.crisis_banners
+
+
+@bp.app_context_processor
+def _crisis_banner() -> dict:
+    return {"crisis_banners": active_banners}
+
+
+# what the audit trail's kinds of record are called in the data-validation report
+RECORD_KINDS = {"case": "Case", "human_task": "Task", "process_instance": "Workflow", "crisis": "Disruption",
+                "user": "Staff account", "incident": "Service incident", "complaint": "Complaint",
+                "supervision": "Supervision", "handover": "Handover", "readiness": "Readiness activity",
+                "process_model": "Process model", "team": "Team"}
+
+
+@bp.app_template_filter("record_kind")
+def _record_kind(subject_type: str | None) -> str:
+    return RECORD_KINDS.get(subject_type or "", (subject_type or "record").replace("_", " ").capitalize())
+
+
+@bp.app_template_filter("function_label")
+def _function_label(code: str) -> str:
+    """``5.4`` as ``5.4 Monitoring & Follow-up``."""
+    return function_label(code)
+
+
+# -- declaring ---------------------------------------------------------------------------
+def _index_context(form: DeclareForm, errors: dict | None = None, preview: dict | None = None) -> dict:
     with uow() as work:
         session = work.session
-        active = crisis_service.active_crisis(session)
+        active = crisis_service.active_disruptions(session)
         past, _ = crisis_service.list_crises(session, current_user.id, limit=20) \
             if current_user.has_role(*crisis_service.VIEW_ROLES) else ([], 0)
         readiness = crisis_readiness.list_activities(session, current_user.id) \
             if current_user.has_role(*crisis_readiness.VIEW_ROLES) else None
+        scope = crisis_scope.describe_scope(session, [f.value for f in SubFunction]) \
+            if current_user.has_role(*crisis_service.DECLARE_ROLES) else []
     return {"form": form, "errors": errors or {}, "active": active, "past": past, "readiness": readiness,
-            "kind_labels": KIND_LABELS, "can_declare": current_user.has_role(*crisis_service.DECLARE_ROLES),
+            "scope_by_code": {item["code"]: item for item in scope}, "preview": preview,
+            "can_declare": current_user.has_role(*crisis_service.DECLARE_ROLES) and len(active) < 2,
+            "can_open": current_user.has_role(*crisis_service.VIEW_ROLES),
             "can_schedule": current_user.has_role(*crisis_readiness.MANAGE_ROLES)}
 
 
 @bp.get("/crisis")
 @require_roles(*PAGE_ROLES)
 def index():
-    """The active crisis (or the declaration form), past crises, the readiness programme."""
+    """The active disruptions, the declaration form with its preview, past crises, readiness."""
     return render_template("crisis.html", **_index_context(DeclareForm()))
+
+
+@bp.post("/crisis/preview")
+@require_roles(*crisis_service.DECLARE_ROLES)
+def preview():
+    """The declaration form again, with how many cases the chosen sub-functions reach."""
+    form = DeclareForm()
+    chosen = form.affected_functions.data or []
+    try:
+        with uow() as work:
+            reach = crisis_scope.preview(work.session, current_user.id, chosen)
+    except Invalid as err:
+        return render_template("crisis.html", **_index_context(form, err.errors)), 422
+    return render_template("crisis.html", **_index_context(form, preview=reach))
 
 
 @bp.post("/crisis/declare")
@@ -73,7 +146,9 @@ def declare():
     try:
         with uow() as work:
             record = crisis_service.declare_crisis(work, runtime(), current_user.id, form.kind.data,
-                                                   form.description.data, form.affected_functions.data or [])
+                                                   form.description.data, form.affected_functions.data or [],
+                                                   drill=bool(form.drill.data),
+                                                   staff_instructions=form.staff_instructions.data or None)
             crisis_id = record.id
     except Invalid as err:
         return render_template("crisis.html", **_index_context(form, err.errors)), 422
@@ -82,30 +157,36 @@ def declare():
         active = err.details.get("active_crisis_id")
         target = url_for("pages_crisis.dashboard", crisis_id=active) if active else url_for("pages_crisis.index")
         return redirect(target)
-    flash("Disruption declared: the BCP workflow has started and crisis checks are being created.", "info")
+    flash(("Drill declared" if form.drill.data else "Disruption declared") + ": the BCP workflow has started and "
+          "crisis checks are being created.", "info")
     return redirect(url_for("pages_crisis.dashboard", crisis_id=crisis_id))
 
 
+# -- the dashboard -----------------------------------------------------------------------
 @bp.get("/crisis/<id:crisis_id>")
 @require_roles(*crisis_service.VIEW_ROLES)
 def dashboard(crisis_id: int):
-    """Time left to T+24 h, checks by risk level, follow-ups, sub-functions, the log."""
-    return render_template("crisis_dashboard.html", **_dashboard_context(crisis_id, LogEntryForm()))
+    """Time left to T+24 h, checks by risk level, time to reach cases, follow-ups,
+    sub-functions, staff, clients, the log."""
+    return render_template("crisis_dashboard.html", **dashboard_context(crisis_id, LogEntryForm()))
 
 
-def _dashboard_context(crisis_id: int, log_form: LogEntryForm) -> dict:
+def dashboard_context(crisis_id: int, log_form: LogEntryForm, **forms) -> dict:
     with uow() as work:
         session = work.session
         board = crisis_reports.dashboard(session, current_user.id, crisis_id)
+        record = board["crisis"]
         entries, _ = crisis_records.list_log(session, current_user.id, crisis_id, limit=500)
         sees_cases = current_user.has_role(*crisis_service.CASE_LIST_ROLES)
         urgent = crisis_reports.list_checks(session, current_user.id, crisis_id, remaining=True, limit=20)[0] \
             if sees_cases else []
-        record = board["crisis"]
+        reach = disruption_report.reach_times(session, record)
         names = usernames(session, (record.declared_by, record.communication_lead_id))
-    return {"board": board, "crisis": board["crisis"], "entries": entries, "urgent": urgent, "sees_cases": sees_cases,
-            "log_form": log_form, "can_log": current_user.has_role("crisis_team") and board["crisis"].active,
-            "kind_labels": KIND_LABELS, "names": names}
+        actions = crisis_actions.action_context(session, record, forms)
+    can_act = current_user.has_role("crisis_team") and record.active
+    return {"board": board, "crisis": record, "entries": entries, "urgent": urgent, "sees_cases": sees_cases,
+            "log_form": log_form, "can_log": can_act, "can_act": can_act, "names": names, "reach": reach,
+            **actions}
 
 
 @bp.post("/crisis/<id:crisis_id>/log")
@@ -113,7 +194,7 @@ def _dashboard_context(crisis_id: int, log_form: LogEntryForm) -> dict:
 def add_log_entry(crisis_id: int):
     form = LogEntryForm()
     if not form.validate_on_submit():
-        return render_template("crisis_dashboard.html", **_dashboard_context(crisis_id, form)), 422
+        return render_template("crisis_dashboard.html", **dashboard_context(crisis_id, form)), 422
     with uow() as work:
         crisis_records.add_log_entry(work, current_user.id, crisis_id, form.kind.data, form.text.data)
     flash("Entry added to the disruption log.", "info")
@@ -150,3 +231,6 @@ def schedule_readiness():
     flash(f"Readiness programme: {len(scheduled)} activit{'y' if len(scheduled) == 1 else 'ies'} newly scheduled."
           if scheduled else "Readiness programme: every activity was already scheduled.", "info")
     return redirect(url_for("pages_crisis.index") + "#readiness")
+
+
+from webui.pages import crisis_actions, crisis_pdf  # noqa: E402,F401 - their routes register on this blueprint

@@ -1,0 +1,45 @@
+"""The words people read for a disruption's kind, its sub-functions and its phase (the
+vocabularies of ``engine.models.crisis``), so every page, notification and log line says
+"IT failure" and "5.4 Monitoring & Follow-up", never ``it_failure``."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from engine.models.crisis import CrisisKind, CrisisStatus, SubFunction
+
+
+def kind_label(kind: str | None) -> str:
+    return CrisisKind.label_of(kind)
+
+
+def function_label(code: str) -> str:
+    """``5.4 Monitoring & Follow-up``."""
+    return f"{code} {SubFunction.label_of(code)}"
+
+
+def functions_text(codes: Iterable[str]) -> str:
+    """The sub-functions in words, joined for a sentence."""
+    labels = [function_label(code) for code in codes]
+    return ", ".join(labels[:-1]) + (" and " if len(labels) > 1 else "") + labels[-1] if labels else "none"
+
+
+def status_label(status: str | None) -> str:
+    return CrisisStatus.label_of(status)
+
+
+def what_it_is(drill: bool) -> str:
+    """How a disruption is named in a sentence: a drill says so."""
+    return "Drill" if drill else "Disruption"
+
+
+def when_text(moment: dt.datetime | None) -> str:
+    """A time in a sentence: ``2 Dec 2026, 11:48 UTC``."""
+    if moment is None:
+        return "—"
+    return moment.astimezone(dt.UTC).strftime("%-d %b %Y, %H:%M UTC")
+
+
+def count(number: int, singular: str, plural: str | None = None) -> str:
+    """``1 open case``, ``2 open cases``."""
+    return f"{number} {singular if number == 1 else plural or singular + 's'}"
