@@ -15,7 +15,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-# front-end libraries (bpmn-js, dmn-js, json-editor) from the npm registry, exactly as the lock file says
+# front-end libraries (bpmn-js, dmn-js, the properties panel, json-editor; esbuild) from the npm registry,
+# exactly as the lock file says
 NODE_STAMP := node_modules/.installed-$(shell cat package-lock.json 2>/dev/null | sha1sum | cut -c1-12)
 
 $(NODE_STAMP): package.json package-lock.json
@@ -25,7 +26,19 @@ $(NODE_STAMP): package.json package-lock.json
 	  echo "npm not found: task forms fall back to JSON and diagrams are not drawn (install nodejs + npm, then make install)" >&2; \
 	fi
 
-install: $(STAMP) $(if $(wildcard package-lock.json),$(NODE_STAMP))
+# the editors' bundle (bpmn-js Modeler + properties panel, which ship ES modules only), built by esbuild from npm
+# into the gitignored build/editors/ and served by webui/pages/assets.py; rebuilt when its sources or the lock change
+EDITOR_BUNDLE  := build/editors/bpmn-modeler.js
+EDITOR_SOURCES := $(wildcard webui/static/editors/*.mjs webui/static/editors/*.json)
+
+$(EDITOR_BUNDLE): $(NODE_STAMP) $(EDITOR_SOURCES)
+	@if [ -x node_modules/.bin/esbuild ]; then \
+	  npm run --silent build:editors; \
+	else \
+	  echo "esbuild not installed (npm ci): the process owners' diagram editor is not built" >&2; \
+	fi
+
+install: $(STAMP) $(if $(wildcard package-lock.json),$(NODE_STAMP) $(EDITOR_BUNDLE))
 
 ## make run: embedded default (SQLite + in-process worker + demo users) on 127.0.0.1:$(PORT)
 run: install
@@ -80,4 +93,4 @@ prod-down:
 	docker/prod-down.sh
 
 clean:
-	rm -rf $(VENV) instance test-artifacts .pytest_cache node_modules
+	rm -rf $(VENV) instance test-artifacts .pytest_cache node_modules build

@@ -118,9 +118,48 @@ def settings(database_url, tmp_path) -> Settings:
 def ctx(settings):
     """An engine context with the demo users and the repository's workflows deployed."""
     context = bootstrap.build(settings)
-    bootstrap.deploy_and_seed(context)
+    deploy_and_seed(context)
     yield context
     context.engine.dispose()
+
+
+# Deploying the repository's two dozen processes into each test's fresh database was most of
+# the suite's time. The first test of a run (per database, workflows folder and frozen time)
+# deploys and seeds for real; every row that left is remembered and later tests get the same
+# rows inserted back, which is what the same deploy into an empty database would have written.
+_baselines: dict[tuple, list[tuple[object, list[dict]]]] = {}
+
+
+def deploy_and_seed(context) -> None:
+    settings = context.settings
+    key = (settings.database_url, str(settings.workflows_dir), settings.demo, settings.deploy_on_start,
+           clock._frozen)
+    engine = context.engine
+    with engine.connect() as conn:
+        empty = all(conn.execute(text(f'SELECT 1 FROM "{t}" LIMIT 1')).first() is None
+                    for t in ("users", "process_models", "audit_events"))
+    if not empty:  # a test that started twice: deploying again changes nothing, as in production
+        bootstrap.deploy_and_seed(context)
+        return
+    baseline = _baselines.get(key)
+    if baseline is None:
+        bootstrap.deploy_and_seed(context)
+        with engine.connect() as conn:
+            _baselines[key] = [(table, [dict(r) for r in conn.execute(table.select()).mappings()])
+                               for table in Base.metadata.sorted_tables]
+        return
+    with engine.begin() as conn:
+        for table, rows in baseline:
+            if rows:
+                conn.execute(table.insert(), rows)
+        if engine.dialect.name == "postgresql":
+            for table, rows in baseline:
+                for column in table.primary_key.columns:
+                    if rows and column.autoincrement in (True, "auto") and column.type.python_type is int:
+                        conn.execute(text(f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', "
+                                          f"'{column.name}'), (SELECT max(\"{column.name}\") FROM \"{table.name}\"))"
+                                          f" WHERE pg_get_serial_sequence('\"{table.name}\"', '{column.name}') "
+                                          f"IS NOT NULL"))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -144,9 +183,11 @@ def _release_clock():
 
 
 @pytest.fixture
-def app(settings):
+def app(settings, monkeypatch):
     from webui.app import create_app
-    application = create_app(settings, start_worker=False)
+    with monkeypatch.context() as patched:
+        patched.setattr(bootstrap, "start_up", deploy_and_seed)  # tests run embedded: start-up deploys and seeds
+        application = create_app(settings, start_worker=False)
     yield application
     application.extensions["task_queue"].stop()
     application.extensions["engine_ctx"].engine.dispose()

@@ -10,9 +10,9 @@ from engine.errors import BadRequest
 from engine.infra import bootstrap
 from engine.settings import Settings
 from tasks.queue import TaskQueue, make_task_queue
-from webui import errors, json_limits
+from webui import errors, json_limits, metrics, request_ids
 from webui.api import bounds, register_api
-from webui.extensions import csrf, init_limiter, login_manager, smorest_api
+from webui.extensions import csrf, db, init_limiter, login_manager, smorest_api
 from webui.pages import register_pages
 
 log = logging.getLogger("webui.request")
@@ -20,7 +20,9 @@ log = logging.getLogger("webui.request")
 
 def create_app(settings: Settings | None = None, start_worker: bool | None = None) -> Flask:
     """The web app over a migrated database, its deployed workflows and (embedded
-    default) an in-process task worker."""
+    default) an in-process task worker. Embedded, it migrates and deploys for you; in
+    production (``APP_ENV=production``) it does neither and refuses a database that is not
+    migrated (``bootstrap.SchemaNotCurrent``)."""
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     app.config.update(
@@ -42,16 +44,21 @@ def create_app(settings: Settings | None = None, start_worker: bool | None = Non
         OPENAPI_JSON_PATH="openapi.json",
         WTF_CSRF_TIME_LIMIT=None,
     )
-    ctx = bootstrap.build(settings)
+    ctx = bootstrap.build(settings)  # embedded: migrates; production: refuses an un-migrated database
     queue: TaskQueue = make_task_queue(ctx)
-    bootstrap.deploy_and_seed(ctx)
+    bootstrap.start_up(ctx)  # embedded: deploys workflows/ and seeds the demo users; production: nothing
     app.extensions["engine_ctx"] = ctx
     app.extensions["task_queue"] = queue
+    app.config["SQLALCHEMY_DATABASE_URI"] = settings.database_url
+    db.init_app(app)  # request-scoped sessions on ctx.engine (webui.extensions.EngineDatabase)
     if settings.in_process_worker if start_worker is None else start_worker:
         queue.start_worker()
     queue.relay.drain()
 
     app.url_map.converters[bounds.PATH_ID] = bounds.IdConverter
+    app.url_map.converters[bounds.DRAFT_NAME] = bounds.DraftNameConverter
+    request_ids.install(app)  # first: every later hook logs under the request's id
+    metrics.install(app)  # /metrics, and every answer counted
     json_limits.install(app)
     login_manager.init_app(app)
     csrf.init_app(app)
@@ -78,7 +85,9 @@ def _request_logging(app: Flask) -> None:
     @app.after_request
     def _log_request(response):
         elapsed = (time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000
-        log.info("%s %s %s %.1fms", request.method, request.path, response.status_code, elapsed)
+        log.info("%s %s %s %.1fms", request.method, request.path, response.status_code, elapsed,
+                 extra={"method": request.method, "path": request.path, "status": response.status_code,
+                        "duration_ms": round(elapsed, 1)})
         return response
 
 

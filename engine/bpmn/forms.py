@@ -7,6 +7,11 @@ and ``patternProperties`` keywords, the pattern side of ``additionalProperties``
 ``regex`` format. Deploy refuses patterns RE2 cannot compile (``engine.bpmn.bundle_limits``);
 a form stored before that rule whose pattern RE2 cannot read refuses every value, with a
 message saying so, rather than fall back to the backtracking engine.
+
+The errors are for the person filling in the form: each field's messages say in words what
+to do ("Choose one of the answers.", "Keep this to 4,000 characters at most: it has 6,360.").
+A form author may word them for a field with ``errorMessage`` (a text, or one per keyword:
+``{"required": "Choose where the referral came from"}``).
 """
 from __future__ import annotations
 
@@ -108,23 +113,96 @@ def _validator(schema_text: str) -> Any:
 
 
 def field_errors(schema: dict[str, Any], data: object) -> dict[str, list[str]]:
-    """{field path: [messages]} for every way ``data`` breaks ``schema``; empty if valid."""
+    """{field path: [messages in words]} for every way ``data`` breaks ``schema``; empty if
+    valid. Paths are dotted (``referrals.0.provider``); each field's messages are distinct."""
     validator = _validator(json.dumps(schema, sort_keys=True))
     errors: dict[str, list[str]] = {}
-    for err in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
+
+    def add(path: list[str], message: str) -> None:
+        messages = errors.setdefault(".".join(path) or "data", [])
+        if message not in messages:
+            messages.append(message)
+
+    for err in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
         path = [str(p) for p in err.absolute_path]
         if err.validator == "required":
-            missing = err.message.split("'")[1] if "'" in err.message else ""
-            path = path + [missing]
-            message = "is required"
+            for missing in _missing(err):
+                field = (err.schema.get("properties") or {}).get(missing)
+                add(path + [missing], _authored(field, "required") or _required_message(field))
         elif err.validator == "additionalProperties":
             for name in _extras(err.instance, err.schema):
-                errors.setdefault(".".join(path + [name]) or name, []).append("is not a field of this form")
-            continue
+                add(path + [name], "is not a field of this form")
         else:
-            message = err.message
-        errors.setdefault(".".join(path) or "data", []).append(message)
+            add(path, _authored(err.schema, str(err.validator)) or _message(err))
     return errors
+
+
+def _missing(err: ValidationError) -> list[str]:
+    """The required properties missing where ``err`` points (jsonschema reports each on its
+    own; the same message for a field is kept once)."""
+    present = err.instance if isinstance(err.instance, dict) else {}
+    return [name for name in (err.validator_value or []) if isinstance(name, str) and name not in present]
+
+
+def _authored(schema: object, keyword: str) -> str | None:
+    """The form author's words for this field and keyword (``errorMessage``), if any."""
+    if not isinstance(schema, dict):
+        return None
+    words = schema.get("errorMessage")
+    if isinstance(words, dict):
+        words = words.get(keyword)
+    return words if isinstance(words, str) and words.strip() else None
+
+
+def _is_choice(schema: dict) -> bool:
+    return bool(schema.get("enum") or schema.get("oneOf") or schema.get("anyOf") or "const" in schema)
+
+
+def _required_message(schema: object) -> str:
+    if not isinstance(schema, dict):
+        return "Answer this question."
+    if schema.get("type") == "boolean":
+        return "Choose yes or no."
+    if _is_choice(schema):
+        return "Choose one of the answers."
+    if schema.get("type") == "array":
+        return "Add at least one."
+    return "Fill this in."
+
+
+TYPE_WORDS = {"boolean": "Choose yes or no.", "integer": "Give a whole number.", "number": "Give a number.",
+              "string": "Write this as text.", "array": "Choose from the list.", "object": "Fill in this part."}
+
+
+def _message(err: ValidationError) -> str:
+    keyword, limit, value = str(err.validator), err.validator_value, err.instance
+    if keyword == "maxLength" and isinstance(value, str):
+        return f"Keep this to {limit:,} characters at most: it has {len(value):,}."
+    if keyword == "minLength":
+        return "Fill this in." if limit == 1 else f"Write at least {limit:,} characters."
+    if keyword == "type":
+        expected = limit if isinstance(limit, str) else (limit or ["string"])[0]
+        return TYPE_WORDS.get(expected, "This answer is not of the right kind.")
+    if keyword in ("enum", "const", "oneOf", "anyOf"):
+        return "Choose one of the answers offered."
+    if keyword in ("minimum", "exclusiveMinimum"):
+        return f"Give a number of at least {limit}." if keyword == "minimum" else f"Give a number above {limit}."
+    if keyword in ("maximum", "exclusiveMaximum"):
+        return f"Give a number of at most {limit}." if keyword == "maximum" else f"Give a number below {limit}."
+    if keyword == "minItems":
+        return "Choose at least one." if limit == 1 else f"Choose at least {limit}."
+    if keyword == "maxItems":
+        return f"Choose at most {limit}."
+    if keyword == "uniqueItems":
+        return "Give each answer only once."
+    if keyword == "format":
+        return {"date": "Give a date (year-month-day).", "date-time": "Give a date and a time.",
+                "email": "Give an email address.", "regex": "This is not a pattern the form can check."
+                }.get(str(limit), "This is not in the expected form.")
+    if keyword == "pattern":
+        return err.message if err.message.startswith("cannot be checked") else "This does not match the form " \
+            "the answer must have."
+    return "This answer is not accepted."
 
 
 def validate(schema: dict[str, Any] | None, data: object) -> None:

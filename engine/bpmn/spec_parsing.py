@@ -39,7 +39,15 @@ from lxml import etree
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION, BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
-from engine.bpmn import bundle_limits, dmn_coverage, dmn_domains, other_modelers, spec_building, spec_validation
+from engine.bpmn import (
+    bundle_limits,
+    dmn_coverage,
+    dmn_domains,
+    other_modelers,
+    spec_building,
+    spec_validation,
+    state_formats,
+)
 from engine.bpmn import limits as bpmn_limits
 from engine.bpmn.dmn_check import REFUSED, DecisionTable, Problem, read_dmn
 from engine.bpmn.namespaces import bpmn, safe_parser
@@ -228,8 +236,7 @@ def serialize_specs(spec, subprocess_specs: dict) -> str:
 def restore_specs(text: str) -> tuple[object, dict]:
     """The inverse of :func:`serialize_specs`: ``(spec, subprocess_specs)``."""
     dct = json.loads(text)
-    if dct.get("format") != SPEC_FORMAT:
-        raise ValueError(f"specs are in format {dct.get('format')!r}, this engine reads {SPEC_FORMAT!r}")
+    state_formats.upgrade_specs(dct)  # saved by an older engine: converted (or UnknownFormat, a ValueError)
     return (_REGISTRY.restore(dct["spec"]),
             {name: _REGISTRY.restore(s) for name, s in dct["subprocess_specs"].items()})
 

@@ -28,14 +28,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from uuid import UUID
+from collections.abc import Collection
 
-from SpiffWorkflow.exceptions import TaskNotFoundException
-from SpiffWorkflow.util.task import TaskState as SpiffTaskState
 from sqlalchemy import select
 
 from engine import clock
-from engine.bpmn import durations, spec_parsing, task_titles
+from engine.bpmn import durations, row_diff, spec_parsing, task_titles
+from engine.bpmn.row_diff import is_finished as _finished
 from engine.bpmn.runtime import ProcessRuntime
 from engine.errors import ScriptError
 from engine.models import (
@@ -140,32 +139,39 @@ def stand_in_for(session, user_id: int) -> int | None:
 
 
 def sync_instance(uow, runtime: ProcessRuntime, instance: ProcessInstance, workflow, completed_by: int | None = None,
-                  *, new: bool = False, users: UserLookup | None = None) -> list[HumanTask]:
+                  *, new: bool = False, users: UserLookup | None = None,
+                  before: row_diff.Waiting | None = None) -> list[HumanTask]:
     """Rewrite this instance's human-task and timer rows from ``workflow``. ``new``: the
-    instance was just started, so it has no rows yet (nothing to read).
+    instance was just started, so it has no rows yet (nothing to read). ``before``: what
+    waited when the step began (its rows are exactly those), so the rows are not read: the
+    ones that ended are changed by one statement per table, the new ones inserted by one.
 
     Returns the human tasks that became ready in this call (for notifications)."""
     session = uow.session
     users = users or UserLookup(session)
     now = clock.now()
     ready = {str(t.id): t for t in runtime.ready_human_tasks(workflow)}
-    rows = {} if new else {r.id: r for r in session.scalars(
-        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.state == TaskState.READY))}
-    for task_id, row in rows.items():
-        if task_id in ready:
-            continue
-        finished = _finished(workflow, task_id)
-        row.state = TaskState.COMPLETED if finished else TaskState.CANCELLED
-        row.completed_at = now
-        if finished:
-            row.completed_by = completed_by
+    existing: Collection[str]
+    if before is not None:
+        existing = before.tasks
+        row_diff.end_task_rows(session, workflow, [i for i in before.tasks if i not in ready], completed_by, now)
+    else:
+        rows = {} if new else {r.id: r for r in session.scalars(
+            select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.state == TaskState.READY))}
+        existing = rows.keys()
+        for task_id, row in rows.items():
+            if task_id not in ready:
+                row_diff.end_task_row(row, _finished(workflow, task_id), completed_by, now)
     case_risk = current_case_risk(session, instance.case_code)
     created = [new_human_task(runtime, instance, task, now, users, case_risk) for task_id, task in ready.items()
-               if task_id not in rows]
+               if task_id not in existing]
     session.add_all(created)
     if case_risk != UNRATED:
         follow_case_risk(session, runtime, instance.case_code, case_risk)
-    _sync_timers(uow, runtime, instance, workflow, new)
+    if before is not None:
+        row_diff.sync_timers(uow, runtime, instance, workflow, before)
+    else:
+        _sync_timers(uow, runtime, instance, workflow, new)
     return created
 
 
@@ -262,11 +268,3 @@ def _sync_timers(uow, runtime: ProcessRuntime, instance: ProcessInstance, workfl
         elif row.state == TimerState.PENDING and row.due_at != timer.due_at:
             row.due_at = timer.due_at  # a cycle timer moved on to its next instant
             uow.enqueue("fire_timer", row.id, eta=timer.due_at)
-
-
-def _finished(workflow, task_id: str) -> bool:
-    try:
-        task = workflow.get_task_from_id(UUID(task_id))
-    except TaskNotFoundException:
-        return False
-    return task.has_state(SpiffTaskState.COMPLETED)

@@ -43,6 +43,7 @@ from engine.models.case_decisions import (
 )
 from engine.people.directory import name_of, usernames
 from engine.process.human_tasks import TaskView, view_task
+from engine.service_ops import backup_records
 
 
 @dataclass(frozen=True)
@@ -117,9 +118,27 @@ def task_in_view(uow, user_id: int, task_id: str) -> TaskInView:
     return TaskInView(view, context, case.urgent_since, case.urgent_reason)
 
 
+def decisions_in_view(uow, user_id: int, tasks: list[HumanTask]) -> dict[str, DecisionContext]:
+    """What each of ``tasks`` decides (the committee's agenda: tasks its members are asked
+    to vote in), by task id; each one shown is audited as a read of its case file. Commits."""
+    shown: dict[str, DecisionContext] = {}
+    for task in tasks:
+        context = decision_context(uow.session, task)
+        if context is None:
+            continue
+        case_id = uow.session.scalar(select(Case.id).where(Case.code == task.case_code))
+        uow.audit(user_id, "case_file_viewed", "case", case_id, task.case_code, part="decision_context",
+                  task_id=task.id, kind=context.kind)
+        shown[task.id] = context
+    uow.commit()
+    return shown
+
+
 def decision_context(session, task: HumanTask) -> DecisionContext | None:
     """What ``task`` decides, from its case's records; None for a task that decides
     nothing recorded on a case (or has no case). Reads only."""
+    if task.form == BACKUP_RESTORE_TEST_FORM:  # no case: the service's own last restore check
+        return _backup_restore_check(session)
     builder = BUILDERS.get(task.form or "")
     if builder is None or not task.case_code:
         return None
@@ -342,3 +361,18 @@ BUILDERS: dict[str, Builder] = {
     "case_review.json": _review,
     "case_risk_judgement.json": _rating_to_judge,
 }
+BACKUP_RESTORE_TEST_FORM = "bcp_backup_restore_test.json"
+
+
+def _backup_restore_check(session) -> DecisionContext:
+    """The BCP "backup restore test" (R41): the last real restore check, its findings prefilled."""
+    last = backup_records.last_check(session)
+    if last is None:
+        none_yet = Fact("Last restore check", "None yet: the operator runs python -m webui.cli restore PATH --verify")
+        return DecisionContext("backup_restore_check", "No backup has been restore-checked yet",
+                               (Section("Restore check", (none_yet,)),))
+    facts = (Fact("Checked", at=last.verified_at), Fact("Backup", last.backup_path),
+             Fact("Backup taken", at=last.backup_taken_at), Fact("Matched its manifest", yes=last.ok),
+             Fact("Outcome", last.summary))
+    return DecisionContext("backup_restore_check", "The last restore check of a backup",
+                           (Section("Restore check", facts),), prefill={"findings": last.sentence()[:4000]})

@@ -40,12 +40,26 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+_VOCABULARIES: dict[str, type[Vocabulary]] = {}
+
+
+def _snake(name: str) -> str:
+    return "".join(("_" + c.lower()) if c.isupper() and i else c.lower() for i, c in enumerate(name))
+
+
 class Vocabulary(StrEnum):
     """A set of stored values, each with its label for people (pages show the label, the
     database and the API the value). Members compare equal to their string values, so
-    they go into String columns and JSON as they are."""
+    they go into String columns and JSON as they are.
+
+    Every vocabulary is known by its name in snake case (``ConferenceKind`` is
+    ``"conference_kind"``): pages look labels up by it (the ``label`` filter)."""
 
     _label: str
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        _VOCABULARIES[_snake(cls.__name__)] = cls
 
     def __new__(cls, value: str, label: str) -> Vocabulary:
         member = str.__new__(cls, value)
@@ -71,3 +85,16 @@ class Vocabulary(StrEnum):
             if member.value == value:
                 return member.label
         return str(value)
+
+
+def vocabulary(name: str) -> type[Vocabulary]:
+    """The vocabulary called ``name`` (snake case of its class name)."""
+    try:
+        return _VOCABULARIES[name]
+    except KeyError:
+        raise KeyError(f"no vocabulary {name!r}; known: {', '.join(sorted(_VOCABULARIES))}") from None
+
+
+def vocabularies() -> dict[str, type[Vocabulary]]:
+    """Every vocabulary by name (the models that define them must be imported)."""
+    return dict(_VOCABULARIES)

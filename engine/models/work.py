@@ -35,6 +35,9 @@ class HumanTask(Base):
         Index("ix_human_tasks_assignee_state_due", "assignee_id", "state", "due_at"),
         Index("ix_human_tasks_role_state_due", "role", "state", "due_at"),
         Index("ix_human_tasks_instance_state", "instance_id", "state"),
+        # a case's open rows (a step's risk follow-up, the case pages), flat however long its history
+        Index("ix_human_tasks_case_state", "case_code", "state"),
+        Index("ix_human_tasks_state_due", "state", "due_at"),  # overdue work, counted for /metrics
         # the "claimable" inbox: ready tasks offered to a role, nobody holding them yet
         Index("ix_human_tasks_offered", "role", "due_at",
               postgresql_where=text("state = 'ready' AND assignee_id IS NULL"),
@@ -105,6 +108,7 @@ class OutboxMessage(Base):
     claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     outcome: Mapped[str | None] = mapped_column(String(10))  # JobOutcome
+    request_id: Mapped[str | None] = mapped_column(String(64))  # the request that caused it (its logs' id)
 
 
 class AuditEvent(Base):

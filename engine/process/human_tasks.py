@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from engine.bpmn import engine_step, forms
 from engine.bpmn.runtime import ProcessRuntime
 from engine.errors import Conflict, Forbidden, NotFound
-from engine.models import HumanTask, TaskState, User
+from engine.models import HumanTask, ProcessInstance, ProcessModel, TaskState, User
 from engine.people import access
 from engine.people.directory import get_user, supervisee_ids, username
 from engine.process.deployment import form_schema
@@ -26,6 +26,16 @@ class TaskView:
     model_id: int
 
 
+def process_names(session) -> dict[str, str]:
+    """The name people read for each deployed process (its newest version's), by process id:
+    task lists say "Case management", never ``case_management``."""
+    newest = (select(ProcessModel.process_id, func.max(ProcessModel.version).label("version"))
+              .group_by(ProcessModel.process_id).subquery())
+    rows = session.execute(select(ProcessModel.process_id, ProcessModel.name).join(
+        newest, (ProcessModel.process_id == newest.c.process_id) & (ProcessModel.version == newest.c.version)))
+    return {row.process_id: row.name for row in rows}
+
+
 def load_task(session, task_id: str) -> HumanTask:
     task = session.get(HumanTask, task_id)
     if task is None:
@@ -33,9 +43,10 @@ def load_task(session, task_id: str) -> HumanTask:
     return task
 
 
-def get_task(uow, user_id: int, task_id: str) -> TaskView:
+def view_task(uow, user_id: int, task_id: str) -> TaskView:
     """One task with its form, for those it is offered to, held by, or whose team holds
-    it. A look at a case's task is audited. Commits."""
+    it; a look at a case's task writes its audit row. A building block: the use case that
+    calls it commits (:func:`get_task`, or one that shows more of the case beside it)."""
     session = uow.session
     user = get_user(session, user_id)
     task = load_task(session, task_id)
@@ -44,10 +55,25 @@ def get_task(uow, user_id: int, task_id: str) -> TaskView:
     instance = engine_step.load_instance(session, task.instance_id)
     if task.case_code:
         uow.audit(user.id, "task_viewed", "human_task", task.id, task.case_code)
-    view = TaskView(task, form_schema(session, instance.model, task.form), username(session, task.assignee_id),
+    return TaskView(task, form_schema(session, instance.model, task.form), username(session, task.assignee_id),
                     instance.model.name, instance.model.version, instance.model_id)
+
+
+def get_task(uow, user_id: int, task_id: str) -> TaskView:
+    """:func:`view_task` as a use case. Commits."""
+    view = view_task(uow, user_id, task_id)
     uow.commit()
     return view
+
+
+def _task_with_instance(session, task_id: str) -> tuple[HumanTask, ProcessInstance]:
+    """The task, its instance and the instance's model, in one query (a completion's read)."""
+    row = session.execute(select(HumanTask, ProcessInstance)
+                          .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+                          .where(HumanTask.id == task_id)).first()
+    if row is None:
+        raise NotFound(f"no task {task_id}")
+    return row[0], row[1]
 
 
 def _open_task(session, user_id: int, task_id: str, already: str = "") -> tuple[User, HumanTask]:
@@ -94,12 +120,14 @@ def complete_task(uow, runtime: ProcessRuntime, user_id: int, task_id: str, data
     engine step). Commits. A diagram failure rolls the completion back, is recorded on the
     instance, and raises ``ScriptError``."""
     session = uow.session
-    user, task = _open_task(session, user_id, task_id, already="already ")
+    user = get_user(session, user_id)
+    task, instance = _task_with_instance(session, task_id)
+    if task.state != TaskState.READY:
+        raise Conflict(f"this task is already {task.state}")
     if not access.may_complete(user, task):
         if task.assignee_id is not None and access.offered_to(user, task):
             raise Conflict("someone else has claimed this task")
         raise Forbidden("this task is not offered to you")
-    instance = engine_step.load_instance(session, task.instance_id)
     engine_step.ensure_running(instance)
     forms.validate(form_schema(session, instance.model, task.form), data)
     with engine_step.advancing(uow, runtime, instance, user.id) as step:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from engine import clock
 from engine.errors import Forbidden, Invalid
@@ -163,15 +163,15 @@ def _sort_key(task: HumanTask, tier: int):
             task.created_at, task.id)
 
 
-def _tiers(session) -> list[tuple[str, object]]:
+def _tiers(session) -> list[tuple[str, ColumnElement[bool]]]:
     """Disjoint conditions, in inbox order: the active disruption's crisis checks, urgent
     cases' tasks, the active drill's crisis checks, the rest (the crisis tiers only while
     a disruption or drill is active)."""
     active = set(session.scalars(select(Crisis.drill).where(Crisis.active_slot.is_not(None))))
     urgent = HumanTask.case_code.in_(urgent_case_codes())
     not_urgent = or_(HumanTask.case_code.is_(None), HumanTask.case_code.not_in(urgent_case_codes()))
-    tiers: list[tuple[str, object]] = []
-    outside: list = []
+    tiers: list[tuple[str, ColumnElement[bool]]] = []
+    outside: list[ColumnElement[bool]] = []
     if False in active:
         real = crisis_check_instances(False)
         tiers.append(("crisis", HumanTask.instance_id.in_(real)))

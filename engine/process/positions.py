@@ -66,3 +66,26 @@ def case_positions(session, case_code: str, limit: int = 10) -> list[InstancePos
         out.append(InstancePosition(inst.id, inst.process_id, inst.model_id, inst.model.name, inst.model.version,
                                     inst.status, [t.title for t in tasks if t.state == TaskState.READY], diagrams))
     return out
+
+
+def instance_position(session, instance: ProcessInstance) -> InstancePosition:
+    """Where one instance stands, for the process owners' instance page: the elements it
+    waits at and those it passed, on the diagram files they are drawn in (its main diagram
+    first)."""
+    tasks = session.execute(select(HumanTask.bpmn_id, HumanTask.title, HumanTask.state)
+                            .where(HumanTask.instance_id == instance.id)).all()
+    timers = session.execute(select(Timer.bpmn_id, Timer.state).where(Timer.instance_id == instance.id)).all()
+    marks = {"waiting": ({t.bpmn_id for t in tasks if t.state == TaskState.READY}
+                         | {t.bpmn_id for t in timers if t.state == TimerState.PENDING}),
+             "done": ({t.bpmn_id for t in tasks if t.state == TaskState.COMPLETED}
+                      | {t.bpmn_id for t in timers if t.state == TimerState.FIRED})}
+    files = model_files(session, instance.model_id, "bpmn")
+    main = _file_of(files, instance.process_id)
+    names = [main] if main else []
+    others = {_file_of(files, e) for e in marks["waiting"] | marks["done"]} - {None, main}
+    names += sorted(name for name in others if name is not None)
+    diagrams = [DiagramPosition(name, sorted(e for e in marks["waiting"] if _file_of(files, e) == name),
+                                sorted(e for e in marks["done"] if _file_of(files, e) == name)) for name in names]
+    return InstancePosition(instance.id, instance.process_id, instance.model_id, instance.model.name,
+                            instance.model.version, instance.status,
+                            [t.title for t in tasks if t.state == TaskState.READY], diagrams)

@@ -1,17 +1,51 @@
 """A supervisor (or the director) hands a ready task to someone else on their team.
 
-Used when a caseworker is away or overloaded, or a task is late. The new holder must be
-on the supervisor's team (or the supervisor) and hold the role the task is offered to;
-the change is audited on the case.
+Used when a caseworker is away or overloaded, or a task is late — any open task, whenever
+it is due. The new holder must be on the supervisor's team (or the supervisor) and hold
+the role the task is offered to; the change is audited on the case. Pages offer the
+people :func:`reassignment_choices` names, to choose from a list.
 """
 from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
 
 from sqlalchemy import select, update
 
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.models import HumanTask, TaskState, User
 from engine.people import access
-from engine.people.directory import get_user, supervisee_ids
+from engine.people.directory import get_user, supervisee_ids, team_members
+
+
+class ShownTask(Protocol):
+    """A task as a list shows it: its id, the role it is offered to, its holder's username."""
+    @property
+    def id(self) -> str: ...
+    @property
+    def role(self) -> str | None: ...
+    @property
+    def assignee(self) -> str | None: ...
+
+
+def reassignment_choices(session, actor_id: int, tasks: Iterable[ShownTask]) -> dict[str, list[str]]:
+    """For each task shown, the usernames this supervisor may hand it to (the rules of
+    :func:`reassign_task`: someone on their team, or themselves, holding the task's role;
+    not its present holder). No entry for a task held outside their team, or when the
+    actor reassigns nothing (not a supervisor)."""
+    actor = get_user(session, actor_id)
+    if not actor.has_role(*access.TEAM_ROLES):
+        return {}
+    people = [*team_members(session, actor), actor]
+    team = {p.username for p in people}
+    choices: dict[str, list[str]] = {}
+    for task in tasks:
+        if (task.assignee is None and task.role is None) or (task.assignee is not None and task.assignee not in team):
+            continue
+        names = sorted({p.username for p in people if (task.role is None or task.role in p.roles)
+                        and p.username != task.assignee})
+        choices[task.id] = names
+    return choices
 
 
 def reassign_task(uow, actor_id: int, task_id: str, new_assignee: str, reason: str = "") -> HumanTask:

@@ -107,7 +107,8 @@ def _on_case(task: HumanTask) -> str:
 
 
 def _due_line(task: HumanTask) -> str:
-    return f"Due {task.due_at.isoformat(timespec='minutes')}." if task.due_at else ""
+    """When the task falls due, as the pages write a time (UTC), for people to read."""
+    return f"Due {clock.as_utc(task.due_at).strftime('%d %b %Y %H:%M')} UTC." if task.due_at else ""
 
 
 # -- reading and marking (the in-app inbox) -------------------------------------------

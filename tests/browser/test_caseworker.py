@@ -42,7 +42,7 @@ def test_caseworker_sees_the_new_case_first_fixes_a_field_error_and_submits(page
     eligible = page.get_by_label("Eligible for case management")
     danger = page.get_by_label("In immediate danger")
     eligible.wait_for()
-    header = page.get_by_label("Filled in by the system (R33)")
+    header = page.get_by_label("Filled in by the system")  # R33
     assert header.locator("dd[data-field='Case code']").inner_text() == new
     assert "Case " + new in page.locator(".task-side").inner_text()
 
@@ -50,10 +50,11 @@ def test_caseworker_sees_the_new_case_first_fixes_a_field_error_and_submits(page
     page.get_by_role("button", name="Submit").click()
     summary = page.locator("#error-summary")
     summary.wait_for()
-    assert "Eligible for case management: is required" in summary.inner_text()
-    assert "In immediate danger: is required" in summary.inner_text()
+    assert "Eligible for case management: Say whether the person is eligible for case management." \
+        in summary.inner_text()
+    assert "In immediate danger: Say whether the person is in immediate danger." in summary.inner_text()
     field_error = page.locator("[data-schemapath='root.eligible'] .server-error")
-    assert field_error.inner_text() == "is required"
+    assert field_error.inner_text() == "Say whether the person is eligible for case management."
     assert eligible.get_attribute("aria-invalid") == "true"
     shot(page, "caseworker_form_field_error")
 

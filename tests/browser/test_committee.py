@@ -61,5 +61,5 @@ def test_a_vote_without_a_choice_is_refused_on_the_page(page, live_app):
     item = page.locator("article.vote-item").filter(has_text=code)
     item.get_by_label("Approve").evaluate("el => el.form.noValidate = true")  # skip the browser's own check
     item.get_by_role("button", name="Record my vote").click()
-    page.locator("#error-summary").get_by_text("choose approve or reject").wait_for()
+    page.locator("#error-summary").get_by_text("Choose Approve or Reject.").wait_for()
     assert page.locator("article.vote-item").filter(has_text=code).count() == 1

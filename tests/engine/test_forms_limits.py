@@ -32,8 +32,7 @@ def test_pattern_properties_and_additional_properties_match_with_re2():
     started = time.monotonic()
     errors = forms.field_errors(schema, {"a" * 5000 + "!": 1, "aaa": "not a number"})
     assert time.monotonic() - started < 2
-    assert errors == {"a" * 5000 + "!": ["is not a field of this form"], "aaa": ["'not a number' is not of type "
-                                                                               "'integer'"]}
+    assert errors == {"a" * 5000 + "!": ["is not a field of this form"], "aaa": ["Give a whole number."]}
     assert forms.field_errors(schema, {"aa": 3}) == {}
 
 
@@ -41,7 +40,7 @@ def test_property_names_and_the_regex_format_use_re2_too():
     names = {"type": "object", "propertyNames": {"pattern": EVIL}}
     assert forms.field_errors(names, {"a" * 5000 + "!": 1})  # refused, quickly
     regex = {"type": "object", "properties": {"rule": {"type": "string", "format": "regex"}}}
-    assert forms.field_errors(regex, {"rule": "(a)\\1"}) == {"rule": ["'(a)\\\\1' is not a 'regex'"]}
+    assert forms.field_errors(regex, {"rule": "(a)\\1"}) == {"rule": ["This is not a pattern the form can check."]}
     assert forms.field_errors(regex, {"rule": "^[a-z]+$"}) == {}
 
 

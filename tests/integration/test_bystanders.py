@@ -25,6 +25,7 @@ from tests.conftest import _empty as empty_database
 from tests.integration.attack_samples import ATTACKS, Attack
 
 BYSTANDER_LIMIT_S = 2.0
+FIGURES = PROJECT_ROOT / "test-artifacts" / "bystanders.jsonl"
 NEEDS = {"red_needs": ["child_at_risk"], "yellow_needs": [], "summary": "checked on the family"}
 
 
@@ -133,6 +134,15 @@ def bystander(live: Live) -> dict[str, float]:
     return timings
 
 
+def record_figures(live: Live, attack: str, rounds: list[dict[str, float]]) -> None:
+    """The slowest bystander answer per kind, kept in test-artifacts/bystanders.jsonl for the closing note."""
+    worst = {name: round(max(r[name] for r in rounds), 3) for name in rounds[0]}
+    database = live.app.extensions["engine_ctx"].engine.dialect.name  # type: ignore[attr-defined]
+    FIGURES.parent.mkdir(exist_ok=True)
+    with FIGURES.open("a") as figures:
+        figures.write(json.dumps({"attack": attack, "database": database, "slowest_s": worst}) + "\n")
+
+
 @pytest.mark.parametrize("attack", ATTACKS, ids=[a.name for a in ATTACKS])
 def test_while_an_attack_runs_every_other_user_is_answered_within_two_seconds(live, attack: Attack):
     outsider = live.from_address("127.0.0.2")
@@ -148,6 +158,7 @@ def test_while_an_attack_runs_every_other_user_is_answered_within_two_seconds(li
         stop.set()
         attacker.join(timeout=30)
     assert not attacker.is_alive(), f"the attack {attack.name} still hangs after the bystander finished"
+    record_figures(live, attack.name, rounds)
     slow = {name: round(s, 2) for timings in rounds for name, s in timings.items() if s > BYSTANDER_LIMIT_S}
     assert slow == {}, f"bystander answers slower than {BYSTANDER_LIMIT_S} s during {attack.name}"
     assert answers, "the attack never ran"

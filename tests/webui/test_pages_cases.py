@@ -28,7 +28,9 @@ def test_a_referral_through_the_page_creates_a_case_shown_by_code(app):
     refused = user.post("/cases/new", data={"csrf_token": token, "source": "ngo", "name": ""})
     assert refused.status_code == 422
     html = refused.get_data(as_text=True)
-    assert "Primary concern" in html and "is required" in html and 'aria-invalid="true"' in html
+    assert 'aria-invalid="true"' in html and "is required" not in html
+    assert "<strong>Primary concern</strong>: Write what the concern is." in html  # summary, in words
+    assert "Choose where the referral came from." not in html  # the source was given
     resp = user.post("/cases/new", data={"csrf_token": token, "source": "ngo", "primary_concern": "alone at home",
                                          "name": DISTINCTIVE_NAME, "date_of_birth": "2015-06-01", "sex": "female"})
     assert resp.status_code == 302

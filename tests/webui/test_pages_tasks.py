@@ -44,7 +44,7 @@ def test_an_invalid_submit_comes_back_with_each_fields_error(app, client, token_
     html = resp.get_data(as_text=True)
     assert 'id="error-summary"' in html
     errors = json.loads(re.search(r'id="form-errors">(.*?)</script>', html, re.S).group(1))
-    assert "eligible" in errors and errors["immediate_danger"] == ["is required"]
+    assert "eligible" in errors and errors["immediate_danger"] == ["Say whether the person is in immediate danger."]
     assert json.loads(re.search(r'id="form-data">(.*?)</script>', html, re.S).group(1)) == {"eligible": "perhaps"}
     assert client.get(f"/api/tasks/{task['id']}", headers=token_for("caseworker1")).get_json()["state"] == "ready"
 

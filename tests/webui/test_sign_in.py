@@ -320,3 +320,16 @@ def test_sign_in_returns_to_a_page_of_this_site_and_never_to_another_host(app):
         assert f'action="{action}"' in html
         resp = browser.post(action, data={"username": "supervisor1", "password": "demo", "csrf_token": csrf_from(html)})
         assert resp.status_code == 302 and resp.headers["Location"] == landed, asked
+
+
+@sqlite_only
+def test_a_page_asked_for_before_signing_in_is_where_signing_in_leads(app):
+    browser = app.test_client()
+    asked = browser.get("/dashboard?team=1")
+    assert asked.status_code == 302
+    login = asked.headers["Location"]
+    assert login.startswith("/login?next=")
+    html = browser.get(login).get_data(as_text=True)
+    resp = browser.post(login, data={"username": "supervisor1", "password": "demo", "csrf_token": csrf_from(html)})
+    assert resp.status_code == 302 and resp.headers["Location"] == "/dashboard?team=1"
+    assert browser.get("/dashboard?team=1").status_code == 200

@@ -157,13 +157,18 @@ class CaseDriver:
         (task,) = [t for t in self.tasks(code) if t.bpmn_id in FIRST_ACTION_TASKS]
         return self.complete(self.assignee(task), task, data or FIRST_ACTION)
 
-    def assess_and_plan(self, code: str, needs: dict = NEEDS_HIGH) -> None:
+    def assess(self, code: str, needs: dict = NEEDS_HIGH) -> None:
+        """Rate, take the first action, assess in full (and an interim plan where one opens):
+        the case plan task is open."""
         self.do(code, "initial_assessment", needs)
         self.first_action(code)
         self.do(code, "comprehensive_start", {"assessment_method": "home_visit"})
         self.do(code, "comprehensive_assessment", {"needs_summary": "needs found"})
         if self.tasks(code, "interim_plan"):
             self.do(code, "interim_plan", {"immediate_actions": "safe now"})
+
+    def assess_and_plan(self, code: str, needs: dict = NEEDS_HIGH) -> None:
+        self.assess(code, needs)
         self.do(code, "case_plan", PLAN)
         self.do(code, "approve_case_plan", {"vote": "approve"})
 

@@ -83,13 +83,14 @@ def test_r29_a_leaving_caseworkers_caseload_is_handed_over_and_shadowed_for_thre
     assert seen["shadowing"] is True
     assert seen["shadow_tasks"] and {t["assignee"] for t in seen["shadow_tasks"]} == {"caseworker2"}
     assert client.get(f"/api/handovers/{body['id']}/cases/{first}", headers=leaving).status_code == 200
-    assert client.get(f"/api/cases/{first}", headers=leaving).status_code == 403  # no other way in
+    assert client.get(f"/api/cases/{first}", headers=leaving).status_code == 200  # the file, read-only, while shadowing
 
     fire_shadowing_end(d, body["id"])
     with ctx.session_factory() as s:
         assert s.get(Handover, body["id"]).status == "completed"
     assert client.get(f"/api/handovers/{body['id']}/cases/{first}", headers=token_for("caseworker1")).status_code \
         == 403
+    assert client.get(f"/api/cases/{first}", headers=token_for("caseworker1")).status_code == 403
     assert client.get(f"/api/handovers/{body['id']}", headers=token_for("caseworker1")).get_json()[
         "shadow_tasks"] == []
 

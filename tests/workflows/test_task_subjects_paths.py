@@ -20,12 +20,7 @@ def test_R18_each_referral_outcome_task_names_its_provider_and_service(ctx):
     d = CaseDriver(ctx)
     code = d.refer()
     d.to_registered(code)
-    d.do(code, "initial_assessment", NEEDS_HIGH)
-    d.first_action(code)
-    d.do(code, "comprehensive_start", {"assessment_method": "home_visit"})
-    d.do(code, "comprehensive_assessment", {"needs_summary": "needs found"})
-    if d.tasks(code, "interim_plan"):
-        d.do(code, "interim_plan", {"immediate_actions": "safe now"})
+    d.assess(code)
     d.do(code, "case_plan", {**PLAN, "referrals": REFERRALS})
     d.do(code, "approve_case_plan", {"vote": "approve"})
 

@@ -3,11 +3,29 @@ from __future__ import annotations
 
 from flask import Flask
 
-from webui.api import auth, cases, crises, health, incidents, notifications, process_models, processes, tasks
+from webui.api import (
+    auth,
+    cases,
+    complaints,
+    conferences,
+    crises,
+    decisions,
+    handovers,
+    health,
+    incidents,
+    model_compare,
+    notifications,
+    process_models,
+    processes,
+    supervision,
+    tasks,
+)
+from webui.api import users as users_api
 from webui.extensions import csrf, smorest_api
 
 API_BLUEPRINTS = (auth.blp, tasks.blp, cases.blp, process_models.blp, processes.blp, crises.blp,
-                  notifications.blp, incidents.blp)
+                  notifications.blp, incidents.blp, users_api.blp, users_api.teams_blp, conferences.blp, complaints.blp,
+                  handovers.blp, supervision.blp, decisions.blp, model_compare.blp)
 
 
 def register_api(app: Flask) -> None:

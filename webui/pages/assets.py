@@ -1,11 +1,18 @@
-"""Front-end libraries from the npm registry, served straight out of ``node_modules``.
+"""Front-end libraries from the npm registry, served straight out of ``node_modules``, and
+the bundles built from them.
 
 ``package.json`` / ``package-lock.json`` pin them and ``make install`` runs ``npm ci``;
 nothing is copied into the repository. Only each library's prebuilt ``dist`` folder is
 reachable, so the rest of ``node_modules`` never leaves the server.
+
+Libraries that ship ES modules only (the BPMN properties panel) are bundled by esbuild
+during ``make install`` (``npm run build:editors``: ``webui/static/editors/*.mjs`` ->
+``build/editors/``, a gitignored folder) and served from ``/bundles/``; no built file is
+committed.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from functools import cache
 from pathlib import Path
@@ -20,7 +27,10 @@ LIBRARIES = {
     "bpmn-js": ("bpmn-js", "dist"),
     "dmn-js": ("dmn-js", "dist"),
     "json-editor": ("@json-editor/json-editor", "dist"),
+    "properties-panel": ("@bpmn-io/properties-panel", "dist"),
 }
+BUNDLE_DIR = PROJECT_ROOT / "build" / "editors"
+BUNDLES = ("bpmn-modeler.js",)  # what `npm run build:editors` writes
 ONE_YEAR_S = 365 * 24 * 3600
 
 bp = Blueprint("assets", __name__)
@@ -49,6 +59,31 @@ def vendor_url(name: str, filename: str) -> str:
     return url_for("assets.vendor", name=name, filename=filename, v=library_version(name) or "missing")
 
 
+def bundle_version(filename: str) -> str | None:
+    """A fingerprint of a built bundle (it changes whenever the bundle is rebuilt), or None
+    when ``make install`` has not built it."""
+    try:
+        stat = (BUNDLE_DIR / filename).stat()
+    except OSError:
+        return None
+    return hashlib.sha1(f"{stat.st_mtime_ns}:{stat.st_size}".encode()).hexdigest()[:12]
+
+
+def bundles_built() -> bool:
+    return all(bundle_version(name) for name in BUNDLES)
+
+
+def bundle_url(filename: str) -> str:
+    return url_for("assets.bundle", filename=filename, v=bundle_version(filename) or "missing")
+
+
+@bp.get("/bundles/<filename>")
+def bundle(filename: str):
+    if filename not in BUNDLES or bundle_version(filename) is None:
+        abort(404)
+    return send_from_directory(BUNDLE_DIR, filename, max_age=ONE_YEAR_S)
+
+
 @bp.get("/vendor/<name>/<path:filename>")
 def vendor(name: str, filename: str):
     if name not in LIBRARIES or library_version(name) is None:
@@ -59,4 +94,5 @@ def vendor(name: str, filename: str):
 
 @bp.app_context_processor
 def _asset_helpers():
-    return {"vendor_url": vendor_url, "libraries_installed": libraries_installed}
+    return {"vendor_url": vendor_url, "libraries_installed": libraries_installed, "bundle_url": bundle_url,
+            "bundles_built": bundles_built}

@@ -1,30 +1,44 @@
-"""Cases: the list I may see (by code), a new referral, and the case file — tracking
-fields, history, referrals, tasks, the process diagram with the current position, and
-the strictly confidential section for those allowed (R32, R33, R34)."""
+"""Cases: the list I may see (by code), a new referral (warned of a likely duplicate, and
+sent once however often the form is), and the case file — tracking fields, history,
+referrals, tasks, contacts and notes added at any time, the process diagram with the
+current position, the strictly confidential section for those allowed — and its printable
+summary (R32, R33, R34)."""
 from __future__ import annotations
+
+import secrets
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from engine.case import case_lists, intake
+from engine import clock
+from engine.case import case_lists, intake, notes
 from engine.case import files as case_files
 from engine.errors import Forbidden, Invalid
-from engine.models.case import CASE_STAGES, CASE_STATUSES, RISK_LEVELS
+from engine.models.case import CASE_STAGES, CASE_STATUSES, RISK_LEVELS, ContactMethod, ContactType, ReferralSource
 from engine.people import access, directory
-from engine.process import positions
+from engine.process import positions, reassignment
 from webui.api.bounds import CASE_CODE
 from webui.extensions import runtime, uow
 from webui.pages.common import page_blueprint, page_number, require_roles
+from webui.pages.form_display import error_titles, errors_in_words
 
 bp = page_blueprint("pages_cases", __name__)
 
 PAGE_SIZE = 50
 CASE_ROLES = ("caseworker", "supervisor", "director", "committee_member", "admin")
-REFERRAL_SOURCES = (  # DOMAIN §2 step 1 (001 §3.1, 003 §5.1.1)
-    ("government", "Government authority"), ("ngo", "NGO"), ("community_organisation", "Community organisation"),
-    ("un_agency", "UN agency"), ("community_member", "Community member"), ("self_referral", "Self-referral"),
-    ("other_sector_staff", "Staff of another sector"))
+REFERRAL_SOURCES = tuple((source.value, source.label) for source in ReferralSource)  # DOMAIN §2 step 1
 SEX_CHOICES = (("", "Not recorded"), ("female", "Female"), ("male", "Male"), ("other", "Other"))
+REFERRAL_FIELDS = ("source", "primary_concern", "referred_by", "name", "date_of_birth", "sex")
+REFERRAL_WORDS = {  # each field's label and what to do when it is missing
+    "referral.source": ("Referred by", "Choose where the referral came from."),
+    "referral.referred_by": ("Referring person or agency", "Fill this in."),
+    "referral.primary_concern": ("Primary concern", "Write what the concern is."),
+    "client.name": ("Name", "Write the person's name."),
+    "client.date_of_birth": ("Date of birth", "Give the date of birth."),
+    "client.sex": ("Sex", "Choose one of the answers."),
+}
+NOTE_FIELDS = ("kind", "contact_type", "contact_method", "contact_at", "text", "confidential")
+FORM_TOKEN_MAX = 100
 
 
 @bp.get("/cases")
@@ -43,42 +57,107 @@ def case_list():
                            statuses=CASE_STATUSES, stages=CASE_STAGES, risks=RISK_LEVELS, may_refer=may_refer)
 
 
+# -- a new referral ---------------------------------------------------------------------------------
+def _referral_page(values: dict, form_token: str, errors: dict | None = None, duplicates=(), status: int = 200):
+    return render_template("referral.html", values=values, errors=errors_in_words(errors or {}, REFERRAL_WORDS),
+                           error_titles=error_titles(REFERRAL_WORDS), sources=REFERRAL_SOURCES,
+                           sexes=SEX_CHOICES, form_token=form_token, duplicates=duplicates), status
+
+
 @bp.route("/cases/new", methods=["GET", "POST"])
 @login_required
 def new_referral():
-    values = {k: (request.form.get(k) or "").strip() for k in
-              ("source", "primary_concern", "referred_by", "name", "date_of_birth", "sex")}
+    values = {k: (request.form.get(k) or "").strip() for k in REFERRAL_FIELDS}
     with uow() as work:
         if not access.may_refer(directory.get_user(work.session, current_user.id)):
             raise Forbidden("only caseworkers, supervisors and the director take referrals")
     if request.method == "GET":
-        return render_template("referral.html", values=values, errors={}, sources=REFERRAL_SOURCES, sexes=SEX_CHOICES)
+        return _referral_page(values, secrets.token_urlsafe(24))
+    form_token = (request.form.get("form_token") or "").strip()[:FORM_TOKEN_MAX] or secrets.token_urlsafe(24)
     referral = {"source": values["source"], "primary_concern": values["primary_concern"],
                 "referred_by": values["referred_by"] or None}
     client = {"name": values["name"], "date_of_birth": values["date_of_birth"] or None, "sex": values["sex"] or None}
+    link_to = (request.form.get("link_to") or "").strip()[:40] or None
+    choice = request.form.get("choice") or (intake.LINK if link_to else None)
     with uow() as work:
         try:
-            case = intake.create_referral(work, runtime(), current_user.id, referral, client)
+            outcome = intake.submit_referral_form(work, runtime(), current_user.id, referral, client, form_token,
+                                                  choice=choice, link_to=link_to)
         except Invalid as err:
-            return render_template("referral.html", values=values, errors=err.errors, sources=REFERRAL_SOURCES,
-                                   sexes=SEX_CHOICES), 422
-        code = case.code
-    flash(f"Referral recorded as case {code}. Its first task is in the inbox of whoever screens it.", "info")
+            return _referral_page(values, form_token, err.errors, status=422)
+    if outcome.duplicates:
+        return _referral_page(values, form_token, duplicates=outcome.duplicates)
+    code = outcome.case_code
+    if outcome.repeated:
+        flash(f"This form was sent before: the referral is case {code}. Nothing new was recorded.", "info")
+    elif outcome.linked:
+        flash(f"The referral was added to case {code}. Its caseworker and supervisor are told.", "info")
+    else:
+        flash(f"Referral recorded as case {code}. Its first task is in the inbox of whoever screens it.", "info")
     return redirect(url_for("pages_cases.case_file", code=code))
+
+
+# -- the case file ----------------------------------------------------------------------------------
+def _note_values(form=None) -> dict:
+    """The note form's values: what was sent, or for a new form a contact happening now."""
+    if form is not None:
+        return {k: (form.get(k) or "") for k in NOTE_FIELDS}
+    values = {k: "" for k in NOTE_FIELDS}
+    values.update(kind="contact", contact_at=clock.now().strftime("%Y-%m-%dT%H:%M"))
+    return values
+
+
+def _case_file_page(code: str, note_values: dict | None = None, note_errors: dict | None = None,
+                    status: int = 200):
+    with uow() as work:
+        record = case_files.get_case_file(work, current_user.id, code)
+        where = positions.case_positions(work.session, record.case.code)
+        caseworkers = directory.people_with_role(work.session, "caseworker") if record.may_hand_over else []
+        choices = reassignment.reassignment_choices(work.session, current_user.id, record.open_tasks)
+    return render_template("case_file.html", f=record, case=record.case, confidential=record.confidential,
+                           positions=where, may_hand_over=record.may_hand_over, caseworkers=caseworkers,
+                           reassign_choices=choices, note=note_values or _note_values(),
+                           note_errors=note_errors or {}, contact_types=list(ContactType),
+                           contact_methods=list(ContactMethod), note_max=notes.NOTE_MAX), status
 
 
 @bp.get(f"/cases/<{CASE_CODE}:code>")
 @login_required
 def case_file(code: str):
+    return _case_file_page(code)
+
+
+@bp.post(f"/cases/<{CASE_CODE}:code>/notes")
+@login_required
+def add_note(code: str):
+    """A contact or a note added from the case file (R33), at any time."""
+    values = _note_values(request.form)
+    contact = values["kind"] == "contact"
+    with uow() as work:
+        try:
+            notes.add_case_note(work, current_user.id, code, kind=values["kind"], text=request.form.get("text"),
+                                contact_type=values["contact_type"] or None if contact else None,
+                                contact_method=values["contact_method"] or None if contact else None,
+                                contact_at=values["contact_at"] if contact else None,
+                                confidential=values["confidential"] == "yes")
+        except Invalid as err:
+            return _case_file_page(code, values, err.errors, status=422)
+    where = "the strictly confidential section" if values["confidential"] == "yes" else "the case file"
+    flash(f"Your {'contact' if contact else 'note'} is in {where}.", "info")
+    return redirect(url_for("pages_cases.case_file", code=code) + ("#confidential-heading"
+                                                                   if values["confidential"] == "yes"
+                                                                   else "#notes-heading"))
+
+
+@bp.get(f"/cases/<{CASE_CODE}:code>/summary")
+@login_required
+def case_summary(code: str):
+    """The case summary to print: the R33 header on top, then where the case stands."""
     with uow() as work:
         record = case_files.get_case_file(work, current_user.id, code)
-        where = positions.case_positions(work.session, record.case.code)
-        caseworkers = directory.people_with_role(work.session, "caseworker") if record.may_hand_over else []
-    return render_template("case_file.html", f=record, case=record.case, confidential=record.confidential,
-                           positions=where, may_hand_over=record.may_hand_over, caseworkers=caseworkers)
+    return render_template("case_summary.html", f=record, case=record.case, printed_at=clock.now())
 
 
 @bp.app_template_filter("source_label")
 def source_label(value: str | None) -> str:
-    return dict(REFERRAL_SOURCES).get(value or "", value or "—")
-
+    return ReferralSource.label_of(value)

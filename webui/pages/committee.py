@@ -6,9 +6,11 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from engine.case import decision_context
 from engine.committee import board as committee_board
 from engine.errors import Conflict, Invalid, ScriptError
 from engine.models import HumanTask, ProcessInstance
+from engine.models.case_decisions import VoteChoice
 from engine.process import human_tasks
 from engine.process.deployment import form_schema
 from webui.api.bounds import TASK_ID
@@ -33,14 +35,21 @@ def _render(errors: dict | None = None, failed_task: str | None = None, submitte
             status: int = 200):
     with uow() as work:
         items = committee_board.agenda(work.session, current_user.id)
-        quick = {}
+        quick, comment_limits = {}, {}
+        tasks = []
         for item in items:
             instance = work.session.get(ProcessInstance, item.task.instance_id)
             task = work.session.get(HumanTask, item.task.id)
-            quick[item.task.id] = _quick_vote_fits(form_schema(work.session, instance.model, task.form))
+            tasks.append(task)
+            schema = form_schema(work.session, instance.model, task.form)
+            quick[item.task.id] = _quick_vote_fits(schema)
+            comment = ((schema or {}).get("properties") or {}).get("comment") or {}
+            comment_limits[item.task.id] = int(comment.get("maxLength") or MAX_COMMENT)
         recent = committee_board.recent_conferences(work.session, current_user.id)
+        decides = decision_context.decisions_in_view(work, current_user.id, tasks)
     return render_template("committee.html", items=items, recent=recent, quick=quick, errors=errors or {},
-                           failed_task=failed_task, submitted=submitted or {}), status
+                           failed_task=failed_task, submitted=submitted or {}, decides=decides,
+                           comment_limits=comment_limits), status
 
 
 @bp.get("/committee")
@@ -55,9 +64,9 @@ def vote(task_id: str):
     data = {"vote": request.form.get("vote", "")}
     comment = request.form.get("comment", "").strip()
     if comment:
-        data["comment"] = comment[:MAX_COMMENT]
+        data["comment"] = comment  # a comment over the form's limit is refused with a message, never cut
     if data["vote"] not in ("approve", "reject"):
-        return _render({"vote": ["choose approve or reject"]}, task_id, data, 422)
+        return _render({"vote": ["Choose Approve or Reject."]}, task_id, data, 422)
     with uow() as work:
         try:
             task = human_tasks.complete_task(work, runtime(), current_user.id, task_id, data)
@@ -67,6 +76,6 @@ def vote(task_id: str):
             flash(f"Your vote was not recorded: {err.message}.", "error")
             return redirect(url_for("pages_committee.agenda"))
         case_code = task.case_code
-    flash(f"Your vote ({data['vote']}) on {case_code or 'this case'} is recorded. "
+    flash(f"Your vote ({VoteChoice.label_of(data['vote']).lower()}) on {case_code or 'this case'} is recorded. "
           "Other members' votes are shown below.", "info")
     return redirect(url_for("pages_committee.agenda") + "#decided")

@@ -1,24 +1,29 @@
-"""The supervisor's dashboard: caseloads against the cap, late and upcoming tasks of the
-team, the team's cases by risk and status, reviews coming due; reassign a task or hand a
-case over (R29, R30)."""
+"""The supervisor's dashboard: urgent cases first, caseloads against the cap, late and
+upcoming tasks of the team and every other open task of theirs, the team's cases by risk
+and status, reviews coming due; reassign any task or hand a case over by choosing from a
+list (R29, R30, R46)."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from engine.case import dashboards
+from engine.case import case_lists, dashboards
 from engine.case.assignment import hand_over_case
 from engine.errors import Conflict, Invalid, NotFound
 from engine.models.case import ACTIVE_STATUSES, CASE_STATUSES, UNRATED, RiskLevel
+from engine.process import inbox as inbox_queries
 from engine.process.decision_parameters import decision_value
-from engine.process.reassignment import reassign_task
+from engine.process.reassignment import reassign_task, reassignment_choices
 from webui.api.bounds import TASK_ID
 from webui.extensions import uow
-from webui.pages.common import page_blueprint, require_roles
+from webui.pages.auth import safe_next
+from webui.pages.common import page_blueprint, page_number, require_roles
 
 bp = page_blueprint("pages_dashboard", __name__)
 TEAM_ROLES = ("supervisor", "director")
 RISK_ORDER = (*RiskLevel.values(), UNRATED)
+ALL_TASKS_PAGE = 25
+ANCHORS = ("overdue", "week", "all-tasks", "urgent")
 
 
 def caseload_cap(session) -> int | None:
@@ -34,14 +39,25 @@ def dashboard():
         cap = caseload_cap(work.session)
         data = dashboards.supervisor_dashboard(work.session, current_user.id, ACTIVE_STATUSES, cap)
         caseworkers = [(uid, name) for uid, name, roles in data.team if "caseworker" in roles]
+        every_task = inbox_queries.inbox_page(work.session, current_user.id, inbox_queries.InboxQuery(
+            scope="team", page=page_number(request.args.get("tasks")), page_size=ALL_TASKS_PAGE))
+        choices = reassignment_choices(work.session, current_user.id,
+                                       [*data.overdue, *data.due_this_week, *every_task.rows])
+        cases_to_hand_over = case_lists.handover_choices(work.session, current_user.id)
     risk = [(level, data.cases_by_risk.get(level, 0)) for level in RISK_ORDER]
     status = [(code, data.cases_by_status.get(code, 0)) for code in CASE_STATUSES]
     return render_template("dashboard.html", data=data, cap=cap, risk=risk, status=status,
-                           caseworkers=caseworkers, me=(current_user.id, current_user.username))
+                           caseworkers=caseworkers, reassign_choices=choices, every_task=every_task,
+                           cases_to_hand_over=cases_to_hand_over)
 
 
-def _back():
-    return redirect(url_for("pages_dashboard.dashboard") + "#" + request.form.get("anchor", "overdue"))
+def _back(default_anchor: str = "overdue"):
+    """Back where the form was: a case file (``back``), or the dashboard's section."""
+    back = safe_next(request.form.get("back"))
+    if back and back.startswith("/cases/"):
+        return redirect(back)
+    anchor = request.form.get("anchor", default_anchor)
+    return redirect(url_for("pages_dashboard.dashboard") + "#" + (anchor if anchor in ANCHORS else default_anchor))
 
 
 @bp.post(f"/dashboard/tasks/<{TASK_ID}:task_id>/reassign")
@@ -62,15 +78,17 @@ def reassign(task_id: str):
 @bp.post("/dashboard/cases/reassign")
 @require_roles(*TEAM_ROLES)
 def reassign_case():
-    code = request.form.get("case_code", "").strip()
+    code = request.form.get("case_code", "").strip()[:40]
+    back = safe_next(request.form.get("back"))
+    back = back if back and back.startswith("/cases/") else None
     with uow() as work:
         try:
             hand_over_case(work, current_user.id, code, request.form.get("caseworker", ""),
                            request.form.get("reason", ""))
         except (Invalid, Conflict, NotFound) as err:
-            detail = "; ".join(f"{k}: {', '.join(v)}" for k, v in (err.errors or {}).items())
-            flash(f"Case {code or '(no code)'} not handed over: {err.message}{' (' + detail + ')' if detail else ''}.",
-                  "error")
-            return redirect(url_for("pages_dashboard.dashboard") + "#handover")
+            detail = "; ".join(", ".join(v) for v in (err.errors or {}).values())
+            flash(f"Case {code or '(none chosen)'} not handed over: {err.message}"
+                  f"{' (' + detail + ')' if detail else ''}.", "error")
+            return redirect(back or url_for("pages_dashboard.dashboard") + "#handover")
     flash(f"Case {code} now lies with {request.form.get('caseworker')}; their open tasks on it moved too.", "info")
-    return redirect(url_for("pages_dashboard.dashboard") + "#caseloads")
+    return redirect(back or url_for("pages_dashboard.dashboard") + "#caseloads")

@@ -16,6 +16,7 @@ display hints the renderer understands:
 from __future__ import annotations
 
 import copy
+import re
 
 CHOOSE = "— choose —"
 TEXTAREA_FROM_LENGTH = 200
@@ -96,3 +97,80 @@ def editor_schema(schema: dict | None) -> dict:
     for shown_by_the_page in ("$schema", "$id", "title", "description"):
         display.pop(shown_by_the_page, None)
     return display
+
+
+def field_label(schema: dict | None, path: str) -> str:
+    """Words for a field of ``schema`` at a dotted ``path`` of the errors:
+    ``referrals.0.consent_to_share`` → "Referral 1: Consent to share information"; a path
+    that names no question ("data", "form") → "The form"."""
+    node: object = schema or {}
+    words: list[str] = []
+    for part in path.split("."):
+        if not isinstance(node, dict):
+            return ": ".join(words) or "The form"
+        if part.isdigit() and node.get("type") == "array":
+            item = node.get("items") if isinstance(node.get("items"), dict) else {}
+            whole = words.pop() if words else "Item"
+            words.append(f"{(item or {}).get('title') or whole} {int(part) + 1}")
+            node = item
+            continue
+        sub = (node.get("properties") or {}).get(part)
+        if not isinstance(sub, dict):
+            return ": ".join(words) or "The form"
+        words.append(str(sub.get("title") or part.replace("_", " ").capitalize()))
+        node = sub
+    return ": ".join(words) or "The form"
+
+
+def ordered_errors(schema: dict | None, errors: dict[str, list[str]]) -> list[tuple[str, str, list[str]]]:
+    """(path, label, messages) for each field with errors, in the order the form asks them."""
+    order = {name: index for index, name in enumerate(((schema or {}).get("properties") or {}).keys())}
+
+    def key(path: str) -> tuple:
+        parts = path.split(".")
+        return (order.get(parts[0], len(order)),) + tuple(int(p) if p.isdigit() else 0 for p in parts[1:2]) + (path,)
+
+    return [(path, field_label(schema, path), [as_sentence(m) for m in messages])
+            for path, messages in sorted(errors.items(), key=lambda item: key(item[0]))]
+
+
+def as_sentence(message: str) -> str:
+    """"required when the risk level changes" → "Required when the risk level changes."."""
+    text = str(message).strip()
+    if not text:
+        return text
+    text = text[:1].upper() + text[1:]
+    return text if text[-1] in ".!?" else text + "."
+
+
+_ENGINE_WORDS = (  # the engine's short messages on a page's fields, in words for people
+    (re.compile(r"^must be text$"), lambda m: "Write this as text."),
+    (re.compile(r"^is longer than (\d+) characters$"),
+     lambda m: f"Keep this to {int(m.group(1)):,} characters at most."),
+    (re.compile(r"^must be a date.*$"), lambda m: "Give a date (day, month and year)."),
+    (re.compile(r"^is in the future$"), lambda m: "This date cannot be in the future."),
+)
+
+
+def errors_in_words(errors: dict[str, list[str]], fields: dict[str, tuple[str, str]]) -> dict[str, list[str]]:
+    """A page form's errors (the engine's ``{"referral.source": ["is required"]}``) in words:
+    ``fields`` gives each field's label and what to do when it is missing ("Choose where
+    the referral came from."). Summary labels: :func:`error_titles`."""
+    shown: dict[str, list[str]] = {}
+    for path, messages in errors.items():
+        missing = fields.get(path, ("", "Fill this in."))[1]
+        for message in messages:
+            text = str(message).strip()
+            if text == "is required":
+                words = missing
+            else:
+                words = next((say(m) for pattern, say in _ENGINE_WORDS if (m := pattern.match(text))),
+                             as_sentence(text))
+            if words not in shown.setdefault(path, []):
+                shown[path].append(words)
+    return shown
+
+
+def error_titles(fields: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """{field path: its label} for the error summary of a page form."""
+    return {path: label for path, (label, _) in fields.items()}

@@ -12,9 +12,10 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from engine.bpmn.diagram_outline import outline_after
-from engine.case import dashboards
+from engine.case import dashboards, decision_context
 from engine.case import files as case_files
 from engine.errors import Conflict, Invalid, NotFound, ScriptError
+from engine.models import CaseStatus
 from engine.people import access
 from engine.people.directory import get_user
 from engine.process import deployment, human_tasks, inbox
@@ -23,7 +24,7 @@ from webui.extensions import runtime, uow
 from webui.json_limits import loads_bounded
 from webui.pages.auth import safe_next
 from webui.pages.common import page_blueprint
-from webui.pages.form_display import editor_schema, read_only_fields
+from webui.pages.form_display import editor_schema, ordered_errors, read_only_fields
 
 log = logging.getLogger(__name__)
 bp = page_blueprint("pages_tasks", __name__)
@@ -31,25 +32,29 @@ MAX_FORM_JSON = 256 * 1024
 
 
 def _render(task_id: str, data: dict | None = None, errors: dict | None = None, status: int = 200):
+    """The task page. ``data``: answers sent before (a refused submit); without them the
+    form starts from what the task decides on (a plan sent back starts from that plan)."""
     with uow() as work:
-        view = human_tasks.get_task(work, current_user.id, task_id)
+        shown = decision_context.task_in_view(work, current_user.id, task_id)
+        view, decides = shown.view, shown.context
         task = view.task
         user = get_user(work.session, current_user.id)
         bpmn = [f.content for f in deployment.model_files(work.session, view.model_id, "bpmn")]
         header = _system_fields(work.session, task.case_code, view.form)
+        error_lines = ordered_errors(view.form, errors or {})
         context = {
             "task": task, "assignee": view.assignee, "form": view.form,
             "display_schema": editor_schema(view.form),
-            "data": data or {}, "errors": errors or {},
+            "data": data if data is not None else dict(decides.prefill if decides else {}),
+            "errors": {path: messages for path, _, messages in error_lines}, "error_lines": error_lines,
             "header": [(title, header.get(name)) for name, title in read_only_fields(view.form)],
-            "field_titles": {name: (sub or {}).get("title") or name
-                             for name, sub in ((view.form or {}).get("properties") or {}).items()},
+            "decides": decides, "urgent_since": shown.urgent_since, "urgent_reason": shown.urgent_reason,
             "case": dashboards.case_summary(work.session, task.case_code),
             "outline": outline_after(bpmn, task.process_id, task.bpmn_id),
             "may_complete": task.state == "ready" and access.may_complete(user, task),
             "may_claim": task.state == "ready" and task.assignee_id is None and access.offered_to(user, task),
             "holds_it": task.state == "ready" and task.assignee_id == user.id,
-            "process_name": view.process_name, "model_version": view.model_version,
+            "process_name": view.process_name,
         }
     return render_template("task.html", **context), status
 
@@ -64,6 +69,8 @@ def _system_fields(session, case_code: str | None, schema: dict | None) -> dict:
         header = case_files.form_context(session, case_code)
     except NotFound:
         return {}
+    if header.get("case_status"):
+        header["case_status"] = CaseStatus.label_of(header["case_status"])
     return {k: v for k, v in header.items() if v is not None and properties.get(k, {}).get("readOnly")}
 
 
@@ -82,7 +89,7 @@ def submit(task_id: str):
     except ValueError:
         data = None
     if not isinstance(data, dict):
-        return _render(task_id, {}, {"form": ["the answers could not be read; fill in the form again"]}, 400)
+        return _render(task_id, {}, {"form": ["The answers could not be read: fill in the form again."]}, 400)
     with uow() as work:
         try:
             task = human_tasks.complete_task(work, runtime(), current_user.id, task_id, data)

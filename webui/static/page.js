@@ -9,4 +9,19 @@
     var message = event.target.getAttribute('data-confirm')
     if (message && !window.confirm(message)) event.preventDefault()
   })
+  /* A long text's counter (data-max-length, data-counter): the limit said, never a silent cut. */
+  var numbers = new Intl.NumberFormat('en-GB')
+  document.querySelectorAll('[data-max-length][data-counter]').forEach(function (input) {
+    var counter = document.getElementById(input.getAttribute('data-counter'))
+    var limit = Number(input.getAttribute('data-max-length'))
+    function update () {
+      var used = Array.from(input.value || '').length /* code points, as the server counts */
+      var text = numbers.format(used) + ' of ' + numbers.format(limit) + ' characters'
+      counter.textContent = used > limit ? text + ': ' + numbers.format(used - limit) + ' too many' : text
+      counter.classList.toggle('over', used > limit)
+    }
+    if (!counter) return
+    input.addEventListener('input', update)
+    update()
+  })
 })()

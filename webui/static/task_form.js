@@ -1,8 +1,18 @@
 /* The task form: rendered from the task's JSON Schema by @json-editor/json-editor.
  *
- * The editor gives hints while someone types; the server is the authority. On submit
- * the answers go to the page route as JSON in a hidden field; a 422 comes back as the
- * same page with each field's error, which this script puts under the field.
+ * The server is the authority: it checks the answers on submit and a refusal comes back as
+ * the same page with each field's error in words, which this script puts beside the field.
+ * The editor's own error messages stay off, so nothing says "Value required." on a field
+ * nobody has touched yet, or on one already filled in.
+ *
+ * Text is kept exactly as typed: the editor would strip anything that looks like HTML from
+ * an answer (the client's own words, "<she said no>", are what must be kept), and the
+ * browser would silently cut a pasted text at the field's limit. Here a text with a limit
+ * shows a counter, "1,234 of 4,000 characters", that says when it is too long; the server
+ * refuses a text over the limit with a message, it never cuts one.
+ *
+ * The risk rating form shows the level the risk_level decision suggests as needs are ticked
+ * (POST /api/decisions/risk_level/suggest; nothing is stored).
  */
 (function () {
   'use strict'
@@ -20,6 +30,21 @@
   var serverErrors = readJson('form-errors') || {}
   var required = schema.required || []
 
+  /* Answers are kept as written; the page escapes them wherever it shows them. */
+  var editors = window.JSONEditor.defaults.editors
+  /* json-editor shows its own errors once when it builds the form (whatever show_errors
+     says) and never takes them back: "Value required." under a field that was then filled
+     in. Its messages stay off; the server's, in words, are put beside the field below. */
+  Object.keys(editors).forEach(function (name) {
+    if (editors[name] && editors[name].prototype) editors[name].prototype.showValidationErrors = function () {}
+  })
+  if (editors.string) {
+    /* purify: DOMPurify or tag stripping on every value set; sanitize: on every keystroke.
+       Both would drop "<she said no>"; the value only ever goes into an input's value. */
+    editors.string.prototype.purify = function (value) { return value }
+    editors.string.prototype.sanitize = function (value) { return value }
+  }
+
   holder.textContent = ''
   holder.removeAttribute('data-loading')
   var options = {
@@ -33,7 +58,7 @@
     disable_array_delete_last_row: true,
     no_additional_properties: true,
     required_by_default: false,
-    show_errors: 'interaction',
+    show_errors: 'never',
     prompt_before_delete: false
   }
   var editor = new window.JSONEditor(holder, options)
@@ -49,6 +74,12 @@
     return null
   }
 
+  function clearError (container, message) {
+    container.classList.remove('has-error')
+    if (message.parentNode) message.parentNode.removeChild(message)
+    container.querySelectorAll('[aria-invalid]').forEach(function (input) { input.removeAttribute('aria-invalid') })
+  }
+
   function showServerErrors () {
     Object.keys(serverErrors).forEach(function (path, index) {
       var container = fieldContainer(path)
@@ -56,22 +87,27 @@
       var message = document.createElement('p')
       message.className = 'field-error server-error'
       message.id = 'server-error-' + index
-      message.textContent = serverErrors[path].join('; ')
+      message.textContent = serverErrors[path].join(' ')
       container.classList.add('has-error')
-      container.appendChild(message)
+      var control = container.querySelector('input, select, textarea')
+      var anchor = control && control.closest('.form-control, .control-group, div')
+      if (anchor && anchor.parentNode === container) anchor.insertAdjacentElement('afterend', message)
+      else container.appendChild(message)
       container.querySelectorAll('input, select, textarea').forEach(function (input) {
         input.setAttribute('aria-invalid', 'true')
         var described = input.getAttribute('aria-describedby')
         input.setAttribute('aria-describedby', (described ? described + ' ' : '') + message.id)
       })
+      /* once the answer changes, its old error no longer applies */
+      container.addEventListener('input', function () { clearError(container, message) }, { once: true })
+      container.addEventListener('change', function () { clearError(container, message) }, { once: true })
       var anchorId = 'field-' + path.replace(/[^A-Za-z0-9_-]/g, '-')
       container.id = container.id || anchorId
       var summaryItem = document.querySelector('#error-summary li[data-field="' + path + '"]')
       if (summaryItem && !summaryItem.querySelector('a')) {
         var link = document.createElement('a')
         link.href = '#' + container.id
-        link.textContent = summaryItem.textContent
-        summaryItem.textContent = ''
+        while (summaryItem.firstChild) link.appendChild(summaryItem.firstChild)
         summaryItem.appendChild(link)
       }
     })
@@ -79,6 +115,102 @@
     if (summary) summary.focus()
   }
 
+  /* -- long texts: a counter and the limit, never a silent cut ------------------------ */
+  var numbers = new Intl.NumberFormat('en-GB')
+
+  function countCharacters (text) {
+    return Array.from(text || '').length /* code points, as the server counts */
+  }
+
+  function updateCounter (input) {
+    var limit = Number(input.getAttribute('data-max-length'))
+    var counter = document.getElementById(input.getAttribute('data-counter'))
+    if (!counter) return
+    var used = countCharacters(input.value)
+    var text = numbers.format(used) + ' of ' + numbers.format(limit) + ' characters'
+    if (used > limit) text += ': ' + numbers.format(used - limit) + ' too many'
+    counter.textContent = text
+    counter.classList.toggle('over', used > limit)
+  }
+
+  var counted = 0
+  function addCounters () {
+    holder.querySelectorAll('input[maxlength], textarea[maxlength]').forEach(function (input) {
+      input.setAttribute('data-max-length', input.getAttribute('maxlength'))
+      input.removeAttribute('maxlength') /* the browser would cut a pasted text without a word */
+      counted += 1
+      var counter = document.createElement('p')
+      counter.className = 'char-count'
+      counter.id = 'char-count-' + counted
+      counter.setAttribute('aria-live', 'polite')
+      input.setAttribute('data-counter', counter.id)
+      var described = input.getAttribute('aria-describedby')
+      input.setAttribute('aria-describedby', (described ? described + ' ' : '') + counter.id)
+      input.insertAdjacentElement('afterend', counter)
+      input.addEventListener('input', function () { updateCounter(input) })
+      updateCounter(input)
+    })
+  }
+
+  /* -- the risk level the needs suggest ---------------------------------------------------- */
+  var LEVEL_WORDS = {
+    high: 'High: urgent follow-up needed',
+    medium: 'Medium: follow-up needed',
+    low: 'Low: information or referral, no case management'
+  }
+  var suggestion = null
+  var lastNeeds = null
+
+  function csrfToken () {
+    var meta = document.querySelector('meta[name="csrf-token"]')
+    return meta ? meta.getAttribute('content') : ''
+  }
+
+  function suggestRiskLevel () {
+    if (!suggestion) return
+    var value = editor.getValue() || {}
+    var needs = { red_needs: value.red_needs || [], yellow_needs: value.yellow_needs || [] }
+    var key = JSON.stringify(needs)
+    if (key === lastNeeds) return
+    lastNeeds = key
+    window.fetch('/api/decisions/risk_level/suggest', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'X-CSRFToken': csrfToken() },
+      body: key
+    }).then(function (response) {
+      return response.json().then(function (body) { return { ok: response.ok, body: body } })
+    }).then(function (answer) {
+      if (key !== lastNeeds) return /* the needs changed while we asked */
+      suggestion.classList.toggle('problem', !answer.ok)
+      if (!answer.ok) {
+        var problem = (answer.body && answer.body.message) || 'no suggestion for these needs'
+        suggestion.textContent = 'No suggested level: ' + problem + '.'
+        return
+      }
+      var level = answer.body.risk_level
+      suggestion.textContent = 'Suggested risk level: ' + (LEVEL_WORDS[level] || level) +
+        (answer.body.needs_judgement ? '. Exactly three yellow needs: the level needs your judgement.' : '.')
+    }).catch(function () {
+      suggestion.textContent = 'The suggested level cannot be shown right now; it is worked out when you submit.'
+    })
+  }
+
+  function addSuggestion () {
+    var properties = schema.properties || {}
+    if (!properties.red_needs || !properties.yellow_needs) return
+    var after = fieldContainer('yellow_needs')
+    if (!after) return
+    suggestion = document.createElement('p')
+    suggestion.id = 'risk-suggestion'
+    suggestion.className = 'suggestion'
+    suggestion.setAttribute('role', 'status')
+    suggestion.setAttribute('aria-live', 'polite')
+    after.insertAdjacentElement('afterend', suggestion)
+    suggestRiskLevel()
+  }
+
+  /* -- answers ------------------------------------------------------------------------------ */
   function answers () {
     /* Leave out what the system fills in (readOnly) and optional questions nobody
        answered: "" and undefined mean "not given". */
@@ -96,6 +228,8 @@
     /* Questions read top-down: label, help text, then the answer; a group of checkboxes
        is announced by its question (role=group + aria-labelledby). */
     holder.querySelectorAll('[data-schemapath^="root."]').forEach(function (field, index) {
+      if (field.getAttribute('data-tidied')) return
+      field.setAttribute('data-tidied', 'true')
       var path = field.getAttribute('data-schemapath').replace('root.', '')
       var help = field.querySelector(':scope > div > p.je-form-input-label, :scope > .form-control > p.je-form-input-label, :scope > .control-group > p.je-form-input-label')
       if (help) help.classList.add('field-help')
@@ -124,22 +258,35 @@
     })
   }
 
+  function givenBefore (path) {
+    /* Whether the answers the form starts from hold a value at this editor path
+       ("root.referrals.0.consent_to_share"). */
+    var value = startval
+    var parts = path.split('.').slice(1)
+    for (var i = 0; i < parts.length; i++) {
+      if (value === null || typeof value !== 'object' || !(parts[i] in value)) return false
+      value = value[parts[i]]
+    }
+    return value !== undefined
+  }
+
   function askInsteadOfDefaulting () {
-    /* json-editor preselects the first choice (or "No") of a required question; a
-       question with a "choose" option starts unanswered unless it was answered before. */
-    var properties = schema.properties || {}
-    Object.keys(properties).forEach(function (key) {
-      var options = properties[key].options || {}
-      if (options.has_placeholder_option && !(startval && key in startval)) {
-        var field = editor.getEditor('root.' + key)
-        if (field) field.setValue(undefined, true)
-      }
+    /* json-editor preselects the first choice (or "No") of a required question, also in a
+       row added to a list; a question with a "choose" option starts unanswered unless it
+       was answered before. Each question once: what the person then chooses stays. */
+    Object.keys(editor.editors || {}).forEach(function (path) {
+      var field = editor.editors[path]
+      if (!field || field.askedOnce || path === 'root') return
+      field.askedOnce = true /* a row removed and added again is a new editor: asked again */
+      var options = (field.schema && field.schema.options) || {}
+      if (options.has_placeholder_option && !givenBefore(path)) field.setValue(undefined, true)
     })
   }
 
   function restoreAnswers () {
-    /* Put back what was submitted before (a 422 comes back with it), field by field:
-       handing json-editor a partial start value would drop the unanswered questions. */
+    /* Put back what was submitted before (a refusal comes back with it), or what the task
+       starts from (a plan sent back), field by field: handing json-editor a partial start
+       value would drop the unanswered questions. */
     Object.keys(startval || {}).forEach(function (key) {
       var field = editor.getEditor('root.' + key)
       if (field) field.setValue(startval[key])
@@ -150,7 +297,15 @@
     restoreAnswers()
     askInsteadOfDefaulting()
     tidy()
+    addCounters()
+    addSuggestion()
     showServerErrors()
+    editor.on('change', function () {
+      askInsteadOfDefaulting() /* rows added to a list get the same treatment */
+      tidy()
+      addCounters()
+      suggestRiskLevel()
+    })
   })
 
   form.addEventListener('submit', function () {

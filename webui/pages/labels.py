@@ -1,0 +1,54 @@
+"""Words for people: every stored value is shown by its vocabulary's label, on every page,
+through one Jinja filter.
+
+    {{ conference.kind|label("conference_kind") }}      → "Case review"
+    {{ needs|map("label", "specific_need")|join(", ") }}
+    {{ process_label(task.process_id) }}                 → "Case management"
+
+The vocabularies are the ``Vocabulary`` enums of ``engine.models`` (named in snake case). A
+value no vocabulary member has (free text an API client sent, a value from an older
+version) is shown as words, never as ``a_stored_value``.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, g
+
+import engine.models  # noqa: F401 - every vocabulary registers when its model module is imported
+from engine.models.base import vocabulary
+from engine.process.human_tasks import process_names
+from webui.extensions import uow
+
+bp = Blueprint("labels", __name__)
+
+
+def as_words(value: object) -> str:
+    """``"some_stored_value"`` as ``"Some stored value"``."""
+    text = str(value).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+@bp.app_template_filter("label")
+def label(value: object, vocabulary_name: str, default: str = "—") -> str:
+    """The label of ``value`` in the vocabulary ``vocabulary_name``."""
+    words = vocabulary(vocabulary_name)  # an unknown vocabulary is a mistake in a template: it fails loudly
+    if value is None or value == "":
+        return default
+    for member in words:
+        if member.value == value:
+            return member.label
+    return as_words(value)
+
+
+def process_label(process_id: str | None) -> str:
+    """The name of a deployed process (read once per request)."""
+    if not process_id:
+        return "—"
+    if "process_names" not in g:
+        with uow() as work:
+            g.process_names = process_names(work.session)
+    return g.process_names.get(process_id) or as_words(process_id)
+
+
+@bp.app_context_processor
+def _label_helpers() -> dict:
+    return {"process_label": process_label}
