@@ -111,6 +111,9 @@ def settings(database_url, tmp_path) -> Settings:
     return Settings(database_url=database_url, redis_url=None, secret_key="test-secret",
                     demo=True, workflows_dir=WORKFLOWS, instance_dir=tmp_path / "instance",
                     in_process_worker=False, testing=True, script_time_limit=2.0,
+                    # the step budget's own tests set theirs; late in a long run on a busy 2-core
+                    # machine a case step has overrun 5 s of wall clock, failing path tests at random
+                    step_time_limit=30.0,
                     migrate_on_start=False)  # the database_url fixture migrated it once
 
 

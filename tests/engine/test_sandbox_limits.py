@@ -147,7 +147,7 @@ def test_nothing_more_runs_once_the_step_time_is_used_up():
     task, and each script, condition or cell, checks the step's time before it starts."""
     workflow = script_workflow("ran = True")
     runtime = ProcessRuntime()
-    with step_budget.running() as budget:
+    with limits.overridden(step_time_limit=5.0), step_budget.running() as budget:
         budget.deadline = time.monotonic() - 1  # as after a step that already took its time
         with pytest.raises(ScriptError, match="time limit of 5 s is used up"):
             runtime.advance(workflow)
