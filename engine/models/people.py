@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine import clock
@@ -36,6 +36,7 @@ class Team(Base):
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("sso_issuer", "sso_subject", name="uq_users_sso_identity"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
@@ -51,6 +52,11 @@ class User(Base):
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     last_failed_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    # the language chosen for pages, messages, e-mails, forms and task titles (None: the browser's)
+    locale: Mapped[str | None] = mapped_column(String(16))
+    # the account at an OpenID Connect provider this user signs in with (its iss and sub claims)
+    sso_issuer: Mapped[str | None] = mapped_column(String(500))
+    sso_subject: Mapped[str | None] = mapped_column(String(255))
 
     role_rows: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin")
