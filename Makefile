@@ -44,9 +44,15 @@ install: $(STAMP) $(if $(wildcard package-lock.json),$(NODE_STAMP) $(EDITOR_BUND
 run: install
 	PORT=$(PORT) $(PY) -m webui
 
-## make test: lint and type checks, then the whole suite, on SQLite and (where reachable) PostgreSQL + Redis
+## make test: lint and type checks, then the whole suite, on SQLite and (where reachable) PostgreSQL + Redis:
+## first on every core (pytest-xdist, a file per worker at a time), then, one at a time, the tests
+## whose promises are time limits for an idle machine (marker `alone`); each part prints its slowest
+## tests. TEST_WORKERS=0 runs the first part in this one process. (Exit code 5 is "nothing selected", as
+## when PYTEST_ARGS names a file with no timed test.)
+TEST_WORKERS ?= 2
 test: install lint
-	$(PY) -m pytest -q --durations=25 $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not alone" --durations=20 $(PYTEST_ARGS)
+	$(PY) -m pytest -q -m alone --durations=10 $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 ## make lint: ruff (lint and import order) and mypy (engine/)
 lint: install

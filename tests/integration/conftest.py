@@ -143,6 +143,19 @@ class Topology:
             time.sleep(0.1)
 
 
+# Modules whose promises are time limits for an idle machine (answers within 2 s during an
+# attack, every check within 10 s of a declaration, timers on time after a restart): `make test`
+# runs them after the parallel part of the suite, one at a time, so the other half of the suite
+# does not take the core these limits were set for (marker ``alone``).
+TIMED_MODULES = {"test_bystanders.py", "test_production_faults.py", "test_supervision.py", "test_crash_safety.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in TIMED_MODULES and item.path.parent == Path(__file__).parent:
+            item.add_marker(pytest.mark.alone)
+
+
 def host_load() -> float:
     """How much busier than idle the host is now (1.0: no more runnable processes than cores).
     The topology tests' time limits are for an idle host; on a shared one (the suites of
