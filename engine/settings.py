@@ -51,6 +51,21 @@ class Settings:
     login_limit_per_address: str = "30 per 15 minutes"
     login_limit_per_account: str = "10 per 15 minutes"
     session_hours: float = 12.0  # how long a bearer token or a browser sign-in lasts
+    # single sign-on through an OpenID Connect provider: off unless OIDC_ISSUER is set (README,
+    # "Single sign-on"; engine.people.single_sign_on says who may sign in and how roles follow groups)
+    oidc_issuer: str | None = None
+    oidc_client_id: str = ""
+    oidc_client_secret: str = field(default="", repr=False)
+    oidc_provider_name: str = "your organisation's account"
+    oidc_scopes: str = "openid email profile"
+    oidc_groups_claim: str = "groups"  # a dotted path reaches into objects, e.g. realm_access.roles
+    oidc_role_map: str = ""  # "provider-group=role,other-group=role"
+    oidc_create_users: bool = False  # a person with no account here gets one at first sign-in
+    oidc_redirect_uri: str | None = None  # unset: <this site>/login/sso/callback as the request reached it
+
+    @property
+    def single_sign_on(self) -> bool:
+        return bool(self.oidc_issuer)
 
     @property
     def embedded(self) -> bool:
@@ -96,6 +111,15 @@ class Settings:
             login_limit_per_address=env.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes"),
             login_limit_per_account=env.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes"),
             session_hours=float(env.get("SESSION_HOURS", "12")),
+            oidc_issuer=env.get("OIDC_ISSUER", "").strip() or None,
+            oidc_client_id=env.get("OIDC_CLIENT_ID", "").strip(),
+            oidc_client_secret=env.get("OIDC_CLIENT_SECRET", ""),
+            oidc_provider_name=env.get("OIDC_PROVIDER_NAME", "").strip() or "your organisation's account",
+            oidc_scopes=env.get("OIDC_SCOPES", "").strip() or "openid email profile",
+            oidc_groups_claim=env.get("OIDC_GROUPS_CLAIM", "").strip() or "groups",
+            oidc_role_map=env.get("OIDC_ROLE_MAP", ""),
+            oidc_create_users=_flag(env.get("OIDC_CREATE_USERS"), default=False),
+            oidc_redirect_uri=env.get("OIDC_REDIRECT_URI", "").strip() or None,
         )
         return replace(settings, **overrides)
 

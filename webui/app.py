@@ -10,10 +10,10 @@ from engine.errors import BadRequest
 from engine.infra import bootstrap
 from engine.settings import Settings
 from tasks.queue import TaskQueue, make_task_queue
-from webui import errors, json_limits, metrics, request_ids
+from webui import errors, i18n, json_limits, metrics, request_ids
 from webui.api import bounds, register_api
 from webui.extensions import csrf, db, init_limiter, login_manager, smorest_api
-from webui.pages import register_pages
+from webui.pages import register_pages, single_sign_on
 
 log = logging.getLogger("webui.request")
 
@@ -61,9 +61,11 @@ def create_app(settings: Settings | None = None, start_worker: bool | None = Non
     metrics.install(app)  # /metrics, and every answer counted
     json_limits.install(app)
     login_manager.init_app(app)
+    i18n.init_app(app)  # the page's language: the user's choice, else the browser's, else English
     csrf.init_app(app)
     init_limiter(app, settings)
     smorest_api.init_app(app)
+    single_sign_on.install(app, settings)  # off unless OIDC_ISSUER is set
     _register_blueprints(app)
     errors.register(app)
     _request_logging(app)

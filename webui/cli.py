@@ -14,6 +14,8 @@
     python -m webui.cli backup PATH  # the whole database + a manifest (row counts, audit head, time, checksums)
     python -m webui.cli restore PATH --verify        # restore into a scratch database, check it: 0 matches, 1 not
     python -m webui.cli upgrade-state [--dry-run]    # bring stored instance states and specs to this engine's format
+    python -m webui.cli workflow-texts extract       # workflows/translations: the .pot, new texts into each .po
+    python -m webui.cli workflow-texts check         # 1 when the template is stale or a catalogue would be refused
 
 Exit status: 0 done, 1 refused (the message says why), 2 the command or the database is not usable.
 """
@@ -32,6 +34,7 @@ from engine.process import deployment as model_service
 from engine.settings import Settings
 from webui import cli_backup as backup_commands
 from webui import cli_state as state_commands
+from webui import cli_texts as text_commands
 from webui import cli_users as user_commands
 
 
@@ -48,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     user_commands.add_parsers(commands)
     backup_commands.add_parsers(commands)
     state_commands.add_parsers(commands)
+    text_commands.add_parsers(commands)
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     if args.command == "migrate":
@@ -57,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         return verify_audit_chain(settings)
     if args.command in ("backup", "restore"):
         return backup_commands.run(settings, args)
+    if args.command == "workflow-texts":
+        return text_commands.run(settings, args)
     try:
         ctx = bootstrap.build(settings)
     except bootstrap.SchemaNotCurrent as err:

@@ -20,16 +20,17 @@ this module, which does, in this order:
    check, a due time the data makes unusable): roll back, mark the instance failed at
    that element (``failed_element``, ``error`` in words for process owners, ``failed_step``:
    what the step was doing), tell the runtime's failure listeners (the incident), commit
-   that record — the one commit this module makes — and raise. A person's step leaves the
-   instance running: nothing of it was saved, and what they entered may be what the step
-   could not use, so they may try again; they are told in words that the step could not
-   be completed and that the process owner knows (``engine.bpmn.step_failures``). A timer's
-   step stops the instance (status ``error``: nobody is there to try again) until a
-   migration resumes it;
+   that record (``step_failures.record_failure``: the one commit of this path) and raise.
+   A person's step leaves the instance running: nothing of it was saved, and what they
+   entered may be what the step could not use, so they may try again; they are told in
+   words that the step could not be completed and that the process owner knows
+   (``engine.bpmn.step_failures``). A timer's step stops the instance (status ``error``:
+   nobody is there to try again) until a migration resumes it;
 7. save: set the status, bump the version (flush: the version check), sync the
-   human-task and timer rows (a diff in memory against what waited before the step), tell
-   the runtime's listeners about new tasks, clear the failure mark once the failed route
-   got past its element (and tell the recovery listeners), audit what happened.
+   human-task and timer rows (a diff in memory against what waited before the step; for
+   instances just started, the rows of a whole batch at once), tell the runtime's
+   listeners about new tasks, clear the failure mark once the failed route got past its
+   element (and tell the recovery listeners), audit what happened.
 
 :func:`migrate` is the same path for moving an instance onto another version of its
 process (``engine.bpmn.spec_migration``), resuming one stopped at a failed timer.
@@ -50,7 +51,6 @@ from functools import partial
 from typing import Any, Protocol
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -152,13 +152,16 @@ class EngineStep:
         self.instance.status = self.runtime.status(self.workflow)
         self.instance.updated_at = clock.now()
 
-    def _sync_and_audit(self, *, new: bool, users: task_sync.UserLookup | None = None) -> None:
+    def _sync_and_audit(self) -> None:
+        """The rows of an instance that has some (not one just started: :func:`_sync_started`)."""
         self.created_tasks = task_sync.sync_instance(self.uow, self.runtime, self.instance, self.workflow,
-                                                     self._completed_by, new=new, users=users, before=self.before)
+                                                     self._completed_by, before=self.before)
         for listener in self.runtime.new_task_listeners:
             listener(self.uow, self.created_tasks)
-        if not new:
-            self._clear_failure_once_past()
+        self._clear_failure_once_past()
+        self._write_audits()
+
+    def _write_audits(self) -> None:
         uow = self.uow
         for action, subject_type, subject_id, case_code, detail in self._audits:
             uow.audit(self.actor_id, action, subject_type, subject_id, case_code, **detail)
@@ -184,16 +187,12 @@ class EngineStep:
         for listener in self.runtime.recovery_listeners:
             listener(self.uow, instance.id)
 
-    def _save(self) -> None:
-        self._store_state()
-        self._flush_and_sync()
-
     def _flush_and_sync(self) -> None:
         if self.before is not None:  # the completed task's row: one UPDATE with its assignee
             row_diff.end_held_task_rows(self.uow.session, self.runtime, self.workflow, self.before,
                                          self._completed_by)
         self.uow.flush()  # the version check happens here, before any dependent row is touched
-        self._sync_and_audit(new=False)
+        self._sync_and_audit()
 
     def _keep_hot(self) -> None:
         """Once the unit of work commits, keep the workflow in memory under the version this
@@ -203,6 +202,20 @@ class EngineStep:
             return
         normalise(self.workflow, self.began)
         on_commit(partial(self.runtime.hot.keep, RowKey.of(self.instance), self.workflow))
+
+
+def _sync_started(steps: Sequence[EngineStep]) -> None:
+    """The rows of instances just started and flushed (one, or a batch of :func:`start_many`),
+    one statement per table for all (``task_sync.sync_started``); the new-task listeners once
+    with every new row; the audit."""
+    uow, runtime = steps[0].uow, steps[0].runtime
+    created = task_sync.sync_started(uow, runtime, [(s.instance, s.workflow) for s in steps])
+    for step, rows in zip(steps, created, strict=True):
+        step.created_tasks = rows
+    for listener in runtime.new_task_listeners:
+        listener(uow, [row for rows in created for row in rows])
+    for step in steps:
+        step._write_audits()
 
 
 def _bound(step: EngineStep) -> AbstractContextManager[operations.OperationContext]:
@@ -242,7 +255,7 @@ def advancing(uow: StepUnitOfWork, runtime: ProcessRuntime, instance: ProcessIns
     workflow = runtime.checkout(instance)
     step = EngineStep(uow, runtime, instance, workflow, actor_id,
                       before=row_diff.Waiting.of(runtime, workflow), began=began)
-    where = _Whereabouts.of(instance)
+    where = step_failures.Whereabouts.of(instance)
     with step_budget.running():
         try:
             with _bound(step):
@@ -251,7 +264,8 @@ def advancing(uow: StepUnitOfWork, runtime: ProcessRuntime, instance: ProcessIns
                 step._store_state()  # data that cannot be saved is the diagram's failure
         except DomainError as err:
             if isinstance(err, ScriptError) or stop_on_failure:
-                record_failure(uow, runtime, where, err, actor_id, stop=stop_on_failure, trigger=step.trigger)
+                step_failures.record_failure(uow, runtime, where, err, actor_id, stop=stop_on_failure,
+                                             trigger=step.trigger)
                 if isinstance(err, ScriptError) and actor_id is not None and not stop_on_failure:
                     raise step_failures.for_the_person(err) from err
             raise
@@ -259,48 +273,12 @@ def advancing(uow: StepUnitOfWork, runtime: ProcessRuntime, instance: ProcessIns
             try:
                 step._flush_and_sync()  # a version conflict here is no failure of the diagram
             except ScriptError as err:  # a due time the data makes unusable
-                record_failure(uow, runtime, where, err, actor_id, stop=stop_on_failure, trigger=step.trigger)
+                step_failures.record_failure(uow, runtime, where, err, actor_id, stop=stop_on_failure,
+                                             trigger=step.trigger)
                 if actor_id is not None and not stop_on_failure:
                     raise step_failures.for_the_person(err) from err
                 raise
             step._keep_hot()
-
-
-@dataclass(frozen=True)
-class _Whereabouts:
-    """What a failure record needs of the instance, read before a rollback expires it."""
-    instance_id: int
-    model_id: int
-    process_id: str
-    version: int
-    case_code: str | None
-
-    @classmethod
-    def of(cls, instance: ProcessInstance) -> _Whereabouts:
-        return cls(instance.id, instance.model_id, instance.process_id, instance.model.version, instance.case_code)
-
-
-def record_failure(uow: StepUnitOfWork, runtime: ProcessRuntime, where: _Whereabouts, error: DomainError,
-                   actor_id: int | None, stop: bool, trigger: dict[str, object] | None = None) -> None:
-    """After a failed step, roll the attempt back and mark the instance failed at the
-    element (stopping it when ``stop``), tell the failure listeners, in a transaction of
-    its own: the failure must be known although the step is not saved."""
-    uow.session.rollback()
-    found = error.details.get("element_id") or (trigger or {}).get("element")
-    element = str(found) if found else None
-    words = step_failures.in_words(error, element)
-    values: dict[str, object] = {"error": words, "failed_element": element,
-                                 "failed_step": json.dumps(trigger or {}, sort_keys=True)}
-    if stop:
-        values["status"] = InstanceStatus.ERROR
-    uow.session.execute(update(ProcessInstance).where(ProcessInstance.id == where.instance_id).values(**values))
-    uow.audit(actor_id, "script_failed", "process_instance", where.instance_id,
-              element=error.details.get("element_id"), message=error.message)
-    failure = step_failures.StepFailure(where.instance_id, where.model_id, where.process_id, where.version,
-                                        where.case_code, element, words, error.message, stop, dict(trigger or {}))
-    for listener in runtime.failure_listeners:
-        listener(uow, failure)
-    uow.commit()
 
 
 # -- moving onto another version ---------------------------------------------------------------
@@ -365,7 +343,7 @@ def start(uow: StepUnitOfWork, runtime: ProcessRuntime, model: ProcessModel, act
             step._run_to_wait()
             step._store_state()
             uow.flush()
-            step._sync_and_audit(new=True)
+            _sync_started([step])
             step._keep_hot()
         except ScriptError as err:
             if by_a_person:
@@ -377,7 +355,8 @@ def start(uow: StepUnitOfWork, runtime: ProcessRuntime, model: ProcessModel, act
 def start_many(uow: StepUnitOfWork, runtime: ProcessRuntime, model: ProcessModel, starts: Sequence[Start],
                actor_id: int | None = None) -> list[EngineStep]:
     """Start many instances of one model in one transaction, with one multi-row INSERT of
-    the instances and no reads of rows they cannot have yet (the crisis fan-out)."""
+    the instances, one per table of their rows, and no reads of rows they cannot have yet
+    (the crisis fan-out)."""
     session = uow.session
     now = clock.now()
     steps: list[EngineStep] = []
@@ -390,9 +369,9 @@ def start_many(uow: StepUnitOfWork, runtime: ProcessRuntime, model: ProcessModel
             step._run_to_wait()
             step._store_state()
         steps.append(step)
+    if not steps:
+        return steps
     session.add_all([s.instance for s in steps])
     uow.flush()  # one multi-row INSERT, before the rows that refer to the instances
-    users = task_sync.UserLookup(session)
-    for step in steps:
-        step._sync_and_audit(new=True, users=users)
+    _sync_started(steps)
     return steps

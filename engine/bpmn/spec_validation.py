@@ -4,9 +4,10 @@
 BPMN conventions: lanes offered to roles (named after one, or with a ``role`` property:
 ``engine.bpmn.other_modelers``); user/manual task properties (``form``, a file of the
 bundle — a user task without one gets the generic done/comment form —, ``due``,
-``priority``, ``assign_to``, ``title``; nothing else); business rule tasks call a known
-decision; call activities call a known process; service tasks call a registered
-operation; sequence flows join elements of their process; scripts, pre/post scripts,
+``priority``, ``assign_to``, ``title``, ``announce``: ``task`` or ``summary``; nothing
+else); business rule tasks call a known decision; call activities call a known process;
+service tasks call a registered operation; sequence flows join elements of their process;
+scripts, pre/post scripts,
 conditions, loop expressions and timers lint clean with the sandbox
 (``engine.bpmn.sandbox.lint``); ``due`` values and constant timer values parse with
 ``engine.bpmn.durations`` within its bounds (a timer's text is an ISO 8601 literal as it
@@ -35,9 +36,11 @@ from engine.bpmn.dmn_check import CANNOT_RUN, Problem, lint, owner_id
 from engine.bpmn.namespaces import NS, bpmn, spiff
 from engine.bpmn.other_modelers import empty_condition_means_none, lane_label, lane_role, timer_constant
 from engine.models.people import ROLES
+from engine.models.work import Announcement
 
-TASK_PROPERTIES = ("form", "due", "priority", "assign_to", "title")
+TASK_PROPERTIES = ("form", "due", "priority", "assign_to", "title", "announce")
 PRIORITIES = ("risk", "high", "medium", "low")
+ANNOUNCEMENTS = Announcement.values()
 PYTHON = ("python", "py", "python3", "text/x-python", "application/x-python")
 _EXPRESSIONS = ("conditionExpression", "completionCondition", "loopCardinality", "loopCondition", "condition")
 _CONTAINERS = ("process", "subProcess", "transaction", "adHocSubProcess")
@@ -199,6 +202,10 @@ def _check_properties(name: str, task, forms: set) -> list[Problem]:
             problems.append(Problem(name, task_id, line, f"priority {value!r} is not one of {', '.join(PRIORITIES)}"))
         elif key == "assign_to" and (not value.isidentifier() or keyword.iskeyword(value)):
             problems.append(Problem(name, task_id, line, f"assign_to {value!r} is not a variable name"))
+        elif key == "announce" and value not in ANNOUNCEMENTS:
+            problems.append(Problem(name, task_id, line, f"announce {value!r} is not one of "
+                                    f"{', '.join(ANNOUNCEMENTS)} (task: a notification and an e-mail per task; "
+                                    f"summary: the work is announced in one summary)"))
     return problems
 
 

@@ -1,4 +1,8 @@
-"""A step that failed because of the diagram: what the people involved are told.
+"""A step that failed because of the diagram: what is recorded, and what the people
+involved are told.
+
+:func:`record_failure` (called by ``engine.bpmn.engine_step``) rolls the step back and marks
+the instance failed at its element, in a transaction of its own.
 
 Three audiences, three texts:
 
@@ -17,11 +21,15 @@ Three audiences, three texts:
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+from sqlalchemy import update
 
+from engine.bpmn.runtime import ProcessRuntime
 from engine.errors import DomainError, ScriptError
+from engine.models import InstanceStatus, ProcessInstance
 
 PERSON_MESSAGE = ("This step could not be completed: the procedure ran into a problem at this point, and the "
                   "process owner has been told. Nothing was saved. You can try again, changing an unusual answer "
@@ -42,6 +50,44 @@ class StepFailure:
     technical: str
     stopped: bool
     trigger: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Whereabouts:
+    """What a failure record needs of the instance, read before a rollback expires it."""
+    instance_id: int
+    model_id: int
+    process_id: str
+    version: int
+    case_code: str | None
+
+    @classmethod
+    def of(cls, instance: ProcessInstance) -> Whereabouts:
+        return cls(instance.id, instance.model_id, instance.process_id, instance.model.version, instance.case_code)
+
+
+def record_failure(uow, runtime: ProcessRuntime, where: Whereabouts, error: DomainError,
+                   actor_id: int | None, stop: bool, trigger: dict[str, object] | None = None) -> None:
+    """After a failed step, roll the attempt back and mark the instance failed at the
+    element (stopping it when ``stop``), tell the failure listeners, in a transaction of
+    its own: the failure must be known although the step is not saved. ``uow``: the step's
+    unit of work (``engine.bpmn.engine_step.StepUnitOfWork``)."""
+    uow.session.rollback()
+    found = error.details.get("element_id") or (trigger or {}).get("element")
+    element = str(found) if found else None
+    words = in_words(error, element)
+    values: dict[str, object] = {"error": words, "failed_element": element,
+                                 "failed_step": json.dumps(trigger or {}, sort_keys=True)}
+    if stop:
+        values["status"] = InstanceStatus.ERROR
+    uow.session.execute(update(ProcessInstance).where(ProcessInstance.id == where.instance_id).values(**values))
+    uow.audit(actor_id, "script_failed", "process_instance", where.instance_id,
+              element=error.details.get("element_id"), message=error.message)
+    failure = StepFailure(where.instance_id, where.model_id, where.process_id, where.version,
+                          where.case_code, element, words, error.message, stop, dict(trigger or {}))
+    for listener in runtime.failure_listeners:
+        listener(uow, failure)
+    uow.commit()
 
 
 def for_the_person(error: DomainError) -> ScriptError:

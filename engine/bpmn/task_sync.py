@@ -18,6 +18,16 @@ properties:
                 to the lane's role. A committee member's vote is theirs alone.
 - ``title``     shown in inboxes instead of the element's name; it may name the task's
                 subject with ``{placeholders}`` (``engine.bpmn.task_titles``)
+- ``announce``  ``task`` (the default: the new-task listeners send its assignee a notification
+                and an e-mail) or ``summary``: the work is announced otherwise, in one summary
+                for many such tasks (the crisis fan-out's), so the row carries
+                ``announce = summary`` to its listeners. A summary task that went to someone
+                standing in for the one the data names is announced per task after all: the
+                summary reached the one named, not them.
+
+Instances just started (:func:`sync_started`, a batch of the crisis fan-out's or one) have no
+rows yet: their rows are made together, with one read of the cases' risk levels, the named
+assignees and the cases' other open rows, and one INSERT per table.
 
 The risk level a row shows is its case's current one, never a copy that ages: a new row
 reads it from the case, and after every step the instance's case's other open rows follow
@@ -28,21 +38,23 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Sequence
 
 from sqlalchemy import select
 
 from engine import clock
 from engine.bpmn import durations, row_diff, spec_parsing, task_titles
 from engine.bpmn.row_diff import is_finished as _finished
-from engine.bpmn.runtime import ProcessRuntime
+from engine.bpmn.runtime import PendingTimer, ProcessRuntime
 from engine.errors import ScriptError
 from engine.models import (
     PRIORITY_BY_RISK,
     UNRATED,
+    Announcement,
     Case,
     HumanTask,
     ProcessInstance,
+    ProcessModel,
     Supervision,
     TaskState,
     Timer,
@@ -103,6 +115,19 @@ class UserLookup:
     def session(self):
         return self._session
 
+    def prefetch(self, usernames: Iterable[object]) -> None:
+        """Look up every name of ``usernames`` not known yet in one query (a batch of starts)."""
+        names = {n for n in usernames if isinstance(n, str) and n not in self._ids}
+        if not names:
+            return
+        found = {row.username: row for row in self._session.execute(
+            select(User.id, User.username, User.available).where(User.username.in_(names), User.active))}
+        for name in names:
+            row = found.get(name)
+            self._ids[name] = row.id if row is not None else None
+            if row is not None and row.available:
+                self._present[row.id] = row.id
+
     def id_of(self, username) -> int | None:
         if not isinstance(username, str):
             return None
@@ -139,12 +164,11 @@ def stand_in_for(session, user_id: int) -> int | None:
 
 
 def sync_instance(uow, runtime: ProcessRuntime, instance: ProcessInstance, workflow, completed_by: int | None = None,
-                  *, new: bool = False, users: UserLookup | None = None,
-                  before: row_diff.Waiting | None = None) -> list[HumanTask]:
-    """Rewrite this instance's human-task and timer rows from ``workflow``. ``new``: the
-    instance was just started, so it has no rows yet (nothing to read). ``before``: what
-    waited when the step began (its rows are exactly those), so the rows are not read: the
-    ones that ended are changed by one statement per table, the new ones inserted by one.
+                  *, users: UserLookup | None = None, before: row_diff.Waiting | None = None) -> list[HumanTask]:
+    """Rewrite the human-task and timer rows of ``instance``, which has some already, from
+    ``workflow``. ``before``: what waited when the step began (its rows are exactly those),
+    so the rows are not read: the ones that ended are changed by one statement per table,
+    the new ones inserted by one. (An instance just started: :func:`sync_started`.)
 
     Returns the human tasks that became ready in this call (for notifications)."""
     session = uow.session
@@ -156,7 +180,7 @@ def sync_instance(uow, runtime: ProcessRuntime, instance: ProcessInstance, workf
         existing = before.tasks
         row_diff.end_task_rows(session, workflow, [i for i in before.tasks if i not in ready], completed_by, now)
     else:
-        rows = {} if new else {r.id: r for r in session.scalars(
+        rows = {r.id: r for r in session.scalars(
             select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.state == TaskState.READY))}
         existing = rows.keys()
         for task_id, row in rows.items():
@@ -171,8 +195,40 @@ def sync_instance(uow, runtime: ProcessRuntime, instance: ProcessInstance, workf
     if before is not None:
         row_diff.sync_timers(uow, runtime, instance, workflow, before)
     else:
-        _sync_timers(uow, runtime, instance, workflow, new)
+        _sync_timers(uow, runtime, instance, workflow)
     return created
+
+
+def sync_started(uow, runtime: ProcessRuntime,
+                 started: Sequence[tuple[ProcessInstance, object]]) -> list[list[HumanTask]]:
+    """Write the human-task and timer rows of instances just started (``(instance, workflow)``
+    pairs; they have no rows yet, so none is read), all at once: the cases' risk levels and
+    the assignees the data names are read in one query each, every new row is inserted by
+    one statement per table, and the cases' other open rows follow their risk in one query.
+    Returns each instance's new human tasks, in the order of ``started``."""
+    session = uow.session
+    users = UserLookup(session)
+    now = clock.now()
+    ready = [runtime.ready_human_tasks(workflow) for _, workflow in started]
+    users.prefetch(_named_assignees(t for tasks in ready for t in tasks))
+    risks = current_case_risks(session, {instance.case_code for instance, _ in started})
+    created = [[new_human_task(runtime, instance, task, now, users, risks.get(instance.case_code or "", UNRATED))
+                for task in tasks] for (instance, _), tasks in zip(started, ready, strict=True)]
+    session.add_all([row for rows in created for row in rows])
+    follow_cases_risk(session, runtime, {code for code, risk in risks.items() if risk != UNRATED})
+    _add_timers(uow, [(instance, timer) for instance, workflow in started
+                      for timer in runtime.pending_timers(workflow)])
+    return created
+
+
+def _named_assignees(tasks: Iterable) -> list[object]:
+    """The usernames the ``assign_to`` variables of ``tasks`` hold."""
+    named = []
+    for task in tasks:
+        variable = spec_parsing.user_task_properties(task.task_spec).get("assign_to")
+        if variable:
+            named.append(task.data.get(variable))
+    return named
 
 
 def current_case_risk(session, case_code: str | None) -> str | None:
@@ -183,21 +239,47 @@ def current_case_risk(session, case_code: str | None) -> str | None:
     return UNRATED if row is None else row.risk_level
 
 
+def current_case_risks(session, case_codes: Iterable[str | None]) -> dict[str, str | None]:
+    """:func:`current_case_risk` of many cases in one query: the risk level (None: not rated
+    yet) by case code, for the codes that name a case."""
+    codes = sorted({code for code in case_codes if code})
+    if not codes:
+        return {}
+    return {row.code: row.risk_level for row in session.execute(
+        select(Case.code, Case.risk_level).where(Case.code.in_(codes)))}
+
+
 def follow_case_risk(session, runtime: ProcessRuntime, case_code: str | None, risk: str | None) -> int:
     """Open rows of the case that show another risk level than ``risk`` (the case's) show
     it now, and those whose priority follows the risk take its priority. Returns how many
     rows changed. Runs in the step's transaction."""
-    stale = list(session.scalars(select(HumanTask).where(
+    stale = list(session.execute(select(HumanTask, ProcessInstance.model_id).join(
+        ProcessInstance, ProcessInstance.id == HumanTask.instance_id).where(
         HumanTask.case_code == case_code, HumanTask.state == TaskState.READY,
         HumanTask.risk_level.is_distinct_from(risk))))
-    models: dict[int, object] = {}
-    for row in stale:
+    return _follow(session, runtime, [(row, model_id, risk) for row, model_id in stale])
+
+
+def follow_cases_risk(session, runtime: ProcessRuntime, case_codes: Collection[str]) -> int:
+    """:func:`follow_case_risk` for the cases of ``case_codes``, each to its current risk
+    level, in one query (a batch of starts)."""
+    if not case_codes:
+        return 0
+    stale = list(session.execute(select(HumanTask, ProcessInstance.model_id, Case.risk_level).join(
+        Case, Case.code == HumanTask.case_code).join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+        .where(HumanTask.case_code.in_(sorted(case_codes)), HumanTask.state == TaskState.READY,
+               HumanTask.risk_level.is_distinct_from(Case.risk_level))))
+    return _follow(session, runtime, [(row, model_id, risk) for row, model_id, risk in stale])
+
+
+def _follow(session, runtime: ProcessRuntime, stale: list[tuple[HumanTask, int, str | None]]) -> int:
+    models: dict[int, ProcessModel | None] = {}
+    for row, model_id, risk in stale:
         row.risk_level = risk
-        instance = session.get(ProcessInstance, row.instance_id)
-        if instance is None:
-            continue
-        model = models.setdefault(instance.model_id, instance.model)
-        if follows_risk(_priority_property(runtime, model, row.bpmn_id)):
+        if model_id not in models:
+            models[model_id] = session.get(ProcessModel, model_id)
+        model = models[model_id]
+        if model is not None and follows_risk(_priority_property(runtime, model, row.bpmn_id)):
             row.priority = PRIORITY_BY_RISK.get(risk or "", 1)
     return len(stale)
 
@@ -219,6 +301,7 @@ def new_human_task(runtime: ProcessRuntime, instance: ProcessInstance, task, now
     priority, risk = priority_from_property(props.get("priority"), task.data, case_risk)
     spec = task.task_spec
     assignee_id = None
+    announce = Announcement.SUMMARY if props.get("announce") == Announcement.SUMMARY else Announcement.TASK
     variable = props.get("assign_to")
     if variable:
         assignee_id = users.id_of(task.data.get(variable))
@@ -228,15 +311,18 @@ def new_human_task(runtime: ProcessRuntime, instance: ProcessInstance, task, now
         elif spec.lane not in PERSONAL_LANES:
             named, assignee_id = assignee_id, users.present(assignee_id)
             if assignee_id != named:
+                announce = Announcement.TASK  # a summary reached the one named, not the one standing in
                 log.info("task %s: %r is absent; %s", spec.bpmn_id, task.data.get(variable),
                          f"given to user {assignee_id} standing in" if assignee_id else f"offered to role {spec.lane}")
-    return HumanTask(
+    row = HumanTask(
         id=str(task.id), instance_id=instance.id, case_code=instance.case_code, process_id=instance.process_id,
         bpmn_id=spec.bpmn_id, name=spec.bpmn_id, title=_title(users.session, instance, task, props.get("title")),
         role=spec.lane, assignee_id=assignee_id, state=TaskState.READY, created_at=now,
         due_at=due_from_property(runtime, task, props.get("due"), now),
         priority=priority, risk_level=risk, form=props.get("form"),
     )
+    row.announce = announce
+    return row
 
 
 def _title(session, instance: ProcessInstance, task, template: str | None) -> str:
@@ -247,24 +333,30 @@ def _title(session, instance: ProcessInstance, task, template: str | None) -> st
     return task_titles.task_title(session, instance.case_code, template, task.data, name) or name
 
 
-def _sync_timers(uow, runtime: ProcessRuntime, instance: ProcessInstance, workflow, new: bool) -> None:
+def _sync_timers(uow, runtime: ProcessRuntime, instance: ProcessInstance, workflow) -> None:
     session = uow.session
     pending = {t.task_id: t for t in runtime.pending_timers(workflow)}
-    if new and not pending:
-        return
-    rows = {} if new else {r.task_id: r for r in session.scalars(select(Timer).where(Timer.instance_id == instance.id))}
+    rows = {r.task_id: r for r in session.scalars(select(Timer).where(Timer.instance_id == instance.id))}
     for task_id, row in rows.items():
         if row.state == TimerState.PENDING and task_id not in pending:
             row.state = TimerState.FIRED if _finished(workflow, task_id) else TimerState.CANCELLED
             row.fired_at = row.fired_at or clock.now()
+    _add_timers(uow, [(instance, timer) for task_id, timer in pending.items() if task_id not in rows])
     for task_id, timer in pending.items():
         row = rows.get(task_id)
-        if row is None:
-            row = Timer(instance_id=instance.id, task_id=task_id, bpmn_id=timer.bpmn_id,
-                        due_at=timer.due_at, state=TimerState.PENDING)
-            session.add(row)
-            session.flush()  # the message carries the timer's id
-            uow.enqueue("fire_timer", row.id, eta=timer.due_at)
-        elif row.state == TimerState.PENDING and row.due_at != timer.due_at:
+        if row is not None and row.state == TimerState.PENDING and row.due_at != timer.due_at:
             row.due_at = timer.due_at  # a cycle timer moved on to its next instant
             uow.enqueue("fire_timer", row.id, eta=timer.due_at)
+
+
+def _add_timers(uow, timers: list[tuple[ProcessInstance, PendingTimer]]) -> None:
+    """Rows for timers that have none yet, in one flush, and each one's delayed message
+    (which carries the row's id)."""
+    if not timers:
+        return
+    rows = [(Timer(instance_id=instance.id, task_id=timer.task_id, bpmn_id=timer.bpmn_id, due_at=timer.due_at,
+                   state=TimerState.PENDING), timer.due_at) for instance, timer in timers]
+    uow.session.add_all([row for row, _ in rows])
+    uow.session.flush()
+    for row, due_at in rows:
+        uow.enqueue("fire_timer", row.id, eta=due_at)

@@ -27,6 +27,7 @@ from engine.models.case import ACTIVE_STATUSES, NoteKind, ReferralSource
 from engine.people import access
 from engine.people.directory import get_user, supervisor_of
 from engine.service_ops import idempotency, notifications
+from engine.service_ops.translations import N_, words
 
 SOURCE_MAX, CONCERN_MAX, NAME_MAX = 60, 4000, 300
 REFERRAL_OPERATION = "create_referral"  # the idempotency keys' namespace for referrals
@@ -240,10 +241,13 @@ def _note_likely_duplicate(uow, actor: User, case: Case, matches: list[Case]) ->
         return
     supervisor = get_user(session, supervisor_id)
     seen = [d.case_code for d in _as_seen_by(session, supervisor, matches) if d.case_code]
-    where = (f"It matches open case {', '.join(seen)} by name and birth date." if seen else
-             "It matches an open case you cannot see by name and birth date: ask the director.")
-    notifications.notify(uow, [supervisor_id], "likely_duplicate", f"Referral {case.code} may duplicate an open case",
-                         body=f"{where} Check whether they are the same person.", case_code=case.code,
+    body = (words(N_("It matches open case %(codes)s by name and birth date. Check whether they are the same "
+                     "person."), codes=", ".join(seen)) if seen else
+            words(N_("It matches an open case you cannot see by name and birth date: ask the director. Check "
+                     "whether they are the same person.")))
+    notifications.notify(uow, [supervisor_id], "likely_duplicate",
+                         words(N_("Referral %(code)s may duplicate an open case"), code=case.code),
+                         body=body, case_code=case.code,
                          link=f"/cases/{case.code}", dedupe_key=f"likely_duplicate:{case.code}")
 
 
@@ -276,7 +280,8 @@ def _add_to_case(uow, actor: User, fields: ReferralFields, link_to: str | None, 
                  source=fields.source)
     told = [u for u in (case.caseworker_id, case.supervisor_id) if u != actor.id]
     notifications.notify(uow, told, "referral_added",
-                         f"Another referral for case {case.code}", body="Read it in the case file's notes.",
+                         words(N_("Another referral for case %(code)s"), code=case.code),
+                         body=words(N_("Read it in the case file's notes.")),
                          case_code=case.code, link=f"/cases/{case.code}")
     idempotency.remember(uow, request, 200, {"case_code": case.code, "linked": True})
     uow.commit()

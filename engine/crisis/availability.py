@@ -34,6 +34,7 @@ from engine.models import Case, HumanTask, TaskState, User
 from engine.models.crisis import Crisis, CrisisCaseCheck, CrisisStaffAbsence, CrisisTaskMove
 from engine.people.directory import get_user, user_named
 from engine.service_ops import notifications
+from engine.service_ops.translations import N_, words
 
 MARK_ROLES = ("crisis_team",)  # besides the person themself
 PERSONAL_LANES = ("committee_member",)  # a vote is cast by the member asked
@@ -182,10 +183,11 @@ def _move_work(uow, crisis: Crisis, user: User, actor_id: int) -> list[int | Non
         uow.audit(actor_id, "task_reassigned", "human_task", task.id, task.case_code, reason="crisis_unavailable",
                   crisis_id=crisis.id, from_user_id=user.id, assignee_id=to)
         given.append(to)
-    drill = "Drill: " if crisis.drill else ""
-    notifications.notify(uow, {u for u in given if u}, "crisis_backup", f"{drill}Work of an unavailable colleague "
-                         f"is now yours (disruption #{crisis.id})",
-                         body="Their open tasks and crisis checks are in your inbox, the most urgent first.", link="/",
+    subject = (N_("Drill: Work of an unavailable colleague is now yours (disruption #%(id)s)") if crisis.drill
+               else N_("Work of an unavailable colleague is now yours (disruption #%(id)s)"))
+    notifications.notify(uow, {u for u in given if u}, "crisis_backup", words(subject, id=crisis.id),
+                         body=words(N_("Their open tasks and crisis checks are in your inbox, the most urgent first.")),
+                         link="/",
                          dedupe_key=f"crisis_backup:{crisis.id}:{user.id}:{now.isoformat()}")
     return given
 
@@ -217,8 +219,9 @@ def _restore(uow, crisis: Crisis, absence: CrisisStaffAbsence, actor_id: int | N
                   crisis_id=crisis.id, from_user_id=move.to_user_id, assignee_id=absence.user_id)
         returned += 1
     if returned:
-        notifications.notify(uow, [absence.user_id], "crisis_backup", f"Your tasks are back with you "
-                             f"(disruption #{crisis.id})", body="The open tasks backup staff held for you are in "
-                             "your inbox again.", link="/", dedupe_key=f"crisis_restored:{crisis.id}:{absence.id}:"
+        notifications.notify(uow, [absence.user_id], "crisis_backup",
+                             words(N_("Your tasks are back with you (disruption #%(id)s)"), id=crisis.id),
+                             body=words(N_("The open tasks backup staff held for you are in your inbox again.")),
+                             link="/", dedupe_key=f"crisis_restored:{crisis.id}:{absence.id}:"
                              f"{now.isoformat()}")
     return returned

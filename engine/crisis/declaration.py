@@ -29,6 +29,7 @@ from engine.models.crisis import CRISIS_KINDS, SUB_FUNCTIONS, Crisis, Disruption
 from engine.people.directory import get_user, ids_with_roles
 from engine.process import instances
 from engine.service_ops import notifications
+from engine.service_ops.translations import N_, words
 
 log = logging.getLogger(__name__)
 
@@ -285,8 +286,8 @@ def set_communication_lead(uow, crisis_id: int, username, actor_id: int | None) 
     crisis.communication_lead_id = lead.id
     add_system_entry(session, crisis.id, "decision", f"Crisis Communication Lead: {lead.username}.", actor_id)
     uow.audit(actor_id, "crisis_communication_lead_set", "crisis", crisis.id, lead=lead.username)
-    notifications.notify(uow, [lead.id], "crisis_role", "You are the Crisis Communication Lead",
-                         body="Inform clients, staff and stakeholders; the tasks are in your inbox.",
+    notifications.notify(uow, [lead.id], "crisis_role", words(N_("You are the Crisis Communication Lead")),
+                         body=words(N_("Inform clients, staff and stakeholders; the tasks are in your inbox.")),
                          link=crisis_link(crisis.id), dedupe_key=f"crisis_lead:{crisis.id}:{lead.id}")
     return {"communication_lead": lead.username}
 
@@ -328,9 +329,10 @@ def escalate_resumption(uow, crisis_id: int) -> dict:
                      f"({when_text(due)}): escalated to the director.")
     uow.audit(None, "crisis_escalated", "crisis", crisis.id, notified=sorted(recipients))
     sent = notifications.notify(uow, recipients, "crisis_escalation",
-                                f"Resumption overdue: crisis {crisis.id} not resumed within T+24 h",
-                                body="Essential CBF-5 services were not confirmed resumed by "
-                                     f"{when_text(due)}.",
+                                words(N_("Resumption overdue: crisis %(id)s not resumed within T+24 h"),
+                                      id=crisis.id),
+                                body=words(N_("Essential CBF-5 services were not confirmed resumed by %(when)s."),
+                                           when=when_text(due)),
                                 link=crisis_link(crisis.id), dedupe_key=f"crisis_escalation:{crisis.id}")
     return {"escalated": True, "notified": sent}
 

@@ -7,13 +7,16 @@
    ``bcp_check_priority`` profiles the diagram computed (high-risk, in-crisis,
    pending/under-review first; after the checks planned before) and assigned to its
    caseworker or backup staff (``bcp_backup_staffing``). Follow-ups due or missed during the
-   disruption are found and reassigned in the same transaction (R38). Then one
-   ``crisis_start_checks`` job per batch of rows, highest priority first.
+   disruption are found and reassigned in the same transaction (R38). Each person given
+   checks is told once, in one summary (``crisis_checks``); the check task's diagram says
+   so (``announce`` ``summary``), so no check brings a notification or an e-mail of its
+   own. Then one ``crisis_start_checks`` job per batch of rows, highest priority first.
 2. ``start_check_batch`` (job ``crisis_start_checks``): claims its rows (planned ->
    started, in one UPDATE: a repeated message or a second worker finds nothing left to
    claim) and starts one short ``bcp_crisis_check`` instance per row, in the same
-   transaction. A worker that dies mid-batch rolls the claim back with the instances, so
-   the retried message starts exactly the missing ones.
+   transaction (``engine_step.start_many``: the batch's rows written together). A worker
+   that dies mid-batch rolls the claim back with the instances, so the retried message
+   starts exactly the missing ones.
 """
 from __future__ import annotations
 

@@ -38,6 +38,7 @@ from engine.errors import Invalid
 from engine.models import Case, CaseStatus, HumanTask, TaskState
 from engine.models.crisis import Crisis, CrisisCaseCheck, CrisisFollowUp
 from engine.service_ops import notifications
+from engine.service_ops.translations import N_, words
 
 ACTIONS = ("kept", "reassigned", "released")
 
@@ -89,8 +90,8 @@ def find_and_reassign(uow, crisis: Crisis, pool: StaffPool, until: dt.datetime,
         uow.audit(None, "follow_up_reassigned" if action == "reassigned" else "follow_up_released", "human_task",
                   task.id, task.case_code, crisis_id=crisis.id, from_user_id=holder, to_user_id=target)
     notifications.notify(uow, summary.recipients, "crisis_follow_ups",
-                         f"Follow-ups given to you during the disruption (#{crisis.id})",
-                         body="Follow-ups of clients whose caseworker is unavailable are now in your inbox.",
+                         words(N_("Follow-ups given to you during the disruption (#%(id)s)"), id=crisis.id),
+                         body=words(N_("Follow-ups of clients whose caseworker is unavailable are now in your inbox.")),
                          link="/", dedupe_key=f"crisis_follow_ups:{crisis.id}:{phase}")
     return summary
 
@@ -137,8 +138,9 @@ def reschedule_delayed(uow, crisis: Crisis, within_hours) -> dict:
         if task.assignee_id:
             holders.add(task.assignee_id)
     due_text = labels.when_text(new_due)
-    notifications.notify(uow, holders, "crisis_follow_ups", f"Delayed follow-ups rescheduled (disruption #{crisis.id})",
-                         body=f"Follow-ups delayed by the disruption are now due {due_text}.",
+    notifications.notify(uow, holders, "crisis_follow_ups",
+                         words(N_("Delayed follow-ups rescheduled (disruption #%(id)s)"), id=crisis.id),
+                         body=words(N_("Follow-ups delayed by the disruption are now due %(when)s."), when=due_text),
                          link="/", dedupe_key=f"crisis_rescheduled:{crisis.id}")
     moved = labels.count(len(delayed), "delayed follow-up")
     add_system_entry(session, crisis.id, "action", f"Recovery: {moved} rescheduled to "

@@ -30,6 +30,7 @@ from engine.models.crisis import (
 )
 from engine.people.directory import get_user
 from engine.service_ops import notifications
+from engine.service_ops.translations import N_, words
 
 TEXT_MAX = 4000
 WRITABLE_NOTE_KINDS = tuple(k for k in CASE_NOTE_KINDS if k != "check")  # "check" notes come from the check form
@@ -222,11 +223,15 @@ def record_check(uow, check: CrisisCaseCheck, actor_id: int | None, answers: dic
         _add_note(session, crisis_id, case, actor_id, "alternative_method", "", methods)
     alert = not check.client_safe or bool(answers.get("immediate_action_needed"))
     if alert:
-        why = "client not safe" if not check.client_safe else "immediate action needed"
-        drill = "Drill — " if _is_drill(session, crisis_id) else ""
+        drill = _is_drill(session, crisis_id)
+        subject = {(False, False): N_("Case %(code)s: client not safe"),
+                   (False, True): N_("Drill — Case %(code)s: client not safe"),
+                   (True, False): N_("Case %(code)s: immediate action needed"),
+                   (True, True): N_("Drill — Case %(code)s: immediate action needed")}[(bool(check.client_safe), drill)]
         notifications.notify(uow, {case.supervisor_id, case.caseworker_id} - {actor_id}, "crisis_check_alert",
-                             f"{drill}Case {case.code}: {why}",
-                             body="Found during the crisis check; see the case's crisis notes.", case_code=case.code,
+                             words(subject, code=case.code),
+                             body=words(N_("Found during the crisis check; see the case's crisis notes.")),
+                             case_code=case.code,
                              link="/", dedupe_key=f"crisis_check_alert:{crisis_id}:{case.id}")
     uow.audit(actor_id, "crisis_check_recorded", "case", case.id, case.code, crisis_id=crisis_id,
               client_reached=check.client_reached, client_safe=check.client_safe, alert=alert)

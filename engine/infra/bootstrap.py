@@ -34,6 +34,7 @@ from engine.infra import db
 from engine.infra.unit_of_work import UnitOfWork
 from engine.people import demo as demo_users
 from engine.process import deployment as model_service
+from engine.process import workflow_catalogues
 from engine.service_ops import incidents, notifications
 from engine.settings import Settings
 from engine.supervision import operations as supervision_operations
@@ -84,6 +85,7 @@ def build(settings: Settings, migrate: bool | None = None) -> EngineContext:
             raise
     durations.configure(settings.max_duration_days)
     bpmn_limits.configure(bpmn_limits.Limits.from_settings(settings))
+    workflow_catalogues.configure(settings.workflows_dir)  # the forms' and titles' words in each language
     runtime = ProcessRuntime(script_time_limit=settings.script_time_limit,
                              new_task_listeners=[crisis_drills.mark_drill_tasks, notifications.notify_new_tasks],
                              failure_listeners=[incidents.record_diagram_failure],

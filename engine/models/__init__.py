@@ -27,6 +27,7 @@ from engine.models.process import (
 )
 from engine.models.work import (
     PRIORITY_BY_RISK,
+    Announcement,
     AuditChainHead,
     AuditEvent,
     HumanTask,
@@ -40,7 +41,7 @@ __all__ = [
     "Base", "UTCDateTime", "Vocabulary", "InstanceStatus", "TaskState", "TimerState", "CaseStatus", "CaseStage",
     "RiskLevel", "UNRATED", "ROLES", "User", "UserRole", "Supervision", "AuthSession", "AuditChainHead",
     "ProcessModel", "ProcessModelFile", "ProcessInstance",
-    "HumanTask", "Timer", "OutboxMessage", "AuditEvent", "PRIORITY_BY_RISK",
+    "HumanTask", "Announcement", "Timer", "OutboxMessage", "AuditEvent", "PRIORITY_BY_RISK",
     "CASE_STAGES", "CASE_STATUSES", "RISK_LEVELS", "Case", "Client", "CaseClientLink", "CaseEvent", "CaseNote",
     "ServiceReferral", "Vote",
 ]

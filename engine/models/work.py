@@ -23,6 +23,13 @@ class TaskState(Vocabulary):
     CANCELLED = "cancelled", "Cancelled"
 
 
+class Announcement(Vocabulary):
+    """How the people concerned learn that a user task is waiting for them: the diagram's
+    ``announce`` task property (``engine.bpmn.spec_validation`` refuses any other value)."""
+    TASK = "task", "A notification and an e-mail per task"
+    SUMMARY = "summary", "One summary of the work announces it (no notification per task)"
+
+
 class TimerState(Vocabulary):
     PENDING = "pending", "Waiting"
     FIRED = "fired", "Fired"
@@ -61,6 +68,11 @@ class HumanTask(Base):
     form: Mapped[str | None] = mapped_column(String(200))
     completed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    # How the new-task listeners announce a row the step just created (the task's ``announce``
+    # property, set by ``engine.bpmn.task_sync``). Not stored: it matters once, when the task
+    # becomes ready, and a row read back from the table says ``task``.
+    announce = Announcement.TASK
 
 
 class Timer(Base):

@@ -110,12 +110,19 @@ def sign_in(uow, username: str, password: str, kind: sessions.SessionKind,
     if user is None:
         uow.commit()
         raise Unauthorized(WRONG_CREDENTIALS)
-    issued = sessions.start(uow, user.id, kind, lifetime)
-    uow.audit(user.id, "login", "user", user.id, session_id=issued.session_id, kind=str(kind))
-    signed_in = SignedIn(user.id, user.username, user.display_name, frozenset(user.roles), issued.secret,
-                         issued.expires_at)
+    signed_in = open_session(uow, user, kind, lifetime)
     uow.commit()
     return signed_in
+
+
+def open_session(uow, user: User, kind: sessions.SessionKind, lifetime: dt.timedelta = sessions.LIFETIME,
+                 **detail) -> SignedIn:
+    """Building block: a new session for ``user``, who proved who they are (a password, or
+    the single sign-on provider's word), audited as a sign-in with ``detail``. Does not commit."""
+    issued = sessions.start(uow, user.id, kind, lifetime)
+    uow.audit(user.id, "login", "user", user.id, session_id=issued.session_id, kind=str(kind), **detail)
+    return SignedIn(user.id, user.username, user.display_name, frozenset(user.roles), issued.secret,
+                    issued.expires_at)
 
 
 def password_problems(password: str) -> list[str]:

@@ -23,7 +23,7 @@ What is promised:
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -32,7 +32,7 @@ from sqlalchemy import func, select
 from engine.errors import Forbidden, Invalid, NotFound
 from engine.models import HumanTask, TaskState, User, UserRole
 from engine.models.people import ROLES, Role, Team
-from engine.people import accounts, directory, sessions
+from engine.people import accounts, directory, preferences, sessions
 
 ADMIN = Role.ADMIN.value
 SUPERVISING_ROLES = (Role.SUPERVISOR.value, Role.DIRECTOR.value)
@@ -60,6 +60,7 @@ class PersonChanges:
     available: bool | _Keep = KEEP
     active: bool | _Keep = KEEP
     password: str | _Keep = KEEP
+    locale: str | None | _Keep = KEEP  # a language code (engine.people.languages); None: the browser's
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,8 @@ class Person:
     team: str | None
     available: bool
     active: bool
+    single_sign_on: bool = False  # linked to an account at the OpenID Connect provider
+    locale: str | None = None  # the language they chose (None: their browser's)
 
     @property
     def role_labels(self) -> list[str]:
@@ -143,9 +146,9 @@ def add_team(uow, actor_id: int | None, name: str) -> str:
 
 def add_person(uow, actor_id: int | None, username: str, password: str, roles: Sequence[str], *,
                display_name: str = "", supervisor: str | None = None, team: str | None = None,
-               email: str | None = None) -> Person:
-    """A new account with these roles (and supervisor, team). 422 naming each field that
-    cannot be used. Audited; commits."""
+               email: str | None = None, locale: str | None = None) -> Person:
+    """A new account with these roles (and supervisor, team, language). 422 naming each field
+    that cannot be used. Audited; commits."""
     session = uow.session
     _require_admin(session, actor_id)
     username = username.strip() if isinstance(username, str) else ""
@@ -158,10 +161,12 @@ def add_person(uow, actor_id: int | None, username: str, password: str, roles: S
         problems["password"] = accounts.password_problems(password)
     if problems:
         raise Invalid("this person cannot be added", errors=problems)
+    language = preferences.clean_language(locale)
     roles = _valid_roles(roles)
     user = accounts.create_user(uow, username, password, list(roles),
                                 display_name=_clean_text(display_name, MAX_DISPLAY_NAME, "display_name"),
                                 email=_clean_email(email))
+    user.locale = language
     uow.audit(actor_id, "user_created", "user", user.id, roles=list(roles))
     if supervisor is not None:
         _set_supervisor(uow, actor_id, user, supervisor)
@@ -200,6 +205,8 @@ def change_person(uow, actor_id: int | None, username: str, changes: PersonChang
         uow.audit(actor_id, "user_availability_changed", "user", user.id, available=changes.available)
         if not changes.available:
             handed_back += _hand_back_claimed_tasks(uow, actor_id, user, "unavailable")
+    if changes.locale is not KEEP:
+        preferences.apply_language(uow, actor_id, user, changes.locale)
     if changes.password is not KEEP:
         ended += _set_password(uow, actor_id, user, changes.password)
     if changes.active is not KEEP and changes.active != user.active:
@@ -255,16 +262,24 @@ def _set_roles(uow, actor_id: int | None, user: User, roles: Sequence[str]) -> i
     """Give ``user`` exactly these roles; tasks they hold for a role they lose go back to
     that role. Returns how many went back."""
     wanted = _valid_roles(roles)
+    if user.id == actor_id and ADMIN in user.roles and ADMIN not in wanted:
+        raise Invalid("you cannot take the administrator role from yourself",
+                      errors={"roles": ["ask another admin to do it"]})
+    return replace_roles(uow, actor_id, user, wanted)
+
+
+def replace_roles(uow, actor_id: int | None, user: User, roles: Iterable[str], **detail) -> int:
+    """Building block: ``user`` holds exactly ``roles`` (known role names; none at all is
+    allowed here); tasks they hold for a role they lose go back to that role. Audited with
+    ``detail``. Returns how many tasks went back. The callers check who may do it."""
+    wanted = tuple(role for role in ROLES if role in set(roles))
     before = tuple(role for role in ROLES if role in user.roles)
     if wanted == before:
         return 0
-    if user.id == actor_id and ADMIN in before and ADMIN not in wanted:
-        raise Invalid("you cannot take the administrator role from yourself",
-                      errors={"roles": ["ask another admin to do it"]})
     kept = [row for row in user.role_rows if row.role in wanted]
     user.role_rows = kept + [UserRole(role=role) for role in wanted if role not in before]
     uow.flush()
-    uow.audit(actor_id, "user_roles_changed", "user", user.id, before=list(before), after=list(wanted))
+    uow.audit(actor_id, "user_roles_changed", "user", user.id, before=list(before), after=list(wanted), **detail)
     lost = set(before) - set(wanted)
     return _hand_back_claimed_tasks(uow, actor_id, user, "role_removed", only_roles=lost) if lost else 0
 
@@ -364,4 +379,5 @@ def _people(session, users: list[User]) -> list[Person]:
     return [Person(id=u.id, username=u.username, display_name=u.display_name, email=u.email,
                    roles=tuple(role for role in ROLES if role in u.roles), supervisor=supervisors.get(u.id),
                    team=teams.get(u.team_id) if u.team_id is not None else None,
-                   available=bool(u.available), active=bool(u.active)) for u in users]
+                   available=bool(u.available), active=bool(u.active),
+                   single_sign_on=u.sso_subject is not None, locale=u.locale) for u in users]

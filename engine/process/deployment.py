@@ -30,6 +30,7 @@ from engine.bpmn.dmn_check import Problem
 from engine.errors import Forbidden, Invalid, NotFound, SpecInvalid
 from engine.models import InstanceStatus, ProcessInstance, ProcessModel, ProcessModelFile
 from engine.people.directory import get_user
+from engine.process import workflow_catalogues
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +176,11 @@ def _store_version(uow, parsed, current: ProcessModel | None, start_roles: str, 
 
 def deploy_directory(uow, path: Path, actor_id: int | None = None) -> list[DeployResult]:
     """Deploy every file under a ``workflows/`` folder (start-up and the deploy command):
-    everything in it must run."""
+    everything in it must run, and its language catalogues must keep every placeholder
+    (``engine.process.workflow_catalogues``)."""
+    problems = workflow_catalogues.check_catalogues(Path(path))
+    if problems:
+        spec_parsing.raise_problems(problems)
     return deploy_files(uow, spec_parsing.load_directory(path), actor_id, merge_with_deployed=False)
 
 

@@ -19,6 +19,7 @@ from engine import clock
 from engine.models import HumanTask, Supervision, TaskState, User, UserRole
 from engine.models.ops import TaskDeadlineNotice, dialect_insert
 from engine.service_ops.notifications import notify, task_link
+from engine.service_ops.translations import N_, words
 
 
 @dataclass(frozen=True)
@@ -70,12 +71,16 @@ def _send(uow, task: HumanTask, kind: str, now: dt.datetime) -> int:
     if uow.session.execute(statement).first() is None:
         return 0
     recipients = recipients_for(uow.session, task, escalate=(kind == "task_overdue"))
-    on_case = f" (case {task.case_code})" if task.case_code else ""
     due = task.due_at.isoformat(timespec="minutes")
+    title, code = task.title, task.case_code  # each recipient reads these in their own language
     if kind == "task_overdue":
-        subject, body = f"Overdue: {task.title}{on_case}", f"This task was due {due} and is still open."
+        subject = (words(N_("Overdue: %(title)s (case %(code)s)"), title=title, code=code) if code
+                   else words(N_("Overdue: %(title)s"), title=title))
+        body = words(N_("This task was due %(due)s and is still open."), due=due)
     else:
-        subject, body = f"Due soon: {task.title}{on_case}", f"This task is due {due}."
+        subject = (words(N_("Due soon: %(title)s (case %(code)s)"), title=title, code=code) if code
+                   else words(N_("Due soon: %(title)s"), title=title))
+        body = words(N_("This task is due %(due)s."), due=due)
     notify(uow, recipients, kind, subject, body=body, case_code=task.case_code, link=task_link(task.id),
            dedupe_key=f"{kind}:{task.id}")
     uow.audit(None, f"{kind}_notice", "human_task", task.id, task.case_code, recipients=len(recipients))

@@ -9,6 +9,7 @@ titles only: never a client's name.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import re
@@ -20,8 +21,11 @@ from sqlalchemy import String, and_, case, func, or_, select, update
 from engine import clock
 from engine.errors import NotFound
 from engine.infra.mail import build_message
-from engine.models import HumanTask, User
+from engine.models import Announcement, HumanTask, User
 from engine.models.ops import Notification, dialect_insert
+from engine.service_ops import translations
+from engine.service_ops.translations import Words
+from engine.service_ops.translations import gettext as t
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +43,7 @@ MAIL_ERROR_MAX = 2000
 KIND = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 
-def notify(uow, user_ids, kind: str, subject: str, body: str = "", case_code: str | None = None,
+def notify(uow, user_ids, kind: str, subject: str | Words, body: str | Words = "", case_code: str | None = None,
            link: str | None = None, dedupe_key: str | None = None) -> int:
     """Notify each (active) user once; returns how many notifications were created.
 
@@ -48,67 +52,120 @@ def notify(uow, user_ids, kind: str, subject: str, body: str = "", case_code: st
     return _create(uow, user_ids, kind, subject, body, case_code, link, dedupe_key, mail=True)
 
 
-def notify_in_app(uow, user_ids, kind: str, subject: str, body: str = "", case_code: str | None = None,
+def notify_in_app(uow, user_ids, kind: str, subject: str | Words, body: str | Words = "",
+                  case_code: str | None = None,
                   link: str | None = None, dedupe_key: str | None = None) -> int:
     """Like :func:`notify` without the e-mail copy (for messages about the mail system itself)."""
     return _create(uow, user_ids, kind, subject, body, case_code, link, dedupe_key, mail=False)
 
 
-def _create(uow, user_ids, kind, subject, body, case_code, link, dedupe_key, mail: bool) -> int:
+@dataclass(frozen=True)
+class _Message:
+    """One notification to write: to whom, and what."""
+    user_id: int
+    kind: str
+    subject: str
+    body: str
+    case_code: str | None
+    link: str | None
+    dedupe_key: str | None
+
+
+def _message(user_id: int, kind: str, subject: str, body: str = "", case_code: str | None = None,
+             link: str | None = None, dedupe_key: str | None = None) -> _Message:
     if not KIND.fullmatch(kind):
         raise ValueError(f"notification kind {kind!r} must be lower_snake_case, at most 40 characters")
     for name, value in (("dedupe_key", dedupe_key), ("link", link), ("case_code", case_code)):
         limit = _max_length(name)
         if value is not None and len(value) > limit:
             raise ValueError(f"notification {name} is longer than {limit} characters")
+    subject = subject if len(subject) <= SUBJECT_MAX else subject[:SUBJECT_MAX - 1] + "…"
+    return _Message(int(user_id), kind, subject, body or "", case_code, link, dedupe_key)
+
+
+def _create(uow, user_ids, kind, subject, body, case_code, link, dedupe_key, mail: bool) -> int:
+    """``subject`` and ``body`` are text, or ``translations.Words`` written in each recipient's language."""
     ids = sorted({int(u) for u in user_ids if u is not None})
-    if not ids:
+    if not isinstance(subject, Words) and not isinstance(body, Words):
+        template = _message(0, kind, subject, body, case_code, link, dedupe_key)  # checked once, even for nobody
+        return _write(uow, [dataclasses.replace(template, user_id=user_id) for user_id in ids], mail)
+    languages = _languages(uow.session, set(ids))
+    _message(0, kind, _in(subject, None), _in(body, None), case_code, link, dedupe_key)  # checked even for nobody
+    return _write(uow, [_message(user_id, kind, _in(subject, languages.get(user_id)), _in(body, languages.get(user_id)),
+                                 case_code, link, dedupe_key) for user_id in ids], mail)
+
+
+def _in(text: str | Words, language: str | None) -> str:
+    return text.in_language(language) if isinstance(text, Words) else text
+
+
+_ROWS_PER_INSERT = 500  # well under any driver's limit of bound parameters
+
+
+def _write(uow, messages: list[_Message], mail: bool) -> int:
+    """Write ``messages`` to their (active) recipients, a user's second one with the same
+    dedupe key skipped; each row whose recipient has an e-mail address asks for its e-mail.
+    One query of the recipients and one INSERT per few hundred rows, however many."""
+    if not messages:
         return 0
     session = uow.session
-    recipients = session.execute(select(User.id, User.email).where(User.id.in_(ids), User.active)
-                                 .order_by(User.id)).all()
-    if not recipients:
-        return 0
+    emails = dict(session.execute(select(User.id, User.email).where(
+        User.id.in_(sorted({m.user_id for m in messages})), User.active)).all())
     now = clock.now()
-    subject = subject if len(subject) <= SUBJECT_MAX else subject[:SUBJECT_MAX - 1] + "…"
-    rows = [{"user_id": user_id, "kind": kind, "subject": subject, "body": body or "",
-             "case_code": case_code, "link": link, "dedupe_key": dedupe_key, "created_at": now,
-             "mail_state": "pending" if (mail and email) else "none"}
-            for user_id, email in recipients]
-    insert = dialect_insert(session, Notification)
-    statement = (insert.values(rows).on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"])
-                 .returning(Notification.id, Notification.mail_state))
-    created = session.execute(statement).all()
-    for notification_id, mail_state in created:
-        if mail_state == "pending":
-            uow.enqueue("send_notification_email", notification_id)
-    return len(created)
+    rows = [{"user_id": m.user_id, "kind": m.kind, "subject": m.subject, "body": m.body, "case_code": m.case_code,
+             "link": m.link, "dedupe_key": m.dedupe_key, "created_at": now,
+             "mail_state": "pending" if (mail and emails[m.user_id]) else "none"}
+            for m in messages if m.user_id in emails]
+    made = 0
+    for first in range(0, len(rows), _ROWS_PER_INSERT):
+        insert = dialect_insert(session, Notification)
+        statement = (insert.values(rows[first:first + _ROWS_PER_INSERT])
+                     .on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"])
+                     .returning(Notification.id, Notification.mail_state))
+        created = session.execute(statement).all()
+        for notification_id, mail_state in sorted(created):
+            if mail_state == "pending":
+                uow.enqueue("send_notification_email", notification_id)
+        made += len(created)
+    return made
 
 
 def notify_new_tasks(uow, tasks: list[HumanTask]) -> int:
     """``task_assigned`` to the assignee of each newly created human task (tasks offered
-    to a role show up in that role's claimable inbox instead)."""
-    made = 0
-    for task in tasks:
-        if task.assignee_id is None:
-            continue
-        made += notify(uow, [task.assignee_id], "task_assigned", f"New task: {task.title}{_on_case(task)}",
-                       body=_due_line(task), case_code=task.case_code, link=task_link(task.id),
-                       dedupe_key=f"task_assigned:{task.id}")
-    return made
+    to a role show up in that role's claimable inbox instead), all in one write. A task
+    whose diagram says it is announced in a summary (``announce`` ``summary``: the crisis
+    checks, whose fan-out tells each person of theirs in one message) gets none of its own."""
+    announced = [(task.assignee_id, task) for task in tasks
+                 if task.assignee_id is not None and task.announce != Announcement.SUMMARY]
+    languages = _languages(uow.session, {assignee for assignee, _ in announced})
+    return _write(uow, [_message(assignee, "task_assigned", _new_task_subject(languages.get(assignee), task),
+                                 body=_due_line(task, languages.get(assignee)), case_code=task.case_code,
+                                 link=task_link(task.id), dedupe_key=f"task_assigned:{task.id}")
+                        for assignee, task in announced], mail=True)
+
+
+def _languages(session, user_ids: set) -> dict[int, str | None]:
+    """Each recipient's chosen language (their messages are written in it)."""
+    if not user_ids:
+        return {}
+    return dict(session.execute(select(User.id, User.locale).where(User.id.in_(user_ids))).all())
+
+
+def _new_task_subject(language: str | None, task: HumanTask) -> str:
+    if task.case_code:
+        return t(language, "New task: %(title)s (case %(code)s)", title=task.title, code=task.case_code)
+    return t(language, "New task: %(title)s", title=task.title)
 
 
 def task_link(task_id: str) -> str:
     return f"/tasks/{task_id}"
 
 
-def _on_case(task: HumanTask) -> str:
-    return f" (case {task.case_code})" if task.case_code else ""
-
-
-def _due_line(task: HumanTask) -> str:
+def _due_line(task: HumanTask, language: str | None = None) -> str:
     """When the task falls due, as the pages write a time (UTC), for people to read."""
-    return f"Due {clock.as_utc(task.due_at).strftime('%d %b %Y %H:%M')} UTC." if task.due_at else ""
+    if not task.due_at:
+        return ""
+    return t(language, "Due %(when)s UTC.", when=translations.when(language, task.due_at))
 
 
 # -- reading and marking (the in-app inbox) -------------------------------------------
@@ -185,10 +242,12 @@ def claim_mail(uow, notification_id: int, mail_from: str, public_url: str,
         row.mail_state = "none"
         uow.commit()
         return None
+    language = user.locale  # the recipient's: the framing of the mail is in their language
+    link = public_url.rstrip("/") + row.link if row.link else ""
     body = "\n\n".join(part for part in (
-        row.body, f"Case: {row.case_code}" if row.case_code else "",
-        f"Open: {public_url.rstrip('/')}{row.link}" if row.link else "",
-        "This message was sent by the casework system; please do not reply.") if part)
+        row.body, t(language, "Case: %(code)s", code=row.case_code) if row.case_code else "",
+        t(language, "Open: %(link)s", link=link) if link else "",
+        t(language, "This message was sent by the casework system; please do not reply.")) if part)
     domain = mail_from.rsplit("@", 1)[-1].strip("> ") or "localhost"
     message_id = f"<notification-{row.id}.{int(row.created_at.timestamp())}@{domain}>"
     return OutgoingMail(row.id, build_message(mail_from, user.email, row.subject, body, message_id))

@@ -5,13 +5,14 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from engine.crisis import declaration as crisis
 from engine.crisis import fanout as crisis_fanout
 from engine.crisis.staffing import StaffPool
-from engine.models import HumanTask, ProcessInstance
+from engine.models import Case, HumanTask, ProcessInstance
 from engine.models.crisis import CrisisCaseCheck
+from engine.models.ops import Notification
 from tests.engine.crisis_support import (
     add_case,
     add_caseworker,
@@ -176,3 +177,43 @@ def test_a_check_nobody_can_take_is_offered_to_every_caseworker(ctx):
     run_crisis_jobs(ctx)
     task, = check_tasks(ctx)
     assert (task.case_code, task.assignee_id, task.role) == ("ORPHAN", None, "caseworker")
+
+
+def test_each_person_hears_of_their_crisis_checks_in_one_summary_not_in_a_message_per_check_R37(ctx):
+    for n in range(4):
+        add_case(ctx, f"CW1-{n}", caseworker="caseworker1")
+    for n in range(3):
+        add_case(ctx, f"CW2-{n}", caseworker="caseworker2")
+    crisis_id = declare(ctx)
+    run_crisis_jobs(ctx)
+    tasks = check_tasks(ctx)
+    ids = {user_id(ctx, name): name for name in ("caseworker1", "caseworker2")}
+    assert sorted(ids[t.assignee_id] for t in tasks) == ["caseworker1"] * 4 + ["caseworker2"] * 3
+    with ctx.session_factory() as session:
+        notes = session.execute(select(Notification.user_id, Notification.kind, Notification.subject).where(
+            Notification.user_id.in_(ids), Notification.kind.in_(("crisis_checks", "task_assigned")))).all()
+    assert sorted((ids[user], kind, subject) for user, kind, subject in notes) == [
+        (name, "crisis_checks", f"Crisis checks for you (disruption #{crisis_id})")
+        for name in ("caseworker1", "caseworker2")]
+
+
+def test_a_batch_of_checks_brings_the_cases_other_open_rows_to_the_cases_current_risk(ctx):
+    """Starting checks in a batch does what every step does for its case: open rows showing
+    an old risk level show the case's current one, and a priority that follows the risk follows."""
+    add_case(ctx, "MOVED", risk="low")
+    add_case(ctx, "STILL", risk="low")
+    first = declare(ctx)
+    run_crisis_jobs(ctx)
+    with ctx.uow() as uow:
+        uow.session.execute(update(Case).where(Case.code == "MOVED").values(risk_level="high"))
+        crisis.close_crisis(uow, first, None)
+        uow.commit()
+    declare(ctx)
+    run_crisis_jobs(ctx)
+    rows = {(t.case_code, t.instance_id): (t.risk_level, t.priority) for t in check_tasks(ctx)}
+    with ctx.session_factory() as session:
+        first_checks = dict(session.execute(select(CrisisCaseCheck.case_code, CrisisCaseCheck.instance_id).where(
+            CrisisCaseCheck.crisis_id == first)).all())
+    assert len(rows) == 4
+    assert rows[("MOVED", first_checks["MOVED"])] == ("high", 3)  # the first crisis's check follows the case
+    assert rows[("STILL", first_checks["STILL"])] == ("low", 1)

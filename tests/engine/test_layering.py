@@ -109,6 +109,7 @@ def test_layering_check_sees_a_wrong_direction_and_a_framework():
 # restored, saved or synced, no operation bound (service tasks answer from the scenario).
 STEP_MODULES = {"bpmn/engine_step.py", "bpmn/runtime.py", "bpmn/serialization.py", "bpmn/rehearsal.py"}
 STEP_CALLS = re.compile(r"runtime\.restore\(|\bload_state\(|\bdump_state\(|runtime\.dump\(|\bsync_instance\(|"
+                        r"\bsync_started\(|"
                         r"operations\.bound\(|\.state_json\s*=|runtime\.(start|new_workflow|advance|complete|fire_timer)\(")
 
 

@@ -244,6 +244,27 @@ def test_bad_task_properties(old, new, word):
     assert_problem(err, "referral.bpmn", "review", line_of(broken, new), word)
 
 
+def test_an_announce_value_that_is_not_task_or_summary_is_refused_at_deploy_naming_file_element_and_line():
+    broken = REFERRAL.replace('<spiffworkflow:property name="title" value="Review the referral"/>',
+                              '<spiffworkflow:property name="title" value="Review the referral"/>\n'
+                              '        <spiffworkflow:property name="announce" value="digest"/>')
+    assert broken != REFERRAL
+    err = invalid(bundle(referral_bpmn=broken))
+    assert_problem(err, "referral.bpmn", "review", line_of(broken, 'name="announce"'), "announce", "'digest'",
+                   "task", "summary")
+
+
+@pytest.mark.parametrize("value", ["task", "summary"])
+def test_an_announce_property_of_task_or_summary_deploys_and_reaches_the_task_spec(value):
+    marked = REFERRAL.replace('<spiffworkflow:property name="title" value="Review the referral"/>',
+                              '<spiffworkflow:property name="title" value="Review the referral"/>\n'
+                              f'        <spiffworkflow:property name="announce" value="{value}"/>')
+    assert marked != REFERRAL
+    parsed = spec_parsing.parse_bundle(bundle(referral_bpmn=marked))
+    review = parsed.processes["referral"].spec.task_specs["review"]
+    assert spec_parsing.user_task_properties(review)["announce"] == value
+
+
 def test_call_activity_to_an_unknown_process():
     err = invalid(bundle(notify_bpmn=None))
     assert_problem(err, "referral.bpmn", "tell_family", line_of(REFERRAL, 'id="tell_family"'), "notify")

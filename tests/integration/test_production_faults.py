@@ -204,7 +204,10 @@ def test_a_worker_killed_during_a_fan_out_of_600_cases_delays_no_check_beyond_10
     assert all(b.done_at is not None and b.sent_at > killed_at for b in recovered)
     assert resent_in <= (STALE_S + JOB_SWEEP_S) * load + 1  # re-run within seconds, not a minute
     assert all_done <= FAN_OUT_LIMIT_S * load
-    assert len(runners) >= 2  # both workers took a share (with the restarted one, maybe three)
+    # both workers took a share: the victim held a batch when it died (run again since by another
+    # process, whose id the row now carries) and the others ran the rest — with the restarted one,
+    # maybe three; a fan-out that ends before the supervisor's restart leaves that one nothing
+    assert len(runners | {victim_id}) >= 2
 
 
 # -- finding 2: connection loss ---------------------------------------------------------------

@@ -7,7 +7,9 @@ import email
 import pytest
 from sqlalchemy import select
 
+from engine.models import HumanTask, OutboxMessage, User
 from engine.models.ops import Notification
+from engine.process.deployment import deploy_files
 from engine.service_ops import notifications
 from tests.tasks.conftest import WAIT_S, start, user_id
 
@@ -42,6 +44,87 @@ def test_a_task_assigned_by_the_diagram_notifies_its_assignee(ctx):
     assert note.kind == "task_assigned" and note.subject == "New task: Initial assessment"
     assert note.link.startswith("/tasks/") and note.read_at is None
     assert notes_of(ctx, "caseworker2") == []
+
+
+# Two tasks for the same person at once: one announced on its own, one whose diagram says
+# a summary announces it (as the crisis fan-out's summary announces every crisis check).
+ANNOUNCED = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
+                  id="queue_announced_definitions" targetNamespace="http://cbf5.example.org/bpmn/tests">
+  <bpmn:process id="queue_announced" name="Queue test: a task announced alone and one announced in a summary"
+                isExecutable="true">
+    <bpmn:laneSet id="queue_announced_lanes">
+      <bpmn:lane id="lane_cw" name="caseworker">
+        <bpmn:flowNodeRef>start</bpmn:flowNodeRef><bpmn:flowNodeRef>split</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>own</bpmn:flowNodeRef><bpmn:flowNodeRef>summed</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>own_done</bpmn:flowNodeRef><bpmn:flowNodeRef>summed_done</bpmn:flowNodeRef>
+      </bpmn:lane>
+    </bpmn:laneSet>
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:parallelGateway id="split"><bpmn:incoming>f1</bpmn:incoming>
+      <bpmn:outgoing>f2</bpmn:outgoing><bpmn:outgoing>f3</bpmn:outgoing></bpmn:parallelGateway>
+    <bpmn:userTask id="own" name="Call the family">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="assign_to" value="caseworker" />
+      </spiffworkflow:properties></bpmn:extensionElements>
+      <bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:userTask id="summed" name="Check the client">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="assign_to" value="caseworker" />
+        <spiffworkflow:property name="announce" value="summary" />
+      </spiffworkflow:properties></bpmn:extensionElements>
+      <bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f5</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:endEvent id="own_done"><bpmn:incoming>f4</bpmn:incoming></bpmn:endEvent>
+    <bpmn:endEvent id="summed_done"><bpmn:incoming>f5</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="split" />
+    <bpmn:sequenceFlow id="f2" sourceRef="split" targetRef="own" />
+    <bpmn:sequenceFlow id="f3" sourceRef="split" targetRef="summed" />
+    <bpmn:sequenceFlow id="f4" sourceRef="own" targetRef="own_done" />
+    <bpmn:sequenceFlow id="f5" sourceRef="summed" targetRef="summed_done" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def start_announced(ctx) -> dict[str, HumanTask]:
+    """Deploy the diagram above and start it for caseworker1 (who has an e-mail address);
+    its two ready tasks by element."""
+    with ctx.uow() as uow:
+        deploy_files(uow, {"queue_announced.bpmn": ANNOUNCED})
+        uow.session.get(User, user_id(ctx, "caseworker1")).email = "caseworker1@example.org"
+        uow.commit()
+    instance_id = start(ctx, "queue_announced", {"caseworker": "caseworker1"})
+    with ctx.session_factory() as s:
+        return {t.bpmn_id: t for t in s.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id))}
+
+
+def mails_asked(ctx) -> set[int]:
+    with ctx.session_factory() as s:
+        return {int(m.args_json.strip("[]")) for m in s.scalars(
+            select(OutboxMessage).where(OutboxMessage.actor == "send_notification_email"))}
+
+
+def test_a_task_announced_in_a_summary_gets_no_notification_or_mail_of_its_own_while_an_ordinary_one_does(ctx):
+    tasks = start_announced(ctx)
+    cw1 = user_id(ctx, "caseworker1")
+    assert {t.assignee_id for t in tasks.values()} == {cw1}  # both are theirs, in their inbox
+    [note] = notes_of(ctx, "caseworker1")
+    assert note.subject == "New task: Call the family" and note.link == f"/tasks/{tasks['own'].id}"
+    assert note.mail_state == "pending" and mails_asked(ctx) == {note.id}  # one e-mail, of the ordinary task
+
+
+def test_a_summary_task_given_to_a_stand_in_is_announced_to_them_the_summary_reached_someone_else(ctx):
+    with ctx.uow() as uow:
+        uow.session.get(User, user_id(ctx, "caseworker1")).available = False
+        uow.commit()
+    tasks = start_announced(ctx)
+    assert {t.assignee_id for t in tasks.values()} == {user_id(ctx, "supervisor1")}
+    assert sorted(n.subject for n in notes_of(ctx, "supervisor1")) == ["New task: Call the family",
+                                                                      "New task: Check the client"]
+    assert notes_of(ctx, "caseworker1") == []
 
 
 def test_notifications_api_lists_mine_unread_first_and_marks_them_read(ctx, client, token_for):

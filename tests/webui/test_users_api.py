@@ -46,7 +46,7 @@ def test_an_admin_adds_a_caseworker_who_signs_in_and_is_offered_caseworker_work(
     body = resp.get_json()
     assert body == {"username": "caseworker3", "display_name": "Caseworker Three", "email": None,
                     "roles": ["caseworker"], "supervisor": "supervisor1", "team": None, "available": True,
-                    "active": True}
+                    "active": True, "locale": None, "single_sign_on": False}
     assert "password" not in body
     listed = client.get("/api/users", headers=admin).get_json()
     assert "caseworker3" in [u["username"] for u in listed["users"]] and listed["total"] == len(listed["users"])

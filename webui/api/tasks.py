@@ -8,6 +8,7 @@ from engine import clock
 from engine.case import decision_context
 from engine.people.directory import username
 from engine.process import human_tasks, inbox
+from webui import workflow_words
 from webui.api.bounds import TASK_ID, page_limit, page_offset
 from webui.auth import current_user_id
 from webui.extensions import runtime, uow
@@ -30,7 +31,7 @@ class TaskQuerySchema(Schema):
 class TaskSchema(Schema):
     id = fields.String()
     name = fields.String()
-    title = fields.String()
+    title = fields.String(metadata={"description": "in English, or in the language the user chose (users.locale)"})
     case_code = fields.String(allow_none=True)
     process_id = fields.String()
     instance_id = fields.Integer()
@@ -46,7 +47,9 @@ class TaskSchema(Schema):
 
 
 class TaskDetailSchema(TaskSchema):
-    form = fields.Dict(allow_none=True, metadata={"description": "JSON Schema (draft 2020-12) of the data to submit"})
+    form = fields.Dict(allow_none=True, metadata={"description": (
+        "JSON Schema (draft 2020-12) of the data to submit; its titles and descriptions in the user's chosen "
+        "language (users.locale), else English; field names and values always as the form file has them")})
     form_file = fields.String(allow_none=True)
     subject = fields.Dict(allow_none=True, metadata={"description": (
         "what the task decides, from the case records: {kind, subject, sections: [{heading, facts: [{label, "
@@ -64,15 +67,18 @@ class CompleteSchema(Schema):
     data = fields.Dict(required=True, metadata={"description": "answers, validated against the task's form"})
 
 
-def task_dict(task, assignee: str | None = None, form=None) -> dict:
-    """A task (a ``HumanTask`` row or an inbox ``TaskRow``) as the API shows it."""
+def task_dict(task, assignee: str | None = None, form=None, language: str = "en") -> dict:
+    """A task (a ``HumanTask`` row or an inbox ``TaskRow``) as the API shows it; its title and
+    form in ``language`` (English unless the user chose another: ``webui.workflow_words``)."""
     return {
-        "id": task.id, "name": task.name, "title": task.title, "case_code": task.case_code,
+        "id": task.id, "name": task.name, "title": workflow_words.title(task.title, language),
+        "case_code": task.case_code,
         "process_id": task.process_id, "instance_id": task.instance_id, "role": task.role,
         "assignee": assignee, "state": task.state, "created_at": task.created_at, "due_at": task.due_at,
         "overdue": bool(task.state == "ready" and task.due_at and task.due_at < clock.now()),
         "priority": RISK_BY_PRIORITY.get(task.priority, "low"), "priority_rank": task.priority,
-        "risk_level": task.risk_level, "form": form, "form_file": getattr(task, "form", None),
+        "risk_level": task.risk_level, "form": workflow_words.form(form, language),
+        "form_file": getattr(task, "form", None),
     }
 
 
@@ -84,7 +90,9 @@ def list_tasks(query):
     user_id = current_user_id()
     with uow() as work:
         rows, total = inbox.task_list(work.session, user_id, **query)
-        return {"tasks": [task_dict(row, row.assignee) for row in rows], "total": total, "scope": query["scope"]}
+        language = workflow_words.api_language(work.session, user_id)
+        return {"tasks": [task_dict(row, row.assignee, language=language) for row in rows], "total": total,
+                "scope": query["scope"]}
 
 
 @blp.get(f"/<{TASK_ID}:task_id>")
@@ -95,7 +103,7 @@ def get_task(task_id):
     with uow() as work:
         shown = decision_context.task_in_view(work, user_id, task_id)
         view = shown.view
-        return {**task_dict(view.task, view.assignee, view.form),
+        return {**task_dict(view.task, view.assignee, view.form, workflow_words.api_language(work.session, user_id)),
                 "subject": shown.context.as_json() if shown.context else None}
 
 
@@ -107,7 +115,8 @@ def claim(task_id):
     user_id = current_user_id()
     with uow() as work:
         task = human_tasks.claim_task(work, user_id, task_id)
-        return task_dict(task, username(work.session, task.assignee_id))
+        return task_dict(task, username(work.session, task.assignee_id),
+                         language=workflow_words.api_language(work.session, user_id))
 
 
 @blp.post(f"/<{TASK_ID}:task_id>/unclaim")
@@ -118,7 +127,7 @@ def unclaim(task_id):
     user_id = current_user_id()
     with uow() as work:
         task = human_tasks.unclaim_task(work, user_id, task_id)
-        return task_dict(task)
+        return task_dict(task, language=workflow_words.api_language(work.session, user_id))
 
 
 @blp.post(f"/<{TASK_ID}:task_id>/complete")
@@ -130,4 +139,5 @@ def complete(body, task_id):
     user_id = current_user_id()
     with uow() as work:
         task = human_tasks.complete_task(work, runtime(), user_id, task_id, body["data"])
-        return task_dict(task, username(work.session, task.assignee_id))
+        return task_dict(task, username(work.session, task.assignee_id),
+                         language=workflow_words.api_language(work.session, user_id))

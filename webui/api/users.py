@@ -12,6 +12,7 @@ from marshmallow import Schema, fields, validate
 
 from engine.models.people import ROLES
 from engine.people import administration
+from engine.people.languages import LANGUAGES
 from webui.api.bounds import page_limit, page_offset
 from webui.auth import current_user_id
 from webui.extensions import uow
@@ -26,6 +27,12 @@ MAX_ROLES = 20  # more than there are roles; repeats are taken once
 def _role_list(**kwargs) -> fields.List:
     return fields.List(fields.String(validate=validate.OneOf(ROLES)), validate=validate.Length(max=MAX_ROLES),
                        metadata={"description": "role names: " + ", ".join(ROLES)}, **kwargs)
+
+
+def _language(**kwargs) -> fields.String:
+    """A language offered (422 for any other); null: no choice, the browser's language."""
+    return fields.String(allow_none=True, validate=validate.OneOf(LANGUAGES), **kwargs,
+                         metadata={"description": "one of: " + ", ".join(LANGUAGES) + "; null: the browser's"})
 
 
 def _password(**kwargs) -> fields.String:
@@ -49,6 +56,10 @@ class UserSchema(Schema):
     team = fields.String(allow_none=True)
     available = fields.Boolean(metadata={"description": "false while on leave: their work goes to others"})
     active = fields.Boolean(metadata={"description": "false: deactivated, cannot sign in"})
+    locale = fields.String(allow_none=True, metadata={"description": "the language chosen for pages and e-mails: "
+                                                                     + ", ".join(LANGUAGES) + "; null: the browser's"})
+    single_sign_on = fields.Boolean(dump_only=True, metadata={
+        "description": "true: linked to an account at the single sign-on (OpenID Connect) provider"})
 
 
 class UserListSchema(Schema):
@@ -64,6 +75,7 @@ class NewUserSchema(Schema):
     supervisor = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=80))
     team = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=120))
     password = _password(required=True)
+    locale = _language(load_default=None)
 
 
 class UserChangeSchema(Schema):
@@ -78,6 +90,7 @@ class UserChangeSchema(Schema):
     available = fields.Boolean()
     active = fields.Boolean(metadata={"description": "false ends every session and token of the user"})
     password = _password()
+    locale = _language()
 
 
 class UserChangedSchema(UserSchema):

@@ -3,12 +3,27 @@ from __future__ import annotations
 
 from flask import Flask
 
-from webui.pages import admin, assets, auth, cases, committee, crisis, dashboard, inbox, models, navigation, tasks
+from webui.pages import (
+    account,
+    admin,
+    assets,
+    auth,
+    cases,
+    committee,
+    crisis,
+    dashboard,
+    inbox,
+    models,
+    navigation,
+    single_sign_on,
+    tasks,
+)
 from webui.pages import labels as display_labels
 from webui.pages import notifications as notification_pages
 
 PAGE_BLUEPRINTS = (display_labels.bp, auth.bp, inbox.bp, crisis.bp, assets.bp, navigation.bp, tasks.bp, models.bp,
-                   committee.bp, dashboard.bp, cases.bp, admin.bp, notification_pages.bp)
+                   committee.bp, dashboard.bp, cases.bp, admin.bp, notification_pages.bp, account.bp,
+                   single_sign_on.bp)
 
 
 def register_pages(app: Flask) -> None:

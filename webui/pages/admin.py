@@ -4,12 +4,15 @@ deactivating. Thin: each form calls one use case of engine.people.administration
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from engine.errors import Invalid, NotFound
 from engine.models.people import Role
 from engine.people import administration
 from engine.people.administration import PersonChanges
+from engine.service_ops.translations import N_
 from webui.extensions import uow
 from webui.pages.common import page_blueprint, require_roles
 
@@ -70,9 +73,10 @@ def add_person():
                                                supervisor=values["supervisor"], team=values["team"],
                                                email=values["email"])
     except Invalid as err:
-        flash(f"Not added: {err.message}.", "error")
+        flash(_("Not added: %(why)s.", why=err.message), "error")
         return _directory(values, err.errors, 422)
-    flash(f"Added {person.display_name} ({person.username}). They can sign in with the password you gave.", "info")
+    flash(_("Added %(name)s (%(username)s). They can sign in with the password you gave.", name=person.display_name,
+            username=person.username), "info")
     return redirect(url_for("pages_admin.person", username=person.username))
 
 
@@ -83,9 +87,9 @@ def add_team():
         with uow() as work:
             name = administration.add_team(work, current_user.id, _field("name", 120))
     except Invalid as err:
-        flash(f"No team added: {err.message}.", "error")
+        flash(_("No team added: %(why)s.", why=err.message), "error")
     else:
-        flash(f"Added the team {name}.", "info")
+        flash(_("Added the team %(name)s.", name=name), "info")
     return redirect(url_for("pages_admin.people") + "#teams")
 
 
@@ -108,24 +112,25 @@ def person(username: str):
 
 
 def _change(username: str, changes: PersonChanges, done: str):
-    """Apply one form's changes; on a refusal show the page again with the reasons."""
+    """Apply one form's changes; on a refusal show the page again with the reasons. ``done``: the
+    message said then (its English, marked with ``N_``; shown in the page's language)."""
     try:
         with uow() as work:
             outcome = administration.change_person(work, current_user.id, username, changes)
     except Invalid as err:
-        flash(f"Not changed: {err.message}.", "error")
+        flash(_("Not changed: %(why)s.", why=err.message), "error")
         return _person_page(username, err.errors, 422)
     except NotFound as err:
         flash(err.message, "error")
         return redirect(url_for("pages_admin.people"))
     extra = []
     if outcome.sessions_ended:
-        extra.append(f"{outcome.sessions_ended} sign-in{'s' if outcome.sessions_ended != 1 else ''} ended")
+        extra.append(ngettext("%(num)s sign-in ended", "%(num)s sign-ins ended", outcome.sessions_ended))
     if outcome.tasks_handed_back:
         n = outcome.tasks_handed_back
-        extra.append(f"{n} claimed task{'s' if n != 1 else ''} went back to {'their roles' if n != 1 else 'its role'} "
-                     f"for others to take")
-    flash(done.format(name=outcome.person.display_name) + (f" ({'; '.join(extra)})" if extra else "") + ".", "info")
+        extra.append(ngettext("%(num)s claimed task went back to its role for others to take",
+                              "%(num)s claimed tasks went back to their roles for others to take", n))
+    flash(_(done, name=outcome.person.display_name) + (f" ({'; '.join(extra)})" if extra else "") + ".", "info")
     return redirect(url_for("pages_admin.person", username=outcome.person.username))
 
 
@@ -135,7 +140,7 @@ def change_person(username: str):
     changes = PersonChanges(display_name=_field("display_name", 200), email=_optional("email", 254),
                             roles=_roles_ticked(), supervisor=_optional("supervisor", 80),
                             team=_optional("team", 120))
-    return _change(username, changes, "Saved the changes to {name}")
+    return _change(username, changes, N_("Saved the changes to %(name)s"))
 
 
 @bp.post(f"/admin/people/<{USERNAME}:username>/availability")
@@ -143,14 +148,15 @@ def change_person(username: str):
 def availability(username: str):
     available = _field("available", 5) == "yes"
     return _change(username, PersonChanges(available=available),
-                   "{name} is available again" if available else "{name} is on leave: new work passes them by")
+                   N_("%(name)s is available again") if available
+                   else N_("%(name)s is on leave: new work passes them by"))
 
 
 @bp.post(f"/admin/people/<{USERNAME}:username>/password")
 @require_roles(*ADMIN_ROLES)
 def password(username: str):
     return _change(username, PersonChanges(password=_field("password")),
-                   "Set a new password for {name}; they sign in again with it")
+                   N_("Set a new password for %(name)s; they sign in again with it"))
 
 
 @bp.post(f"/admin/people/<{USERNAME}:username>/active")
@@ -158,4 +164,4 @@ def password(username: str):
 def active(username: str):
     activate = _field("active", 5) == "yes"
     return _change(username, PersonChanges(active=activate),
-                   "{name} can sign in again" if activate else "Deactivated {name}: they cannot sign in")
+                   N_("%(name)s can sign in again") if activate else N_("Deactivated %(name)s: they cannot sign in"))

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_limiter import RateLimitExceeded
 from flask_login import UserMixin, current_user
 from flask_wtf import FlaskForm
@@ -15,12 +17,13 @@ from wtforms.validators import DataRequired, Length
 
 from engine.errors import Unauthorized
 from engine.people import accounts, sessions
+from engine.service_ops.translations import N_
 from webui.auth import end_browser_session, session_lifetime, sign_in_limits, start_browser_session, web_secret
 from webui.extensions import login_manager, retry_after_seconds, uow
 from webui.pages.common import page_blueprint
 
 bp = page_blueprint("pages_auth", __name__)
-WAIT_HINT = "After several failed attempts, signing in pauses for a few minutes: wait, then try again."
+WAIT_HINT = N_("After several failed attempts, signing in pauses for a few minutes: wait, then try again.")
 
 
 @dataclass
@@ -29,6 +32,7 @@ class SessionUser(UserMixin):
     username: str
     display_name: str
     roles: frozenset
+    locale: str | None = None  # the language this user chose (webui.i18n); None: the browser's
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
@@ -46,7 +50,7 @@ def load_user(user_id: str):
         user = sessions.web_user(work, web_secret(), wanted)
     if user is None:
         return None
-    return SessionUser(user.id, user.username, user.display_name, frozenset(user.roles))
+    return SessionUser(user.id, user.username, user.display_name, frozenset(user.roles), user.locale)
 
 
 class LoginForm(FlaskForm):
@@ -68,7 +72,7 @@ def login():
                 signed_in = accounts.sign_in(work, form.username.data, form.password.data,
                                              sessions.SessionKind.WEB, session_lifetime())
         except Unauthorized as err:
-            flash(f"{err.message}. {WAIT_HINT}", "error")
+            flash(f"{err.message}. {_(WAIT_HINT)}", "error")
             status = 401
         else:
             start_browser_session(signed_in, SessionUser(signed_in.user_id, signed_in.username,
@@ -82,7 +86,8 @@ def login():
 @bp.errorhandler(RateLimitExceeded)
 def too_many_sign_ins(_err: RateLimitExceeded):
     wait = retry_after_seconds()
-    flash(f"Too many failed sign-ins from here or for this username. Try again in {_in_words(wait)}.", "error")
+    flash(_("Too many failed sign-ins from here or for this username. Try again in %(wait)s.", wait=_in_words(wait)),
+          "error")
     page = render_template("login.html", form=LoginForm(), next_path=safe_next(request.args.get("next")))
     return page, 429, {"Retry-After": str(wait)}
 
@@ -90,7 +95,7 @@ def too_many_sign_ins(_err: RateLimitExceeded):
 @bp.post("/logout")
 def logout():
     end_browser_session()
-    flash("You have signed out.", "info")
+    flash(_("You have signed out."), "info")
     return redirect(url_for("pages_auth.login"))
 
 
@@ -114,5 +119,5 @@ def safe_next(target: str | None) -> str | None:
 
 def _in_words(seconds: int) -> str:
     if seconds < 90:
-        return f"{seconds} seconds"
-    return f"{round(seconds / 60)} minutes"
+        return ngettext("%(num)s second", "%(num)s seconds", seconds)
+    return ngettext("%(num)s minute", "%(num)s minutes", round(seconds / 60))

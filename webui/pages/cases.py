@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from engine import clock
@@ -17,6 +18,7 @@ from engine.errors import Forbidden, Invalid
 from engine.models.case import CASE_STAGES, CASE_STATUSES, RISK_LEVELS, ContactMethod, ContactType, ReferralSource
 from engine.people import access, directory
 from engine.process import positions, reassignment
+from engine.service_ops.translations import N_
 from webui.api.bounds import CASE_CODE
 from webui.extensions import runtime, uow
 from webui.pages.common import page_blueprint, page_number, require_roles
@@ -27,15 +29,15 @@ bp = page_blueprint("pages_cases", __name__)
 PAGE_SIZE = 50
 CASE_ROLES = ("caseworker", "supervisor", "director", "committee_member", "admin")
 REFERRAL_SOURCES = tuple((source.value, source.label) for source in ReferralSource)  # DOMAIN §2 step 1
-SEX_CHOICES = (("", "Not recorded"), ("female", "Female"), ("male", "Male"), ("other", "Other"))
+SEX_CHOICES = (("", N_("Not recorded")), ("female", N_("Female")), ("male", N_("Male")), ("other", N_("Other")))
 REFERRAL_FIELDS = ("source", "primary_concern", "referred_by", "name", "date_of_birth", "sex")
-REFERRAL_WORDS = {  # each field's label and what to do when it is missing
-    "referral.source": ("Referred by", "Choose where the referral came from."),
-    "referral.referred_by": ("Referring person or agency", "Fill this in."),
-    "referral.primary_concern": ("Primary concern", "Write what the concern is."),
-    "client.name": ("Name", "Write the person's name."),
-    "client.date_of_birth": ("Date of birth", "Give the date of birth."),
-    "client.sex": ("Sex", "Choose one of the answers."),
+REFERRAL_WORDS = {  # each field's label and what to do when it is missing (shown in the page's language)
+    "referral.source": (N_("Referred by"), N_("Choose where the referral came from.")),
+    "referral.referred_by": (N_("Referring person or agency"), N_("Fill this in.")),
+    "referral.primary_concern": (N_("Primary concern"), N_("Write what the concern is.")),
+    "client.name": (N_("Name"), N_("Write the person's name.")),
+    "client.date_of_birth": (N_("Date of birth"), N_("Give the date of birth.")),
+    "client.sex": (N_("Sex"), N_("Choose one of the answers.")),
 }
 NOTE_FIELDS = ("kind", "contact_type", "contact_method", "contact_at", "text", "confidential")
 FORM_TOKEN_MAX = 100
@@ -59,9 +61,12 @@ def case_list():
 
 # -- a new referral ---------------------------------------------------------------------------------
 def _referral_page(values: dict, form_token: str, errors: dict | None = None, duplicates=(), status: int = 200):
-    return render_template("referral.html", values=values, errors=errors_in_words(errors or {}, REFERRAL_WORDS),
-                           error_titles=error_titles(REFERRAL_WORDS), sources=REFERRAL_SOURCES,
-                           sexes=SEX_CHOICES, form_token=form_token, duplicates=duplicates), status
+    words = {field: (_(title), _(missing)) for field, (title, missing) in REFERRAL_WORDS.items()}
+    return render_template("referral.html", values=values, errors=errors_in_words(errors or {}, words),
+                           error_titles=error_titles(words),
+                           sources=[(value, _(label)) for value, label in REFERRAL_SOURCES],
+                           sexes=[(value, _(label)) for value, label in SEX_CHOICES], form_token=form_token,
+                           duplicates=duplicates), status
 
 
 @bp.route("/cases/new", methods=["GET", "POST"])
@@ -89,11 +94,13 @@ def new_referral():
         return _referral_page(values, form_token, duplicates=outcome.duplicates)
     code = outcome.case_code
     if outcome.repeated:
-        flash(f"This form was sent before: the referral is case {code}. Nothing new was recorded.", "info")
+        flash(_("This form was sent before: the referral is case %(code)s. Nothing new was recorded.", code=code),
+              "info")
     elif outcome.linked:
-        flash(f"The referral was added to case {code}. Its caseworker and supervisor are told.", "info")
+        flash(_("The referral was added to case %(code)s. Its caseworker and supervisor are told.", code=code), "info")
     else:
-        flash(f"Referral recorded as case {code}. Its first task is in the inbox of whoever screens it.", "info")
+        flash(_("Referral recorded as case %(code)s. Its first task is in the inbox of whoever screens it.", code=code),
+              "info")
     return redirect(url_for("pages_cases.case_file", code=code))
 
 
@@ -142,8 +149,11 @@ def add_note(code: str):
                                 confidential=values["confidential"] == "yes")
         except Invalid as err:
             return _case_file_page(code, values, err.errors, status=422)
-    where = "the strictly confidential section" if values["confidential"] == "yes" else "the case file"
-    flash(f"Your {'contact' if contact else 'note'} is in {where}.", "info")
+    secret = values["confidential"] == "yes"
+    flash({(True, True): _("Your contact is in the strictly confidential section."),
+           (True, False): _("Your contact is in the case file."),
+           (False, True): _("Your note is in the strictly confidential section."),
+           (False, False): _("Your note is in the case file.")}[(contact, secret)], "info")
     return redirect(url_for("pages_cases.case_file", code=code) + ("#confidential-heading"
                                                                    if values["confidential"] == "yes"
                                                                    else "#notes-heading"))
@@ -160,4 +170,4 @@ def case_summary(code: str):
 
 @bp.app_template_filter("source_label")
 def source_label(value: str | None) -> str:
-    return ReferralSource.label_of(value)
+    return _(ReferralSource.label_of(value))

@@ -4,6 +4,7 @@ progress and the outcome (R03)."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from engine.case import decision_context
@@ -73,9 +74,9 @@ def vote(task_id: str):
         except (Invalid, ScriptError) as err:
             return _render(err.errors or {"vote": [err.message]}, task_id, data, err.status)
         except Conflict as err:
-            flash(f"Your vote was not recorded: {err.message}.", "error")
+            flash(_("Your vote was not recorded: %(why)s.", why=err.message), "error")
             return redirect(url_for("pages_committee.agenda"))
         case_code = task.case_code
-    flash(f"Your vote ({VoteChoice.label_of(data['vote']).lower()}) on {case_code or 'this case'} is recorded. "
-          "Other members' votes are shown below.", "info")
+    flash(_("Your vote (%(vote)s) on %(case)s is recorded. Other members' votes are shown below.",
+            vote=_(VoteChoice.label_of(data["vote"])).lower(), case=case_code or _("this case")), "info")
     return redirect(url_for("pages_committee.agenda") + "#decided")

@@ -9,6 +9,8 @@ import functools
 import logging
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
@@ -16,7 +18,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import DomainError, Forbidden, ServiceUnavailable, Unauthorized
+from engine.service_ops.translations import N_
 from webui.errors import is_database_unavailable, unavailable_for, with_retry_after
+from webui.i18n import browser_locale, current_locale, text_direction
+from webui.pages.labels import label
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +43,17 @@ def require_roles(*roles: str):
         @login_required
         def guarded(*args, **kwargs):
             if roles and not current_user.has_role(*roles):
-                raise Forbidden("this page is for " + ", ".join(r.replace("_", " ") for r in roles))
+                raise Forbidden(_("this page is for %(roles)s", roles=_role_names(roles)))
             return view(*args, **kwargs)
         guarded.required_roles = roles  # the navigation shows a screen only to these roles
         return guarded
     return decorate
+
+
+def _role_names(roles: tuple[str, ...]) -> str:
+    if current_locale() == "en":
+        return ", ".join(r.replace("_", " ") for r in roles)  # as English pages always said
+    return "، ".join(label(r, "role") for r in roles)
 
 
 def page_number(value: str | None) -> int:
@@ -57,16 +68,38 @@ def _domain_error_page(err: DomainError):
     return render_template("error.html", status=err.status, message=err.message, errors=err.errors), err.status
 
 
+# werkzeug's own words for the errors a page can meet, marked so the catalogue translates them
+HTTP_DESCRIPTIONS = frozenset({
+    N_("The browser (or proxy) sent a request that this server could not understand."),
+    N_("The requested URL was not found on the server. If you entered the URL manually please check your "
+       "spelling and try again."),
+    N_("The method is not allowed for the requested URL."),
+    N_("The data value transmitted exceeds the capacity limit."),
+    N_("You don't have the permission to access the requested resource. It is either read-protected or not "
+       "readable by the server."),
+})
+BUSY_MESSAGE = N_("The service is busy and nothing was saved. Wait a moment, then go back and try again.")
+
+
 def _unavailable_page():
     """Built without templates: the navigation and the signed-in user come from the very
     database that is out of reach."""
-    html = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Busy right now</title>'
+    with force_locale(browser_locale()):  # not the user's choice: that is in the database out of reach
+        return Response(_busy_html(), status=503, mimetype="text/html")
+
+
+def _busy_html() -> str:
+    lang = current_locale()
+    direction = ' dir="rtl"' if text_direction(lang) == "rtl" else ""
+    busy = escape(_("Busy right now"))
+    back = escape(_("Back to the inbox"))
+    return (f'<!doctype html><html lang="{lang}"{direction}><head><meta charset="utf-8">'
+            f'<title>{busy}</title>'
             f'<link rel="stylesheet" href="{escape(url_for("static", filename="app.css"))}"></head>'
-            f'<body><main><section class="error-page"><h1>Busy right now</h1>'
-            f'<p role="alert">The service is busy and nothing was saved. Wait a moment, then go back and try '
-            f'again.</p><p><a href="{escape(url_for("pages_inbox.inbox"))}">Back to the inbox</a></p>'
+            f'<body><main><section class="error-page"><h1>{busy}</h1>'
+            f'<p role="alert">{escape(_(BUSY_MESSAGE))}</p>'
+            f'<p><a href="{escape(url_for("pages_inbox.inbox"))}">{back}</a></p>'
             f'</section></main></body></html>')
-    return Response(html, status=503, mimetype="text/html")
 
 
 def _database_error_page(err: SQLAlchemyError):
@@ -78,15 +111,16 @@ def _database_error_page(err: SQLAlchemyError):
 def _unexpected_page(err: Exception):
     if isinstance(err, HTTPException):
         status = err.code or 500
-        return render_template("error.html", status=status, message=err.description, errors={}), status
+        message = _(err.description) if err.description in HTTP_DESCRIPTIONS else err.description
+        return render_template("error.html", status=status, message=message, errors={}), status
     log.exception("unhandled error on %s %s", request.method, request.path)
-    return render_template("error.html", status=500, message="Something went wrong on our side; it has been "
-                           "logged. Go back and try again, or tell an administrator if it keeps happening.",
+    return render_template("error.html", status=500, message=_("Something went wrong on our side; it has been "
+                           "logged. Go back and try again, or tell an administrator if it keeps happening."),
                            errors={}), 500
 
 
 def _csrf_error_page(err: CSRFError):
     log.info("refused a form without a valid CSRF token on %s", request.path)
     return render_template("error.html", status=400,
-                           message="This form has expired or did not come from this site. "
-                                   "Go back, reload the page and try again.", errors={}), 400
+                           message=_("This form has expired or did not come from this site. "
+                                     "Go back, reload the page and try again."), errors={}), 400

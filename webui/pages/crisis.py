@@ -7,6 +7,9 @@ in ``webui.pages.crisis_actions``, on this blueprint."""
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import LazyString, ngettext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, SelectMultipleField, TextAreaField
@@ -22,8 +25,8 @@ from engine.crisis import readiness as crisis_readiness
 from engine.crisis import records as crisis_records
 from engine.crisis import reports as crisis_reports
 from engine.crisis import scope as crisis_scope
-from engine.crisis.labels import function_label
 from engine.errors import Conflict, Invalid
+from engine.models.case import CaseStage
 from engine.models.crisis import CrisisKind, LogEntryKind, SubFunction
 from engine.people.directory import usernames
 from webui.extensions import runtime, uow
@@ -34,25 +37,25 @@ bp = page_blueprint("pages_crisis", __name__)
 PAGE_ROLES = crisis_service.VIEW_ROLES + ("process_owner",)
 REPORT_PAGE = 100
 STAND_DOWN_ROLES = ("caseworker", "supervisor", "director")  # whose work backups take over
-FUNCTION_CHOICES = [SelectChoice(f.value, function_label(f.value)) for f in SubFunction]
+FUNCTION_CHOICES = [SelectChoice(f.value, LazyString(lambda code: _function_label(code), f.value)) for f in SubFunction]
 
 
 class DeclareForm(FlaskForm):
     # no kind is chosen for the crisis team: they say which it is
-    kind = SelectField("Kind of disruption", choices=[SelectChoice("", "Choose the kind of disruption…")]
-                       + [SelectChoice(k.value, k.label) for k in CrisisKind],
-                       validators=[DataRequired("choose the kind of disruption")])
-    description = TextAreaField("What happened", validators=[DataRequired(), Length(max=4000)])
-    affected_functions = SelectMultipleField("Affected sub-functions of CBF-5", choices=FUNCTION_CHOICES,
+    kind = SelectField(_l("Kind of disruption"), choices=[SelectChoice("", _l("Choose the kind of disruption…"))]
+                       + [SelectChoice(k.value, _l(k.label)) for k in CrisisKind],
+                       validators=[DataRequired(_l("choose the kind of disruption"))])
+    description = TextAreaField(_l("What happened"), validators=[DataRequired(), Length(max=4000)])
+    affected_functions = SelectMultipleField(_l("Affected sub-functions of CBF-5"), choices=FUNCTION_CHOICES,
                                              option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False))
-    staff_instructions = TextAreaField("What staff should do (shown to everyone while it lasts)",
+    staff_instructions = TextAreaField(_l("What staff should do (shown to everyone while it lasts)"),
                                        validators=[Optional(), Length(max=crisis_service.INSTRUCTIONS_MAX)])
-    drill = BooleanField("This is a drill: run the plan without contacting clients or changing live records")
+    drill = BooleanField(_l("This is a drill: run the plan without contacting clients or changing live records"))
 
 
 class LogEntryForm(FlaskForm):
-    kind = SelectField("Kind", choices=[SelectChoice(k.value, k.label) for k in LogEntryKind])
-    text = TextAreaField("Entry", validators=[DataRequired(), Length(max=4000)])
+    kind = SelectField(_l("Kind"), choices=[SelectChoice(k.value, _l(k.label)) for k in LogEntryKind])
+    text = TextAreaField(_l("Entry"), validators=[DataRequired(), Length(max=4000)])
 
 
 # -- the banner on every signed-in page -------------------------------------------------
@@ -67,7 +70,7 @@ def active_banners() -> list[dict]:
                     g.crisis_banners.append({
                         "id": crisis.id, "drill": bool(crisis.drill), "kind": crisis.kind,
                         "since": crisis.declared_at, "status": crisis.status,
-                        "functions": [function_label(f) for f in crisis.functions],
+                        "functions": [_function_label(f) for f in crisis.functions],
                         "resume_by": crisis.resumption_due_at,
                         "instructions": crisis_service.staff_instructions(crisis),
                         "can_open": current_user.has_role(*crisis_service.VIEW_ROLES),
@@ -81,21 +84,29 @@ def _crisis_banner() -> dict:
 
 
 # what the audit trail's kinds of record are called in the data-validation report
-RECORD_KINDS = {"case": "Case", "human_task": "Task", "process_instance": "Workflow", "crisis": "Disruption",
-                "user": "Staff account", "incident": "Service incident", "complaint": "Complaint",
-                "supervision": "Supervision", "handover": "Handover", "readiness": "Readiness activity",
-                "process_model": "Process model", "team": "Team"}
+RECORD_KINDS = {"case": _l("Case"), "human_task": _l("Task"), "process_instance": _l("Workflow"),
+                "crisis": _l("Disruption"), "user": _l("Staff account"), "incident": _l("Service incident"),
+                "complaint": _l("Complaint"), "supervision": _l("Supervision"), "handover": _l("Handover"),
+                "readiness": _l("Readiness activity"), "process_model": _l("Process model"), "team": _l("Team")}
 
 
 @bp.app_template_filter("record_kind")
 def _record_kind(subject_type: str | None) -> str:
-    return RECORD_KINDS.get(subject_type or "", (subject_type or "record").replace("_", " ").capitalize())
+    known = RECORD_KINDS.get(subject_type or "")
+    return str(known) if known is not None else (subject_type or "record").replace("_", " ").capitalize()
+
+
+@bp.app_template_filter("stages_in_words")
+def _stages_in_words(stages: list[str]) -> str:
+    """The case stages a sub-function reaches, in the page's language (as engine.crisis.scope says them)."""
+    words = _(", ").join(_(CaseStage.label_of(stage)).lower() for stage in stages)
+    return words[:1].upper() + words[1:]
 
 
 @bp.app_template_filter("function_label")
 def _function_label(code: str) -> str:
-    """``5.4`` as ``5.4 Monitoring & Follow-up``."""
-    return function_label(code)
+    """``5.4`` as ``5.4 Monitoring & Follow-up`` (in the page's language)."""
+    return f"{code} {_(SubFunction.label_of(code))}"
 
 
 # -- declaring ---------------------------------------------------------------------------
@@ -157,8 +168,8 @@ def declare():
         active = err.details.get("active_crisis_id")
         target = url_for("pages_crisis.dashboard", crisis_id=active) if active else url_for("pages_crisis.index")
         return redirect(target)
-    flash(("Drill declared" if form.drill.data else "Disruption declared") + ": the BCP workflow has started and "
-          "crisis checks are being created.", "info")
+    flash(_("Drill declared: the BCP workflow has started and crisis checks are being created.") if form.drill.data
+          else _("Disruption declared: the BCP workflow has started and crisis checks are being created."), "info")
     return redirect(url_for("pages_crisis.dashboard", crisis_id=crisis_id))
 
 
@@ -197,7 +208,7 @@ def add_log_entry(crisis_id: int):
         return render_template("crisis_dashboard.html", **dashboard_context(crisis_id, form)), 422
     with uow() as work:
         crisis_records.add_log_entry(work, current_user.id, crisis_id, form.kind.data, form.text.data)
-    flash("Entry added to the disruption log.", "info")
+    flash(_("Entry added to the disruption log."), "info")
     return redirect(url_for("pages_crisis.dashboard", crisis_id=crisis_id) + "#log")
 
 
@@ -206,7 +217,7 @@ def add_log_entry(crisis_id: int):
 def rerun_fan_out(crisis_id: int):
     with uow() as work:
         crisis_fanout.request_fan_out(work, current_user.id, crisis_id)
-    flash("The crisis-check fan-out runs again; no case gets a second check.", "info")
+    flash(_("The crisis-check fan-out runs again; no case gets a second check."), "info")
     return redirect(url_for("pages_crisis.dashboard", crisis_id=crisis_id))
 
 
@@ -228,8 +239,9 @@ def schedule_readiness():
     with uow() as work:
         result = crisis_readiness.schedule_readiness(work, runtime(), current_user.id)
     scheduled = result.get("scheduled") or []
-    flash(f"Readiness programme: {len(scheduled)} activit{'y' if len(scheduled) == 1 else 'ies'} newly scheduled."
-          if scheduled else "Readiness programme: every activity was already scheduled.", "info")
+    flash(ngettext("Readiness programme: %(num)s activity newly scheduled.",
+                   "Readiness programme: %(num)s activities newly scheduled.", len(scheduled))
+          if scheduled else _("Readiness programme: every activity was already scheduled."), "info")
     return redirect(url_for("pages_crisis.index") + "#readiness")
 
 

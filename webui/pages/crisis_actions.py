@@ -4,6 +4,9 @@ message template — and the disruption report (HTML, printable as PDF)."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -16,7 +19,6 @@ from engine.crisis import availability as crisis_availability
 from engine.crisis import client_contact, disruption_report
 from engine.crisis import declaration as crisis_service
 from engine.crisis import scope as crisis_scope
-from engine.crisis.labels import count
 from engine.errors import Conflict, Invalid
 from engine.models import User, UserRole
 from webui.extensions import engine_ctx, runtime, uow
@@ -27,19 +29,19 @@ STAFF_ROLES = ("caseworker", "supervisor", "director", "crisis_team")
 
 
 class ScopeForm(FlaskForm):
-    affected_functions = SelectMultipleField("Affected sub-functions", choices=FUNCTION_CHOICES,
+    affected_functions = SelectMultipleField(_l("Affected sub-functions"), choices=FUNCTION_CHOICES,
                                              option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False))
-    note = TextAreaField("Why the scope changes", validators=[DataRequired("say why the scope changes"),
+    note = TextAreaField(_l("Why the scope changes"), validators=[DataRequired(_l("say why the scope changes")),
                                                               Length(max=crisis_scope.NOTE_MAX)])
 
 
 class StaffForm(FlaskForm):
-    username = SelectField("Member of staff", validators=[DataRequired()])
-    note = StringField("Note (optional)", validators=[Optional(), Length(max=crisis_availability.NOTE_MAX)])
+    username = SelectField(_l("Member of staff"), validators=[DataRequired()])
+    note = StringField(_l("Note (optional)"), validators=[Optional(), Length(max=crisis_availability.NOTE_MAX)])
 
 
 class MessageForm(FlaskForm):
-    template = SelectField("Message", validators=[DataRequired()])
+    template = SelectField(_l("Message"), validators=[DataRequired()])
 
 
 def templates_dir():
@@ -69,7 +71,7 @@ def action_context(session, crisis, forms: dict) -> dict:
             "templates": templates, "template_problem": template_problem,
             "absences": crisis_availability.list_absences(session, crisis.id),
             "contacts": client_contact.contact_summary(session, current_user.id, crisis.id),
-            "scope_text": {item["code"]: item["stages_text"]
+            "scope_stages": {item["code"]: item["stages"]
                            for item in crisis_scope.describe_scope(session, crisis.functions)}}
 
 
@@ -94,7 +96,7 @@ def change_scope(crisis_id: int):
     except Invalid as err:
         form.affected_functions.errors = list(err.errors.get("affected_functions") or [err.message])
         return _again(crisis_id, scope_form=form)
-    flash("Scope changed: the newly covered cases get their crisis checks now; the log records the change.", "info")
+    flash(_("Scope changed: the newly covered cases get their crisis checks now; the log records the change."), "info")
     return _back(crisis_id, "#scope")
 
 
@@ -113,7 +115,9 @@ def mark_unavailable(crisis_id: int):
     except (Invalid, Conflict) as err:
         flash(err.message, "error")
         return _back(crisis_id, "#staff")
-    flash(f"{done['username']} is unavailable: {count(done['tasks_moved'], 'open task')} went to backup staff.", "info")
+    flash(ngettext("%(who)s is unavailable: %(num)s open task went to backup staff.",
+                   "%(who)s is unavailable: %(num)s open tasks went to backup staff.", done["tasks_moved"],
+                   who=done["username"]), "info")
     return _back(crisis_id, "#staff")
 
 
@@ -128,8 +132,9 @@ def mark_myself_unavailable(crisis_id: int):
     except (Invalid, Conflict) as err:
         flash(err.message, "error")
         return redirect(url_for("pages_inbox.inbox"))
-    flash(f"You are marked unavailable: {count(done['tasks_moved'], 'open task')} went to backup staff. "
-          "They come back to you when recovery starts.", "info")
+    flash(ngettext("You are marked unavailable: %(num)s open task went to backup staff. They come back to you when "
+                   "recovery starts.", "You are marked unavailable: %(num)s open tasks went to backup staff. They "
+                   "come back to you when recovery starts.", done["tasks_moved"]), "info")
     return redirect(url_for("pages_inbox.inbox"))
 
 
@@ -142,8 +147,9 @@ def mark_available(crisis_id: int, username: str):
     except (Invalid, Conflict) as err:
         flash(err.message, "error")
         return _back(crisis_id, "#staff")
-    back = count(done["tasks_returned"], "open task")
-    flash(f"{done['username']} is available again: {back} went back to them.", "info")
+    flash(ngettext("%(who)s is available again: %(num)s open task went back to them.",
+                   "%(who)s is available again: %(num)s open tasks went back to them.", done["tasks_returned"],
+                   who=done["username"]), "info")
     return _back(crisis_id, "#staff")
 
 
@@ -159,9 +165,10 @@ def send_client_messages(crisis_id: int):
         return _again(crisis_id, message_form=form)
     with uow() as work:
         sent = client_contact.send_template(work, current_user.id, crisis_id, form.template.data, templates_dir())
-    what = "Drill: nothing was sent; " if sent["drill"] else ""
-    flash(f"{what}{count(sent['cases'], 'client')}: {sent['email']} by e-mail, {sent['sms']} by SMS, "
-          f"{sent['personal']} need a call or visit.", "info")
+    what = _("Drill: nothing was sent; ") if sent["drill"] else ""
+    flash(what + ngettext("%(num)s client: %(email)s by e-mail, %(sms)s by SMS, %(personal)s need a call or visit.",
+                          "%(num)s clients: %(email)s by e-mail, %(sms)s by SMS, %(personal)s need a call or visit.",
+                          sent["cases"], email=sent["email"], sms=sent["sms"], personal=sent["personal"]), "info")
     return _back(crisis_id, "#clients")
 
 

@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from flask import Response, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from engine.crisis import declaration as crisis_service
@@ -73,7 +74,7 @@ def report_pdf(crisis_id: int):
     try:
         pdf = html_to_pdf(html)
     except PdfUnavailable as err:
-        flash(f"The PDF cannot be made here ({err}): print this page and choose “Save as PDF”.", "error")
+        flash(_("The PDF cannot be made here (%(why)s): print this page and choose “Save as PDF”.", why=err), "error")
         return redirect(url_for("pages_crisis.report", crisis_id=crisis_id))
     name = f"{'drill' if data['crisis'].drill else 'disruption'}-report-{crisis_id}.pdf"
     return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -5,6 +5,7 @@ list (R29, R30, R46)."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from engine.case import case_lists, dashboards
@@ -68,10 +69,11 @@ def reassign(task_id: str):
             task = reassign_task(work, current_user.id, task_id, request.form.get("assignee", ""),
                                  request.form.get("reason", ""))
         except (Invalid, Conflict) as err:
-            flash(f"Not reassigned: {err.message}.", "error")
+            flash(_("Not reassigned: %(why)s.", why=err.message), "error")
             return _back()
-        flash(f"“{task.title}”{' for ' + task.case_code if task.case_code else ''} now lies with "
-              f"{request.form.get('assignee')}.", "info")
+        who = request.form.get("assignee")
+        flash(_("“%(task)s” for %(case)s now lies with %(who)s.", task=task.title, case=task.case_code, who=who)
+              if task.case_code else _("“%(task)s” now lies with %(who)s.", task=task.title, who=who), "info")
     return _back()
 
 
@@ -87,8 +89,9 @@ def reassign_case():
                            request.form.get("reason", ""))
         except (Invalid, Conflict, NotFound) as err:
             detail = "; ".join(", ".join(v) for v in (err.errors or {}).values())
-            flash(f"Case {code or '(none chosen)'} not handed over: {err.message}"
-                  f"{' (' + detail + ')' if detail else ''}.", "error")
+            flash(_("Case %(code)s not handed over: %(why)s.", code=code or _("(none chosen)"),
+                    why=err.message + (f" ({detail})" if detail else "")), "error")
             return redirect(back or url_for("pages_dashboard.dashboard") + "#handover")
-    flash(f"Case {code} now lies with {request.form.get('caseworker')}; their open tasks on it moved too.", "info")
+    flash(_("Case %(code)s now lies with %(who)s; their open tasks on it moved too.", code=code,
+            who=request.form.get("caseworker")), "info")
     return redirect(back or url_for("pages_dashboard.dashboard") + "#caseloads")

@@ -18,6 +18,8 @@ from __future__ import annotations
 import copy
 import re
 
+from flask_babel import gettext as _
+
 CHOOSE = "— choose —"
 TEXTAREA_FROM_LENGTH = 200
 
@@ -46,12 +48,12 @@ def _dress(schema: dict, required: bool) -> dict:
         options["enum_titles"] = titles
     if out.get("enum") and kind in ("string", "integer", "number"):
         options.setdefault("has_placeholder_option", True)
-        options.setdefault("placeholder_option_text", CHOOSE)
+        options.setdefault("placeholder_option_text", _("— choose —"))
     elif kind == "boolean":
         if required:
-            options["enum_titles"] = ["Yes", "No"]
+            options["enum_titles"] = [_("Yes"), _("No")]  # the page's words; the form's own: workflow_catalogues
             options.setdefault("has_placeholder_option", True)
-            options.setdefault("placeholder_option_text", CHOOSE)
+            options.setdefault("placeholder_option_text", _("— choose —"))
         else:
             out["format"] = "checkbox"
     elif kind == "array" and isinstance(out.get("items"), dict):

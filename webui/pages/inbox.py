@@ -4,12 +4,16 @@
 """
 from __future__ import annotations
 
+import dataclasses
+
 from flask import render_template, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from engine.people.directory import get_user
 from engine.process import inbox as inbox_queries
 from engine.process.inbox import INBOX_STATUSES, InboxQuery
+from webui import workflow_words
 from webui.extensions import uow
 from webui.pages.auth import LoginForm
 from webui.pages.common import page_blueprint, page_number
@@ -18,9 +22,9 @@ from webui.pages.navigation import nav_counts
 bp = page_blueprint("pages_inbox", __name__)
 
 PAGE_SIZE = 50
-SCOPE_LABELS = {"open": "To do", "mine": "Assigned to me", "claimable": "Claimable", "team": "My team"}
-STATUS_LABELS = {"all": "Any due date", "overdue": "Overdue", "due_today": "Due today",
-                 "due_week": "Due this week", "no_due": "No due date"}
+SCOPE_LABELS = {"open": _l("To do"), "mine": _l("Assigned to me"), "claimable": _l("Claimable"), "team": _l("My team")}
+STATUS_LABELS = {"all": _l("Any due date"), "overdue": _l("Overdue"), "due_today": _l("Due today"),
+                 "due_week": _l("Due this week"), "no_due": _l("No due date")}
 
 
 @bp.get("/")
@@ -38,6 +42,7 @@ def inbox():
             status=status if status in INBOX_STATUSES else "all",
             page=page_number(request.args.get("page")), page_size=PAGE_SIZE)
         result = inbox_queries.inbox_page(work.session, current_user.id, query, known_counts=nav_counts())
+        result = dataclasses.replace(result, rows=workflow_words.rows(result.rows))  # titles in the page's language
         processes = inbox_queries.inbox_processes(work.session)
     return render_template("inbox.html", result=result, query=query, scopes=scopes, processes=processes,
                            scope_labels=SCOPE_LABELS, status_labels=STATUS_LABELS)

@@ -5,18 +5,22 @@ through one Jinja filter.
     {{ needs|map("label", "specific_need")|join(", ") }}
     {{ process_label(task.process_id) }}                 → "Case management"
 
-The vocabularies are the ``Vocabulary`` enums of ``engine.models`` (named in snake case). A
-value no vocabulary member has (free text an API client sent, a value from an older
+The vocabularies are the ``Vocabulary`` enums of ``engine.models`` (named in snake case). Each
+label is shown in the page's language (the catalogue holds every label: webui.i18n_catalogue
+extracts them from the enums). A value no vocabulary member has (free text an API client sent, a value from an older
 version) is shown as words, never as ``a_stored_value``.
 """
 from __future__ import annotations
 
 from flask import Blueprint, g
+from flask_babel import gettext
 
 import engine.models  # noqa: F401 - every vocabulary registers when its model module is imported
 from engine.models.base import vocabulary
+from engine.process import workflow_catalogues
 from engine.process.human_tasks import process_names
 from webui.extensions import uow
+from webui.i18n import current_locale
 
 bp = Blueprint("labels", __name__)
 
@@ -35,7 +39,7 @@ def label(value: object, vocabulary_name: str, default: str = "—") -> str:
         return default
     for member in words:
         if member.value == value:
-            return member.label
+            return gettext(member.label)
     return as_words(value)
 
 
@@ -46,7 +50,8 @@ def process_label(process_id: str | None) -> str:
     if "process_names" not in g:
         with uow() as work:
             g.process_names = process_names(work.session)
-    return g.process_names.get(process_id) or as_words(process_id)
+    name = g.process_names.get(process_id)
+    return workflow_catalogues.translate(name, current_locale()) if name else as_words(process_id)
 
 
 @bp.app_context_processor

@@ -21,13 +21,15 @@ import re
 from dataclasses import dataclass
 
 from flask import Response, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from engine.bpmn.dmn_check import Problem
 from engine.errors import NotFound, SpecInvalid
 from engine.models import ProcessModel
+from engine.people.languages import Language
 from engine.process import deployment as model_service
-from engine.process import drafts, instances, positions, version_compare
+from engine.process import drafts, instances, positions, version_compare, workflow_catalogues
 from webui.extensions import engine_ctx, uow
 from webui.pages import form_display
 from webui.pages.common import page_blueprint, require_roles
@@ -78,7 +80,9 @@ def _render_list(problems=None, uploaded: dict | None = None, status: int = 200)
         own_drafts = drafts.list_drafts(work, current_user.id) if may_deploy else []
     return render_template("models.html", processes=processes, decisions=decisions, problems=problems or [],
                            uploaded=uploaded or {}, may_deploy=may_deploy, drafts=own_drafts,
-                           failed=failed, reasons_of=model_service.view_only_reasons), status
+                           failed=failed, reasons_of=model_service.view_only_reasons,
+                           languages=[(Language.label_of(c.language), c) for c in workflow_catalogues.completeness()]
+                           ), status
 
 
 @bp.get("/models")
@@ -111,12 +115,12 @@ def upload():
             return _render_list(problems, shown, 422)
     changed = [r for r in results if r.created]
     if changed:
-        flash("Deployed: " + ", ".join(f"{r.process_id} version {r.version}"
-                                       + ("" if r.runnable else " (view-only: it cannot run here yet)")
-                                       for r in changed)
-              + ". Running instances keep their version; new ones start on the new one.", "info")
+        flash(_("Deployed: %(what)s. Running instances keep their version; new ones start on the new one.",
+                what=", ".join(_("%(process)s version %(version)s", process=r.process_id, version=r.version)
+                               + ("" if r.runnable else " " + _("(view-only: it cannot run here yet)"))
+                               for r in changed)), "info")
     else:
-        flash("Nothing changed: every process in these files is already deployed as it is.", "info")
+        flash(_("Nothing changed: every process in these files is already deployed as it is."), "info")
     return redirect(url_for("pages_models.model_list"))
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Blueprint, current_app, g, request
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from engine import clock
@@ -22,21 +24,21 @@ COMMITTEE_ROLES = ("committee_member",)
 @dataclass(frozen=True)
 class NavItem:
     endpoint: str
-    label: str
+    label: str  # a lazy translation: shown in the page's language
     count_key: str | None = None
     count_word: str = "open"  # what the count counts, for screen readers ("3 open")
 
 
 # Who sees an item is whoever the screen lets in (``common.require_roles`` on its view).
 NAV_ITEMS = (
-    NavItem("pages_inbox.inbox", "Inbox", "open"),
-    NavItem("pages_committee.agenda", "Committee", "committee"),
-    NavItem("pages_cases.case_list", "Cases"),
-    NavItem("pages_dashboard.dashboard", "Dashboard", "team_overdue", "overdue"),
-    NavItem("pages_models.model_list", "Process models"),
-    NavItem("pages_crisis.index", "Crisis"),
-    NavItem("pages_admin.people", "People"),
-    NavItem("pages_notifications.notification_list", "Notifications", "notifications", "unread"),
+    NavItem("pages_inbox.inbox", _l("Inbox"), "open", _l("open")),
+    NavItem("pages_committee.agenda", _l("Committee"), "committee", _l("open")),
+    NavItem("pages_cases.case_list", _l("Cases")),
+    NavItem("pages_dashboard.dashboard", _l("Dashboard"), "team_overdue", _l("overdue")),
+    NavItem("pages_models.model_list", _l("Process models")),
+    NavItem("pages_crisis.index", _l("Crisis")),
+    NavItem("pages_admin.people", _l("People")),
+    NavItem("pages_notifications.notification_list", _l("Notifications"), "notifications", _l("unread")),
 )
 
 
@@ -66,7 +68,7 @@ def nav_counts() -> dict[str, int]:
     return g.nav_counts
 
 
-CASE_STATUS_LABELS = {"O": "Open", "IA": "Inactive", "AO": "Aged out", "C": "Closed"}
+CASE_STATUS_LABELS = {"O": _l("Open"), "IA": _l("Inactive"), "AO": _l("Aged out"), "C": _l("Closed")}
 
 
 def case_status_label(code: str | None) -> str:
@@ -97,7 +99,9 @@ def _page_security_headers(response):
 
 @bp.app_template_filter("article")
 def with_article(noun: str) -> str:
-    """'a supervisor', 'an admin'."""
+    """'a supervisor', 'an admin' (English only: other languages have no such article)."""
+    if get_locale() is not None and get_locale().language != "en":
+        return noun
     return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun if noun else noun
 
 

@@ -3,6 +3,8 @@ its page opens), mark one or all as read. The same queries as ``/api/notificatio
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from engine.service_ops import notifications
@@ -44,6 +46,6 @@ def mark_read(notification_id: int):
 def mark_all_read():
     with uow() as work:
         marked = notifications.mark_all_read(work, current_user.id)
-    flash(f"{marked} notification{'' if marked == 1 else 's'} marked as read." if marked else "Nothing was unread.",
-          "info")
+    flash(ngettext("%(num)s notification marked as read.", "%(num)s notifications marked as read.", marked)
+          if marked else _("Nothing was unread."), "info")
     return redirect(url_for("pages_notifications.notification_list"))

@@ -19,6 +19,7 @@ from engine.models import CaseStatus
 from engine.people import access
 from engine.people.directory import get_user
 from engine.process import deployment, human_tasks, inbox
+from webui import workflow_words
 from webui.api.bounds import TASK_ID
 from webui.extensions import runtime, uow
 from webui.json_limits import loads_bounded
@@ -41,22 +42,29 @@ def _render(task_id: str, data: dict | None = None, errors: dict | None = None, 
         user = get_user(work.session, current_user.id)
         bpmn = [f.content for f in deployment.model_files(work.session, view.model_id, "bpmn")]
         header = _system_fields(work.session, task.case_code, view.form)
-        error_lines = ordered_errors(view.form, errors or {})
+        shown_form = workflow_words.form(view.form)  # the form's words in the page's language
+        error_lines = ordered_errors(shown_form, _in_language(errors or {}))
         context = {
-            "task": task, "assignee": view.assignee, "form": view.form,
-            "display_schema": editor_schema(view.form),
+            "task": workflow_words.ShownTask(task), "assignee": view.assignee, "form": shown_form,
+            "display_schema": editor_schema(shown_form),
             "data": data if data is not None else dict(decides.prefill if decides else {}),
             "errors": {path: messages for path, _, messages in error_lines}, "error_lines": error_lines,
-            "header": [(title, header.get(name)) for name, title in read_only_fields(view.form)],
+            "header": [(title, header.get(name)) for name, title in read_only_fields(shown_form)],
             "decides": decides, "urgent_since": shown.urgent_since, "urgent_reason": shown.urgent_reason,
             "case": dashboards.case_summary(work.session, task.case_code),
-            "outline": outline_after(bpmn, task.process_id, task.bpmn_id),
+            "outline": workflow_words.outline(outline_after(bpmn, task.process_id, task.bpmn_id)),
             "may_complete": task.state == "ready" and access.may_complete(user, task),
             "may_claim": task.state == "ready" and task.assignee_id is None and access.offered_to(user, task),
             "holds_it": task.state == "ready" and task.assignee_id == user.id,
-            "process_name": view.process_name,
+            "process_name": workflow_words.text(view.process_name),
         }
     return render_template("task.html", **context), status
+
+
+def _in_language(errors: dict) -> dict:
+    """A refused submit's messages: the form author's own (``errorMessage``) in the page's language."""
+    return {path: [workflow_words.text(m) if isinstance(m, str) else m for m in messages]
+            for path, messages in errors.items()}
 
 
 def _system_fields(session, case_code: str | None, schema: dict | None) -> dict:
@@ -98,12 +106,12 @@ def submit(task_id: str):
         except Conflict as err:
             flash(f"Not saved: {err.message}.", "error")
             return redirect(url_for("pages_inbox.inbox"))
-        title, case_code, instance_id = task.title, task.case_code, task.instance_id
+        title, case_code, instance_id = workflow_words.title(task.title), task.case_code, task.instance_id
         following = inbox.newly_ready_for(work.session, current_user.id, instance_id, task_id)
     flash(f"Done: “{title}”{' for ' + case_code if case_code else ''}.", "info")
     mine = [t for t in following if t.assignee_id == current_user.id]
     if len(mine) == 1:
-        flash(f"Next on this case: “{mine[0].title}”.", "info")
+        flash(f"Next on this case: “{workflow_words.title(mine[0].title)}”.", "info")
         return redirect(url_for("pages_tasks.task_page", task_id=mine[0].id))
     return redirect(url_for("pages_inbox.inbox"))
 
@@ -114,7 +122,8 @@ def claim(task_id: str):
     with uow() as work:
         try:
             task = human_tasks.claim_task(work, current_user.id, task_id)
-            flash(f"You hold “{task.title}”{' for ' + task.case_code if task.case_code else ''} now.", "info")
+            shown = workflow_words.title(task.title)
+            flash(f"You hold “{shown}”{' for ' + task.case_code if task.case_code else ''} now.", "info")
         except Conflict as err:
             flash(f"Could not claim it: {err.message}.", "error")
     return redirect(safe_next(request.form.get("next")) or url_for("pages_tasks.task_page", task_id=task_id))
@@ -126,7 +135,11 @@ def unclaim(task_id: str):
     with uow() as work:
         try:
             task = human_tasks.unclaim_task(work, current_user.id, task_id)
-            flash(f"“{task.title}” is back with the {task.role or 'team'}.", "info")
+            flash(f"“{workflow_words.title(task.title)}” is back with the {task.role or 'team'}.", "info")
         except Conflict as err:
             flash(f"Could not hand it back: {err.message}.", "error")
     return redirect(safe_next(request.form.get("next")) or url_for("pages_inbox.inbox"))
+
+
+# a task's title in the page's language, for the other pages' task lists: {{ t.title|task_title }}
+bp.add_app_template_filter(workflow_words.title, "task_title")

@@ -11,13 +11,21 @@
   })
   /* A long text's counter (data-max-length, data-counter): the limit said, never a silent cut. */
   var numbers = new Intl.NumberFormat('en-GB')
+  /* the page's words for it, in the page's language (base.html: data-words-* on <body>) */
+  var words = document.body.dataset
+  function counted (used, limit) {
+    var text = (words.wordsCharacters || '{count} of {max} characters')
+      .replace('{count}', numbers.format(used)).replace('{max}', numbers.format(limit))
+    if (used <= limit) return text
+    return text + ': ' + (words.wordsTooMany || '{count} too many').replace('{count}', numbers.format(used - limit))
+  }
+  window.countedCharacters = counted
   document.querySelectorAll('[data-max-length][data-counter]').forEach(function (input) {
     var counter = document.getElementById(input.getAttribute('data-counter'))
     var limit = Number(input.getAttribute('data-max-length'))
     function update () {
       var used = Array.from(input.value || '').length /* code points, as the server counts */
-      var text = numbers.format(used) + ' of ' + numbers.format(limit) + ' characters'
-      counter.textContent = used > limit ? text + ': ' + numbers.format(used - limit) + ' too many' : text
+      counter.textContent = counted(used, limit)
       counter.classList.toggle('over', used > limit)
     }
     if (!counter) return

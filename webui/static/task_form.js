@@ -129,7 +129,8 @@
     var used = countCharacters(input.value)
     var text = numbers.format(used) + ' of ' + numbers.format(limit) + ' characters'
     if (used > limit) text += ': ' + numbers.format(used - limit) + ' too many'
-    counter.textContent = text
+    /* in the page's language when page.js (loaded first) offers it */
+    counter.textContent = window.countedCharacters ? window.countedCharacters(used, limit) : text
     counter.classList.toggle('over', used > limit)
   }
 

@@ -1,0 +1,108 @@
+"""The language of every page: English or Arabic, chosen by each user.
+
+Which language a request gets (``select_locale``): the signed-in user's own choice
+(``users.locale``, set on the "My account" page or through ``PATCH /api/users``), else the
+best match of the browser's ``Accept-Language`` among the languages offered, else English.
+An unknown value anywhere falls back to English, never to an error.
+
+Catalogues live in ``webui/translations/<lang>/LC_MESSAGES/messages.po`` (Flask-Babel's default
+place), compiled beside it to ``messages.mo``; the README's "Languages" section says how to add
+a language and update them. The e-mails the engine sends use the same catalogue without Flask
+(``engine.service_ops.translations``). The timezone stays the app's (UTC).
+
+Templates get ``_``/``ngettext`` (Flask-Babel), ``html_lang`` and ``html_dir`` (``rtl`` for
+Arabic), ``arrow`` (the way "then" points: → or ←), and the ``date``/``datetime``/``number``
+filters formatted for the page's language.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import flask_babel
+from flask import Flask, has_request_context, request
+from flask_babel import Babel
+from flask_login import current_user
+
+from engine.people.languages import DEFAULT_LANGUAGE, LANGUAGES, known_language, text_direction
+
+__all__ = ["LANGUAGES", "browser_locale", "current_locale", "direction", "init_app", "select_locale", "text_direction"]
+
+babel = Babel()
+
+
+def select_locale() -> str:
+    """The language of this request: the user's choice, else the browser's, else English."""
+    if not has_request_context():
+        return DEFAULT_LANGUAGE
+    chosen = getattr(current_user, "locale", None) if current_user else None
+    if known_language(chosen):
+        return str(chosen)
+    return browser_locale()
+
+
+def browser_locale() -> str:
+    """The best match of the browser's ``Accept-Language`` among the languages offered, else English."""
+    if not has_request_context():
+        return DEFAULT_LANGUAGE
+    # in the browser's order of preference, by the language's primary subtag: "ar-SY;q=0.8" beats
+    # "en;q=0.5" (werkzeug's best_match would prefer any exact match, however little wanted)
+    for value, quality in request.accept_languages:
+        language = value.replace("_", "-").split("-")[0].lower()
+        if quality > 0 and known_language(language):
+            return language
+    return DEFAULT_LANGUAGE
+
+
+def current_locale() -> str:
+    """``"en"`` or ``"ar"``: the language this request is answered in (English outside one)."""
+    try:
+        locale = flask_babel.get_locale()
+    except RuntimeError:  # outside an app context
+        return DEFAULT_LANGUAGE
+    language = locale.language if locale is not None else DEFAULT_LANGUAGE
+    return language if known_language(language) else DEFAULT_LANGUAGE
+
+
+def direction() -> str:
+    """``"rtl"`` or ``"ltr"``: the direction of this request's language."""
+    return text_direction(current_locale())
+
+
+# English keeps the formats the pages had before there were languages (outside checks read them)
+_EN_DATETIME, _EN_DATE = "%d %b %Y %H:%M", "%d %b %Y"
+_CLDR_DATETIME, _CLDR_DATE = "dd MMM y HH:mm", "dd MMM y"
+
+
+def format_datetime(value: dt.datetime | None) -> str:
+    if value is None:
+        return "—"
+    if current_locale() == DEFAULT_LANGUAGE:
+        return value.strftime(_EN_DATETIME)
+    return flask_babel.format_datetime(value, _CLDR_DATETIME, rebase=False)
+
+
+def format_date(value: dt.date | None) -> str:
+    if value is None:
+        return "—"
+    if current_locale() == DEFAULT_LANGUAGE:
+        return value.strftime(_EN_DATE)
+    return flask_babel.format_date(value, _CLDR_DATE)
+
+
+def format_number(value: int | float | None) -> str:
+    if value is None:
+        return "—"
+    if current_locale() == DEFAULT_LANGUAGE:
+        return f"{value:,}"
+    return flask_babel.format_decimal(value)
+
+
+def init_app(app: Flask) -> None:
+    """Flask-Babel on ``app`` with the locale selector, and the template helpers."""
+    babel.init_app(app, default_locale=DEFAULT_LANGUAGE, locale_selector=select_locale)
+    app.jinja_env.filters.update(datetime=format_datetime, date=format_date, number=format_number)
+
+    @app.context_processor
+    def _language() -> dict:
+        rtl = direction() == "rtl"
+        return {"html_lang": current_locale(), "html_dir": direction(), "arrow": "←" if rtl else "→"}
