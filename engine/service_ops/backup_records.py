@@ -38,8 +38,9 @@ def record(uow, report: VerifyReport, backend: str) -> None:
                              backup_taken_at=report.manifest.taken if report.manifest else None,
                              rows_checked=restored_rows, summary=report.summary()[:SUMMARY_MAX])
     uow.session.add(row)
-    uow.audit(None, "backup_verified", "backup", report.path[:200], ok=report.ok, rows=restored_rows,
-              problems=report.problems[:10])
+    uow.session.flush()  # its id names it in the audit; the path (any length) goes in the detail
+    uow.audit(None, "backup_verified", "backup_verification", row.id, path=report.path[:1000], ok=report.ok,
+              rows=restored_rows, problems=report.problems[:10])
     uow.commit()
 
 

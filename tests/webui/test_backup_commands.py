@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from engine import clock
 from engine.crisis import readiness as crisis_readiness
-from engine.models import Timer
+from engine.models import AuditEvent, Timer
 from engine.models.crisis import ReadinessActivity
 from engine.process import instances
 from engine.service_ops import backup_manifest, backup_records
@@ -173,3 +173,20 @@ def test_the_bcp_backup_restore_test_shows_and_keeps_the_last_real_restore_check
     with ctx.session_factory() as session:
         outcome = session.get(ReadinessActivity, "backup_restore_test").last_outcome
     assert outcome.startswith("restored in 4 minutes") and "matched its manifest" in outcome
+
+
+def test_a_backup_kept_deep_in_the_operators_folders_is_verified_and_its_check_kept(backed_up, operator, ctx):
+    """Backups live where the operator keeps them: a path of any length is checked, kept
+    for the readiness activity and audited (it once overflowed the audit row and went unrecorded)."""
+    deep = backed_up.parent / ("nightly-backups-of-the-casework-service" + "/kept" * 20) / "backup.dump"
+    deep.parent.mkdir(parents=True)
+    for part in backup_manifest.paths(backed_up):
+        part.rename(deep.parent / part.name.replace(backed_up.name, deep.name))
+    assert len(str(deep)) > 150
+    code, out, err = operator("restore", str(deep), "--verify")
+    assert code == 0, err
+    with ctx.session_factory() as session:
+        last = backup_records.last_check(session)
+        audited = session.scalars(select(AuditEvent).where(AuditEvent.action == "backup_verified")).all()
+    assert last is not None and last.ok and last.backup_path == str(deep)
+    assert [json.loads(event.detail_json)["path"] for event in audited] == [str(deep)]
