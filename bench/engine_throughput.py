@@ -9,6 +9,20 @@ Prints one line: the ratio persisted/raw per database, and the same ratio counti
 process's CPU time only ("cpu"): on a machine whose disk is shared, the commits' fsync waits can
 dominate the wall clock, while the CPU figure still shows the engine's own cost (PostgreSQL's
 server work is in another process and not in it).
+
+Figures, 2026-12-01 (2 cores shared with a parallel test suite and other benchmarks: load
+average 5-17, so raw SpiffWorkflow itself ran anywhere from 117/s to 812/s between runs and
+the ratios mostly measure the load; compare persisted figures of one run only). Issue 16,
+before -> after, run back to back from two copies of the tree:
+sqlite persisted 11/s -> 12/s (cpu ratio 0.04 -> 0.04..0.06), postgres 7/s -> 10/s (cpu
+0.03 -> 0.04..0.06). Counted, which the load does not change: statements per instance (start,
+3 completions, 1 timer, plus this script's own 4 reads) 44 -> 39 on SQLite, 43 -> 29 on
+PostgreSQL; Python calls per instance 51.8k -> 44.2k (SQLite), 57.3k -> 43.5k (PostgreSQL).
+Where a step's time goes (SQLite, profiled): the commit's fsync ~5 ms (WAL with
+synchronous=FULL; NORMAL would drop it, at the price of the last commits on a power loss),
+SQLAlchemy ~4 ms per step (ORM flush of the instance and task rows, one per statement),
+SpiffWorkflow ~1 ms, the engine's own work ~1 ms; on PostgreSQL each statement is a round
+trip (2-4 ms on this loaded machine), so statements are the cost.
 """
 from __future__ import annotations
 

@@ -152,10 +152,10 @@ class EngineStep:
         self.instance.status = self.runtime.status(self.workflow)
         self.instance.updated_at = clock.now()
 
-    def _sync_and_audit(self) -> None:
+    def _sync_and_audit(self, ready_tasks: list[Any] | None = None) -> None:
         """The rows of an instance that has some (not one just started: :func:`_sync_started`)."""
         self.created_tasks = task_sync.sync_instance(self.uow, self.runtime, self.instance, self.workflow,
-                                                     self._completed_by, before=self.before)
+                                                     self._completed_by, before=self.before, ready_tasks=ready_tasks)
         for listener in self.runtime.new_task_listeners:
             listener(self.uow, self.created_tasks)
         self._clear_failure_once_past()
@@ -188,11 +188,13 @@ class EngineStep:
             listener(self.uow, instance.id)
 
     def _flush_and_sync(self) -> None:
+        ready = None
         if self.before is not None:  # the completed task's row: one UPDATE with its assignee
+            ready = self.runtime.ready_human_tasks(self.workflow)  # one walk for both
             row_diff.end_held_task_rows(self.uow.session, self.runtime, self.workflow, self.before,
-                                         self._completed_by)
+                                         self._completed_by, ready)
         self.uow.flush()  # the version check happens here, before any dependent row is touched
-        self._sync_and_audit()
+        self._sync_and_audit(ready)
 
     def _keep_hot(self) -> None:
         """Once the unit of work commits, keep the workflow in memory under the version this

@@ -115,7 +115,10 @@ def _validator(schema_text: str) -> Any:
 def field_errors(schema: dict[str, Any], data: object) -> dict[str, list[str]]:
     """{field path: [messages in words]} for every way ``data`` breaks ``schema``; empty if
     valid. Paths are dotted (``referrals.0.provider``); each field's messages are distinct."""
-    validator = _validator(json.dumps(schema, sort_keys=True))
+    return _errors(_validator(json.dumps(schema, sort_keys=True)), data)
+
+
+def _errors(validator: Any, data: object) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
 
     def add(path: list[str], message: str) -> None:
@@ -212,5 +215,17 @@ def validate(schema: dict[str, Any] | None, data: object) -> None:
     if schema is None:
         return
     errors = field_errors(schema, data)
+    if errors:
+        raise Invalid("the form has errors", errors=errors)
+
+
+def validate_text(schema_text: str | None, data: object) -> None:
+    """:func:`validate` with the schema as canonical JSON text (keys sorted, as
+    ``deployment.form_schema_text`` gives it): no copy of the schema, no dump of it (a completion)."""
+    if not isinstance(data, dict):
+        raise Invalid("the submitted data must be a JSON object", errors={"data": ["must be an object"]})
+    if schema_text is None:
+        return
+    errors = _errors(_validator(schema_text), data)
     if errors:
         raise Invalid("the form has errors", errors=errors)

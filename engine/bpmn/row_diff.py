@@ -44,11 +44,15 @@ def end_task_row(row: HumanTask, finished: bool, completed_by: int | None, now: 
         row.completed_by = completed_by
 
 
-def end_held_task_rows(session, runtime: ProcessRuntime, workflow, before: Waiting, completed_by: int | None) -> None:
+def end_held_task_rows(session, runtime: ProcessRuntime, workflow, before: Waiting, completed_by: int | None,
+                       ready_tasks: list | None = None) -> None:
     """Before the save's flush: the rows the session holds (the task being completed) of the
     tasks the step ended change now, so the flush writes each in one UPDATE with whatever
-    else changed on it (its assignee)."""
-    ready = {str(t.id) for t in runtime.ready_human_tasks(workflow)}
+    else changed on it (its assignee). ``ready_tasks``: the ready human tasks now, when the
+    caller has them."""
+    if ready_tasks is None:
+        ready_tasks = runtime.ready_human_tasks(workflow)
+    ready = {str(t.id) for t in ready_tasks}
     now = clock.now()
     for task_id in before.tasks - ready:
         row = session.identity_map.get(identity_key(HumanTask, task_id))

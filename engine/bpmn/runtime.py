@@ -17,6 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -168,11 +169,21 @@ class ProcessRuntime:
     def ready_human_tasks(workflow: BpmnWorkflow) -> list:
         return workflow.get_tasks(state=TaskState.READY, manual=True)
 
-    def find_ready_human_task(self, workflow: BpmnWorkflow, task_id: str):
-        for task in self.ready_human_tasks(workflow):
-            if str(task.id) == task_id:
-                return task
-        return None
+    @staticmethod
+    def find_ready_human_task(workflow: BpmnWorkflow, task_id: str):
+        """The ready human task with this id (looked up by id, not by walking the tree), or None."""
+        try:
+            uid = UUID(task_id)
+        except (ValueError, TypeError, AttributeError):
+            return None
+        task = workflow.tasks.get(uid)
+        for subprocess in () if task is not None else workflow.subprocesses.values():
+            task = subprocess.tasks.get(uid)
+            if task is not None:
+                break
+        if task is None:  # not where the ids are kept: the walk, as before
+            return next((t for t in ProcessRuntime.ready_human_tasks(workflow) if str(t.id) == task_id), None)
+        return task if task.state == TaskState.READY and task.task_spec.manual else None
 
     @staticmethod
     def pending_timers(workflow: BpmnWorkflow) -> list[PendingTimer]:

@@ -164,17 +164,19 @@ def stand_in_for(session, user_id: int) -> int | None:
 
 
 def sync_instance(uow, runtime: ProcessRuntime, instance: ProcessInstance, workflow, completed_by: int | None = None,
-                  *, users: UserLookup | None = None, before: row_diff.Waiting | None = None) -> list[HumanTask]:
+                  *, users: UserLookup | None = None, before: row_diff.Waiting | None = None,
+                  ready_tasks: list | None = None) -> list[HumanTask]:
     """Rewrite the human-task and timer rows of ``instance``, which has some already, from
     ``workflow``. ``before``: what waited when the step began (its rows are exactly those),
     so the rows are not read: the ones that ended are changed by one statement per table,
-    the new ones inserted by one. (An instance just started: :func:`sync_started`.)
+    the new ones inserted by one; ``ready_tasks``: the ready human tasks now, when the caller
+    has them (a walk of the tree less). (An instance just started: :func:`sync_started`.)
 
     Returns the human tasks that became ready in this call (for notifications)."""
     session = uow.session
     users = users or UserLookup(session)
     now = clock.now()
-    ready = {str(t.id): t for t in runtime.ready_human_tasks(workflow)}
+    ready = {str(t.id): t for t in (runtime.ready_human_tasks(workflow) if ready_tasks is None else ready_tasks)}
     existing: Collection[str]
     if before is not None:
         existing = before.tasks
@@ -186,12 +188,10 @@ def sync_instance(uow, runtime: ProcessRuntime, instance: ProcessInstance, workf
         for task_id, row in rows.items():
             if task_id not in ready:
                 row_diff.end_task_row(row, _finished(workflow, task_id), completed_by, now)
-    case_risk = current_case_risk(session, instance.case_code)
+    case_risk = _followed_case_risk(session, runtime, instance.case_code)
     created = [new_human_task(runtime, instance, task, now, users, case_risk) for task_id, task in ready.items()
                if task_id not in existing]
     session.add_all(created)
-    if case_risk != UNRATED:
-        follow_case_risk(session, runtime, instance.case_code, case_risk)
     if before is not None:
         row_diff.sync_timers(uow, runtime, instance, workflow, before)
     else:
@@ -231,17 +231,9 @@ def _named_assignees(tasks: Iterable) -> list[object]:
     return named
 
 
-def current_case_risk(session, case_code: str | None) -> str | None:
-    """The case's risk level now (None: not rated yet); ``UNRATED`` when there is no case."""
-    if not case_code:
-        return UNRATED
-    row = session.execute(select(Case.risk_level).where(Case.code == case_code)).first()
-    return UNRATED if row is None else row.risk_level
-
-
 def current_case_risks(session, case_codes: Iterable[str | None]) -> dict[str, str | None]:
-    """:func:`current_case_risk` of many cases in one query: the risk level (None: not rated
-    yet) by case code, for the codes that name a case."""
+    """The risk levels of many cases in one query (None: not rated yet), by case code, for
+    the codes that name a case."""
     codes = sorted({code for code in case_codes if code})
     if not codes:
         return {}
@@ -249,20 +241,27 @@ def current_case_risks(session, case_codes: Iterable[str | None]) -> dict[str, s
         select(Case.code, Case.risk_level).where(Case.code.in_(codes)))}
 
 
-def follow_case_risk(session, runtime: ProcessRuntime, case_code: str | None, risk: str | None) -> int:
-    """Open rows of the case that show another risk level than ``risk`` (the case's) show
-    it now, and those whose priority follows the risk take its priority. Returns how many
-    rows changed. Runs in the step's transaction."""
-    stale = list(session.execute(select(HumanTask, ProcessInstance.model_id).join(
-        ProcessInstance, ProcessInstance.id == HumanTask.instance_id).where(
-        HumanTask.case_code == case_code, HumanTask.state == TaskState.READY,
-        HumanTask.risk_level.is_distinct_from(risk))))
-    return _follow(session, runtime, [(row, model_id, risk) for row, model_id in stale])
+def _followed_case_risk(session, runtime: ProcessRuntime, case_code: str | None) -> str | None:
+    """The case's risk level now (None: not rated yet; ``UNRATED`` when there is no case), and
+    its open rows that show another risk level than the case's show it now (those whose
+    priority follows the risk take its priority): one query (a step's sync), the case with
+    those rows (none, mostly) joined to it. Runs in the step's transaction."""
+    if not case_code:
+        return UNRATED
+    rows = session.execute(select(Case.risk_level, HumanTask, ProcessInstance.model_id).select_from(Case).outerjoin(
+        HumanTask, (HumanTask.case_code == Case.code) & (HumanTask.state == TaskState.READY)
+        & HumanTask.risk_level.is_distinct_from(Case.risk_level)).outerjoin(
+        ProcessInstance, ProcessInstance.id == HumanTask.instance_id).where(Case.code == case_code)).all()
+    if not rows:
+        return UNRATED
+    risk = rows[0][0]
+    _follow(session, runtime, [(row, model_id, risk) for _, row, model_id in rows if row is not None])
+    return risk
 
 
 def follow_cases_risk(session, runtime: ProcessRuntime, case_codes: Collection[str]) -> int:
-    """:func:`follow_case_risk` for the cases of ``case_codes``, each to its current risk
-    level, in one query (a batch of starts)."""
+    """:func:`_followed_case_risk`'s change of the open rows for the cases of ``case_codes``,
+    each to its current risk level, in one query (a batch of starts)."""
     if not case_codes:
         return 0
     stale = list(session.execute(select(HumanTask, ProcessInstance.model_id, Case.risk_level).join(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from engine import clock
 from engine.models import Case, HumanTask, TaskState, User, UserRole
@@ -19,6 +19,10 @@ from engine.people.directory import get_user, supervisee_ids, usernames
 
 MAX_PAGE = 500
 MAX_HANDOVER_CHOICES = 500  # cases offered in one "hand a case over" list
+# what a list shows of a case: never its notes (confidential or not) nor any other long text
+LIST_COLUMNS = (Case.code, Case.status, Case.stage, Case.risk_level, Case.in_crisis, Case.caseworker_id,
+                Case.supervisor_id, Case.date_identified, Case.date_next_contact, Case.date_next_review,
+                Case.updated_at)
 
 
 @dataclass(frozen=True)
@@ -45,12 +49,23 @@ def team_roles(session, supervised: set[int]) -> set[str]:
     return set(session.scalars(select(UserRole.role).where(UserRole.user_id.in_(supervised)).distinct()))
 
 
+def _open_task_of_case(held_by: set[int], offered_to: set[str] | list[str]):
+    """SQL: the case has a ready task held by one of ``held_by`` or, unheld, offered to one of
+    ``offered_to``. Each is an uncorrelated set of case codes read once off a ready-task index
+    (hashed by the database), not a subquery run for every case."""
+    held = Case.code.in_(select(HumanTask.case_code).where(
+        HumanTask.state == TaskState.READY, HumanTask.assignee_id.in_(sorted(held_by)),
+        HumanTask.case_code.is_not(None)))
+    if not offered_to:
+        return held
+    return or_(held, Case.code.in_(select(HumanTask.case_code).where(
+        HumanTask.state == TaskState.READY, HumanTask.assignee_id.is_(None), HumanTask.role.in_(sorted(offered_to)),
+        HumanTask.case_code.is_not(None))))
+
+
 def _team_task(supervised: set[int], roles: set[str]):
     """SQL: an open task of the case held by, or offered to, someone the user supervises."""
-    offered = and_(HumanTask.assignee_id.is_(None), HumanTask.role.in_(sorted(roles))) if roles else None
-    held = HumanTask.assignee_id.in_(supervised)
-    return exists().where(HumanTask.case_code == Case.code, HumanTask.state == TaskState.READY,
-                          held if offered is None else or_(held, offered))
+    return _open_task_of_case(supervised, roles)
 
 
 def team_referral_condition(supervised: set[int], roles: set[str]):
@@ -74,9 +89,9 @@ def is_team_referral(user: User, case: Case, supervised: set[int], roles: set[st
 
 def _shadowing(user_id: int, now: dt.datetime):
     """SQL: the case is in a handover by this user whose shadowing period runs (R29)."""
-    return exists().where(HandoverCase.case_id == Case.id, HandoverCase.handover_id == Handover.id,
-                          Handover.from_caseworker_id == user_id, Handover.status == HandoverStatus.SHADOWING,
-                          Handover.shadow_until.is_not(None), Handover.shadow_until > now)
+    return Case.id.in_(select(HandoverCase.case_id).join(Handover, HandoverCase.handover_id == Handover.id).where(
+        Handover.from_caseworker_id == user_id, Handover.status == HandoverStatus.SHADOWING,
+        Handover.shadow_until.is_not(None), Handover.shadow_until > now))
 
 
 def shadowing_handover(session, user_id: int, case_id: int) -> int | None:
@@ -93,10 +108,7 @@ def _visible(session, user, supervised: set[int]):
     """SQL condition: the cases ``user`` may see (the same rules as access.may_view_case)."""
     if user.has_role("director", "admin"):
         return None
-    roles = sorted(user.roles) or ["-"]
-    open_task = exists().where(HumanTask.case_code == Case.code, HumanTask.state == TaskState.READY,
-                               or_(HumanTask.assignee_id == user.id,
-                                   and_(HumanTask.assignee_id.is_(None), HumanTask.role.in_(roles))))
+    open_task = _open_task_of_case({user.id}, user.roles)
     conditions = [Case.caseworker_id == user.id, Case.supervisor_id == user.id, open_task,
                   and_(Case.intake_worker_id == user.id, Case.caseworker_id.is_(None)),
                   _shadowing(user.id, clock.now())]
@@ -105,7 +117,7 @@ def _visible(session, user, supervised: set[int]):
         if user.has_role(*access.TEAM_ROLES):
             conditions.append(team_referral_condition(supervised, team_roles(session, supervised)))
     if "committee_member" in user.roles:
-        conditions.append(exists().where(Conference.case_id == Case.id, Conference.outcome.is_(None)))
+        conditions.append(Case.id.in_(select(Conference.case_id).where(Conference.outcome.is_(None))))
     return or_(*conditions)
 
 
@@ -113,16 +125,14 @@ def list_cases(session, user_id: int, status: str | None = None, stage: str | No
                risk_level: str | None = None, limit: int = 100, offset: int = 0) -> tuple[list[CaseRow], int]:
     """The cases this user may see, most recently changed first, and their total."""
     user = get_user(session, user_id)
-    query = select(Case)
     condition = _visible(session, user, supervisee_ids(session, user.id))
-    if condition is not None:
-        query = query.where(condition)
+    conditions = [] if condition is None else [condition]
     for column, value in ((Case.status, status), (Case.stage, stage), (Case.risk_level, risk_level)):
         if value:
-            query = query.where(column == value)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = list(session.scalars(query.order_by(Case.updated_at.desc(), Case.id.desc())
-                                .limit(max(1, min(limit, MAX_PAGE))).offset(max(offset, 0))))
+            conditions.append(column == value)
+    total = session.scalar(select(func.count()).select_from(Case).where(*conditions)) or 0
+    rows = session.execute(select(*LIST_COLUMNS).where(*conditions).order_by(Case.updated_at.desc(), Case.id.desc())
+                           .limit(max(1, min(limit, MAX_PAGE))).offset(max(offset, 0))).all()
     names = usernames(session, [r.caseworker_id for r in rows] + [r.supervisor_id for r in rows])
     return [CaseRow(r.code, r.status, r.stage, r.risk_level, r.in_crisis, names.get(r.caseworker_id),
                     names.get(r.supervisor_id), r.date_identified, r.date_next_contact, r.date_next_review,

@@ -15,7 +15,7 @@ from engine.errors import Forbidden
 from engine.models import RISK_LEVELS, UNRATED, Case, HumanTask, TaskState, User
 from engine.people import access
 from engine.people.directory import get_user, team_members, usernames
-from engine.process.inbox import WEEK, TaskRow, ordered, status_filter, task_rows, urgent_case_codes
+from engine.process.inbox import WEEK, TaskRow, ordered, sort_key, status_filter, task_rows, urgent_case_codes
 
 # -- the supervisor's dashboard ---------------------------------------------------------
 
@@ -78,17 +78,32 @@ def _team_case_filter(user: User, team_ids: set[int]):
     return or_(Case.supervisor_id == user.id, Case.caseworker_id.in_(team_ids or {-1}))
 
 
-def caseloads(session, members: list[User], active_statuses: tuple[str, ...],
-              cap: int | None) -> list[Caseload]:
+def caseloads(members: list[User], active_per_caseworker: dict[int | None, int], cap: int | None) -> list[Caseload]:
     """Active cases per caseworker on the team, against the caseload cap."""
-    workers = [m for m in members if "caseworker" in m.roles]
-    if not workers:
-        return []
-    counts = dict(session.execute(
-        select(Case.caseworker_id, func.count(Case.id))
-        .where(Case.caseworker_id.in_([w.id for w in workers]), Case.status.in_(active_statuses))
-        .group_by(Case.caseworker_id)).all())
-    return [Caseload(w.username, w.display_name, w.id, counts.get(w.id, 0), cap, w.available) for w in workers]
+    return [Caseload(w.username, w.display_name, w.id, active_per_caseworker.get(w.id, 0), cap, w.available)
+            for w in members if "caseworker" in w.roles]
+
+
+@dataclass
+class _CaseCounts:
+    by_status: dict[str, int] = field(default_factory=dict)
+    by_risk: dict[str, int] = field(default_factory=dict)  # active cases
+    per_caseworker: dict[int | None, int] = field(default_factory=dict)  # active cases
+
+
+def _case_counts(session, conditions: list, active_statuses: tuple[str, ...]) -> _CaseCounts:
+    """The team's cases by status, and the active ones by risk level and by caseworker, in one
+    read of the cases (the team's caseworkers' cases are all among the team's cases)."""
+    counts = _CaseCounts()
+    for status, level, worker, count in session.execute(
+            select(Case.status, Case.risk_level, Case.caseworker_id, func.count()).where(*conditions)
+            .group_by(Case.status, Case.risk_level, Case.caseworker_id)).all():
+        counts.by_status[status] = counts.by_status.get(status, 0) + count
+        if status in active_statuses:
+            key = level if level in RISK_LEVELS else UNRATED
+            counts.by_risk[key] = counts.by_risk.get(key, 0) + count
+            counts.per_caseworker[worker] = counts.per_caseworker.get(worker, 0) + count
+    return counts
 
 
 def supervisor_dashboard(session, user_id: int, active_statuses: tuple[str, ...], caseload_cap: int | None,
@@ -101,20 +116,25 @@ def supervisor_dashboard(session, user_id: int, active_statuses: tuple[str, ...]
     now = clock.now()
     members = team_members(session, user)
     team_ids = {m.id for m in members}
-    task_scope = [HumanTask.state == TaskState.READY,
-                  or_(HumanTask.assignee_id.in_(team_ids | {user.id}),
-                      and_(HumanTask.assignee_id.is_(None),
-                           HumanTask.role.in_(sorted({r for m in members for r in m.roles} | user.roles) or ["-"])))]
+    roles = sorted({r for m in members for r in m.roles} | user.roles) or ["-"]
+    # held by the team (or me), and offered to the team's roles with nobody holding them: disjoint,
+    # each read off its own index (an OR of the two would read and sort every row of both)
+    parts = [HumanTask.assignee_id.in_(team_ids | {user.id}),
+             and_(HumanTask.assignee_id.is_(None), HumanTask.role.in_(roles))]
+
+    def first(conditions: list, limit: int) -> list[HumanTask]:
+        """The first ``limit`` ready tasks of both parts under ``conditions``, in inbox order."""
+        found = [t for part in parts for t in session.scalars(ordered(select(HumanTask).where(
+            HumanTask.state == TaskState.READY, part, *conditions)).limit(limit))]
+        return sorted(found, key=lambda t: sort_key(t, 0))[:limit]
 
     def task_list(condition):
         """The tasks of urgent cases first (R46), then the rest, each in inbox order."""
-        conditions = task_scope + [condition]
-        total = session.scalar(select(func.count(HumanTask.id)).where(*conditions)) or 0
-        urgent = list(session.scalars(ordered(select(HumanTask).where(
-            *conditions, HumanTask.case_code.in_(urgent_case_codes()))).limit(list_limit)))
-        rest = list(session.scalars(ordered(select(HumanTask).where(
-            *conditions, or_(HumanTask.case_code.is_(None), HumanTask.case_code.not_in(urgent_case_codes()))))
-            .limit(list_limit - len(urgent)))) if len(urgent) < list_limit else []
+        total = sum(session.scalar(select(func.count()).select_from(HumanTask).where(
+            HumanTask.state == TaskState.READY, part, condition)) or 0 for part in parts)
+        urgent = first([condition, HumanTask.case_code.in_(urgent_case_codes())], list_limit)
+        rest = first([condition, or_(HumanTask.case_code.is_(None), HumanTask.case_code.not_in(urgent_case_codes()))],
+                     list_limit - len(urgent)) if len(urgent) < list_limit else []
         return task_rows(session, urgent + rest, now, {t.case_code for t in urgent if t.case_code}), total
 
     overdue, overdue_total = task_list(status_filter("overdue", now))
@@ -123,13 +143,7 @@ def supervisor_dashboard(session, user_id: int, active_statuses: tuple[str, ...]
     case_scope = _team_case_filter(user, team_ids)
     conditions = [case_scope] if case_scope is not None else []
     active = conditions + [Case.status.in_(active_statuses)]
-    by_risk: dict[str, int] = {}
-    for level, count in session.execute(select(Case.risk_level, func.count(Case.id))
-                                        .where(*active).group_by(Case.risk_level)).all():
-        key = level if level in RISK_LEVELS else UNRATED
-        by_risk[key] = by_risk.get(key, 0) + count
-    by_status = dict(session.execute(select(Case.status, func.count(Case.id))
-                                     .where(*conditions).group_by(Case.status)).all())
+    counts = _case_counts(session, conditions, active_statuses)
     review_rows = session.execute(
         select(Case.code, Case.caseworker_id, Case.risk_level, Case.date_next_review)
         .where(*active, Case.date_next_review.is_not(None), Case.date_next_review < now + WEEK)
@@ -143,9 +157,9 @@ def supervisor_dashboard(session, user_id: int, active_statuses: tuple[str, ...]
     reviews = [ReviewDue(r.code, names.get(r.caseworker_id), r.risk_level, clock.as_utc(r.date_next_review),
                          clock.as_utc(r.date_next_review) < now) for r in review_rows]
     return SupervisorDashboard(
-        caseloads=caseloads(session, members, active_statuses, caseload_cap),
+        caseloads=caseloads(members, counts.per_caseworker, caseload_cap),
         overdue=overdue, overdue_total=overdue_total, due_this_week=upcoming, due_this_week_total=upcoming_total,
-        cases_by_risk=by_risk, cases_by_status=by_status, reviews_due=reviews,
+        cases_by_risk=counts.by_risk, cases_by_status=counts.by_status, reviews_due=reviews,
         team=[(m.id, m.username, frozenset(m.roles)) for m in members], urgent_cases=urgent_cases)
 
 
@@ -166,16 +180,27 @@ class CaseSummary:
     date_next_review: dt.datetime | None
 
 
+SUMMARY_COLUMNS = (Case.code, Case.status, Case.stage, Case.risk_level, Case.risk_needs_judgement,
+                   Case.caseworker_id, Case.supervisor_id, Case.primary_concern, Case.date_registered,
+                   Case.date_last_contact, Case.date_next_contact, Case.date_next_review)
+
+
 def case_summary(session, case_code: str | None) -> CaseSummary | None:
-    if not case_code:
-        return None
-    row = session.scalar(select(Case).where(Case.code == case_code))
-    if row is None:
-        return None
-    names = usernames(session, {row.caseworker_id, row.supervisor_id})
-    return CaseSummary(row.code, row.status, row.stage, row.risk_level, bool(row.risk_needs_judgement),
-                       names.get(row.caseworker_id), names.get(row.supervisor_id), row.primary_concern or "",
-                       row.date_registered,
-                       row.date_last_contact, row.date_next_contact, row.date_next_review)
+    return case_summaries(session, [case_code]).get(case_code or "")
+
+
+def case_summaries(session, case_codes) -> dict[str, CaseSummary]:
+    """:func:`case_summary` of each of ``case_codes`` (those that name a case), in two queries
+    however many there are."""
+    wanted = {code for code in case_codes if code}
+    if not wanted:
+        return {}
+    rows = session.execute(select(*SUMMARY_COLUMNS).where(Case.code.in_(sorted(wanted)))).all()
+    names = usernames(session, {r.caseworker_id for r in rows} | {r.supervisor_id for r in rows})
+    return {row.code: CaseSummary(row.code, row.status, row.stage, row.risk_level, bool(row.risk_needs_judgement),
+                                  names.get(row.caseworker_id), names.get(row.supervisor_id), row.primary_concern or "",
+                                  row.date_registered, row.date_last_contact, row.date_next_contact,
+                                  row.date_next_review)
+            for row in rows}
 
 

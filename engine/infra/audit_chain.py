@@ -5,7 +5,9 @@ subject_id, case_code, detail)``, and the one ``audit_chain`` row holds the last
 (``head_id``, ``head_hash``). :func:`append` is called by the unit of work just before it
 commits: it takes the head under lock (``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite
 the first write of the transaction takes the database's write lock), hashes the
-transaction's audit rows in order, inserts them and moves the head — so the rows' ids and
+transaction's audit rows in order, inserts them in one statement and moves the head (on
+PostgreSQL all of it, the hashing too, is one statement: a recursive CTE computing the same
+``sha256`` as :func:`row_hash`) — so the rows' ids and
 the chain's order agree whatever commits at the same time, and a transaction holds the
 lock only for those few statements.
 
@@ -28,9 +30,12 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import Executable
 
 from engine import clock
 from engine.models import AuditChainHead, AuditEvent
@@ -39,28 +44,107 @@ from engine.models.ops import dialect_insert
 HEAD_ID = 1  # the one row of audit_chain
 
 
-def row_hash(prev_hash: str, event: AuditEvent) -> str:
-    """The hash of ``event`` as the link after ``prev_hash``."""
+def canonical(event: AuditEvent) -> str:
+    """What of ``event`` its hash covers, as canonical JSON (the link before it aside)."""
     fields = {"at": clock.as_utc(event.at).isoformat(timespec="microseconds"), "actor_id": event.actor_id,
               "action": event.action, "subject_type": event.subject_type, "subject_id": event.subject_id,
               "case_code": event.case_code, "detail": event.detail_json}
-    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def row_hash(prev_hash: str, event: AuditEvent) -> str:
+    """The hash of ``event`` as the link after ``prev_hash``."""
+    return hashlib.sha256((prev_hash + canonical(event)).encode("utf-8")).hexdigest()
+
+
+_CHUNK = 100  # audit rows per INSERT of the last (or only) piece; the pieces before go as one executemany
+_COLUMNS = ("at", "actor_id", "action", "subject_type", "subject_id", "case_code", "detail_json", "prev_hash",
+            "row_hash")
+_TABLE, _HEAD = cast(Table, AuditEvent.__table__), cast(Table, AuditChainHead.__table__)
+_LOCK_HEAD = (update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(head_id=_HEAD.c.head_id)
+              .returning(_HEAD.c.head_id, _HEAD.c.head_hash))
+_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(head_id=bindparam("new_head_id"),
+                                                                head_hash=bindparam("new_head_hash"))
+
+
+@lru_cache(maxsize=_CHUNK)
+def _insert_rows(rows: int) -> Executable:
+    """The one statement inserting ``rows`` audit rows (parameters ``<column>_<n>``) and
+    returning their ids, built once per size (SQLite)."""
+    values = [{name: bindparam(f"{name}_{n}", type_=_TABLE.c[name].type) for name in _COLUMNS}
+              for n in range(rows)]
+    return insert(_TABLE).values(values).returning(_TABLE.c.id)
+
+
+_PG_FIELDS = ("at", "actor_id", "action", "subject_type", "subject_id", "case_code", "detail_json", "canonical")
+_PG_CASTS = ("timestamptz", "integer", "varchar", "varchar", "varchar", "varchar", "text", "text")
+
+
+@lru_cache(maxsize=_CHUNK)
+def _chain_rows_postgresql(rows: int) -> Executable:
+    """PostgreSQL: the whole append of ``rows`` rows in one statement, built once per size.
+    The head is locked and read (``FOR UPDATE``: a concurrent append waits, then reads the head
+    the other committed), each row's hash is ``sha256(prev_hash || canonical JSON)`` exactly as
+    :func:`row_hash` computes it (a recursive CTE, link after link), the rows are inserted in
+    order (ids in chain order) and the head moves — made again from the last row if it was lost."""
+    values = ", ".join("(" + ", ".join([str(n + 1)] + [f"CAST(:{name}_{n} AS {cast})"
+                                                        for name, cast in zip(_PG_FIELDS, _PG_CASTS, strict=True)])
+                       + ")" for n in range(rows))
+    columns = ", ".join(_COLUMNS[:7])
+    sql = f"""WITH RECURSIVE
+head AS (SELECT head_hash FROM audit_chain WHERE id = {HEAD_ID} FOR UPDATE),
+src (n, {", ".join(_PG_FIELDS)}) AS (VALUES {values}),
+chain (n, prev_hash, row_hash) AS (
+  SELECT 0, CAST(NULL AS text), COALESCE((SELECT COALESCE(head_hash, '') FROM head),
+                                       (SELECT row_hash FROM audit_events ORDER BY id DESC LIMIT 1), '')
+  UNION ALL
+  SELECT src.n, chain.row_hash, encode(sha256(convert_to(chain.row_hash || src.canonical, 'UTF8')), 'hex')
+  FROM chain JOIN src ON src.n = chain.n + 1),
+inserted AS (
+  INSERT INTO audit_events ({columns}, prev_hash, row_hash)
+  SELECT {", ".join(f"src.{c}" for c in _COLUMNS[:7])}, chain.prev_hash, chain.row_hash
+  FROM src JOIN chain ON chain.n = src.n ORDER BY src.n
+  RETURNING id)
+INSERT INTO audit_chain (id, head_id, head_hash)
+SELECT {HEAD_ID}, (SELECT max(id) FROM inserted), (SELECT row_hash FROM chain ORDER BY n DESC LIMIT 1)
+ON CONFLICT (id) DO UPDATE SET head_id = EXCLUDED.head_id, head_hash = EXCLUDED.head_hash"""
+    return text(sql).bindparams(*[bindparam(f"{name}_{n}", type_=_TABLE.c[name].type)
+                                  for n in range(rows) for name in _PG_FIELDS if name == "at"])
 
 
 def append(session: Session, events: Sequence[AuditEvent]) -> None:
     """Link ``events`` (in order) after the chain's head and insert them, in the caller's
-    transaction, which must commit right after (the head stays locked until it does)."""
+    transaction, which must commit right after (the head stays locked until it does).
+
+    On PostgreSQL one statement does it all, the hashing included (up to ``_CHUNK`` rows; one
+    per ``_CHUNK`` rows more: each continues from the head the one before moved), so the head
+    is locked only from that statement to the commit. Elsewhere (SQLite, whose first write of
+    the transaction took the database's lock already): the head read, one multi-row INSERT
+    (ids in insertion order: nobody else inserts audit rows meanwhile), the head moved; one
+    statement more for rows beyond ``_CHUNK``. Core statements, built once per size: the
+    rows never enter the session (an ORM flush of them costs more than the INSERT)."""
     if not events:
         return
+    if session.get_bind().dialect.name == "postgresql":
+        for start in range(0, len(events), _CHUNK):
+            piece = events[start:start + _CHUNK]
+            session.execute(_chain_rows_postgresql(len(piece)), {
+                f"{name}_{n}": canonical(event) if name == "canonical" else getattr(event, name)
+                for n, event in enumerate(piece) for name in _PG_FIELDS})
+        return
     _, head_hash = _take_head(session)
+    rows = []
     for event in events:
         event.prev_hash = head_hash
         event.row_hash = head_hash = row_hash(head_hash, event)
-    session.add_all(events)
-    session.flush()  # ids in insertion order: nobody else inserts audit rows while the head is held
-    session.execute(update(AuditChainHead).where(AuditChainHead.id == HEAD_ID)
-                    .values(head_id=events[-1].id, head_hash=head_hash))
+        rows.append({name: getattr(event, name) for name in _COLUMNS})
+    split = max(0, len(rows) - _CHUNK)
+    earlier, last = rows[:split], rows[split:]
+    if earlier:
+        session.execute(insert(_TABLE), earlier)  # in order, before the last piece's
+    params: dict[str, object] = {f"{name}_{n}": value for n, row in enumerate(last) for name, value in row.items()}
+    ids = session.execute(_insert_rows(len(last)), params).scalars().all()
+    session.execute(_MOVE_HEAD, {"new_head_id": max(ids), "new_head_hash": head_hash})
 
 
 def _take_head(session: Session) -> tuple[int | None, str]:
@@ -84,10 +168,7 @@ def _locked_head(session: Session) -> tuple[int | None, str] | None:
     """The head, locked, in one statement: an UPDATE that changes nothing takes the row's lock
     on PostgreSQL (a concurrent one waits, then reads the head the other committed) and, SQLite
     having no row locks, the database's write lock there; RETURNING reads the head."""
-    row = session.execute(update(AuditChainHead).where(AuditChainHead.id == HEAD_ID)
-                          .values(head_id=AuditChainHead.head_id)
-                          .returning(AuditChainHead.head_id, AuditChainHead.head_hash)
-                          .execution_options(synchronize_session=False)).first()
+    row = session.execute(_LOCK_HEAD).first()  # Core: no ORM bookkeeping for a row never loaded
     return (row.head_id, row.head_hash or "") if row is not None else None
 
 

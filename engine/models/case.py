@@ -131,6 +131,9 @@ class Case(Base):
         Index("ix_cases_status_risk", "status", "risk_level"),
         Index("ix_cases_supervisor_status", "supervisor_id", "status"),
         Index("ix_cases_urgent_since", "urgent_since"),
+        Index("ix_cases_updated", "updated_at", "id"),  # the case list, newest first
+        Index("ix_cases_caseworker_code", "caseworker_id", "code"),  # the "hand a case over" list
+        Index("ix_cases_next_review", "date_next_review"),  # reviews due
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

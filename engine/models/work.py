@@ -49,6 +49,13 @@ class HumanTask(Base):
         Index("ix_human_tasks_offered", "role", "due_at",
               postgresql_where=text("state = 'ready' AND assignee_id IS NULL"),
               sqlite_where=text("state = 'ready' AND assignee_id IS NULL")),
+        # ready tasks held by someone (by role: the committee's count) / offered to a role, with
+        # their case codes (who may see a case, engine.case.case_lists): read without the rows
+        Index("ix_human_tasks_ready_held", "assignee_id", "role", "case_code",
+              postgresql_where=text("state = 'ready'"), sqlite_where=text("state = 'ready'")),
+        Index("ix_human_tasks_offered_case", "role", "case_code",
+              postgresql_where=text("state = 'ready' AND assignee_id IS NULL"),
+              sqlite_where=text("state = 'ready' AND assignee_id IS NULL")),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the Spiff task UUID

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import ast
 import logging
+from collections.abc import Iterator
 from functools import lru_cache
 
 from lxml import etree
+from sqlalchemy import func, select
 
-from engine.process.deployment import latest_models
+from engine.models import ProcessModel, ProcessModelFile
 
 log = logging.getLogger(__name__)
 DMN_NAMESPACES = ("https://www.omg.org/spec/DMN/20191111/MODEL/", "http://www.omg.org/spec/DMN/20180521/MODEL/",
@@ -57,14 +59,36 @@ def _rules(xml_text: str, decision_id: str) -> tuple[tuple[str, ...], tuple[str,
     return None
 
 
+# (model version's content hash, filename) -> the DMN text: a deployed version's files never
+# change, so a page names its tables with one query and reads no file it has read before
+_dmn_texts: dict[tuple[str, str], str] = {}
+
+
+def deployed_dmn_texts(session) -> Iterator[str]:
+    """The DMN files of the newest version of every process (by process id), one query for
+    which they are; a file's text is read from the database the first time only."""
+    newest = (select(ProcessModel.process_id, func.max(ProcessModel.version).label("v"))
+              .group_by(ProcessModel.process_id).subquery())
+    files = session.execute(
+        select(ProcessModel.content_hash, ProcessModelFile.filename, ProcessModelFile.id)
+        .join(ProcessModelFile, ProcessModelFile.model_id == ProcessModel.id)
+        .join(newest, (ProcessModel.process_id == newest.c.process_id) & (ProcessModel.version == newest.c.v))
+        .where(ProcessModelFile.kind == "dmn").order_by(ProcessModel.process_id, ProcessModelFile.id)).all()
+    for content_hash, filename, file_id in files:
+        key = (content_hash, filename)
+        text = _dmn_texts.get(key)
+        if text is None:
+            text = session.scalar(select(ProcessModelFile.content).where(ProcessModelFile.id == file_id)) or ""
+            _dmn_texts[key] = text
+        yield text
+
+
 def decision_row(session, decision_id: str, **inputs) -> dict | None:
     """The outputs of the first rule of ``decision_id`` (newest deployed) whose input cells
     equal ``inputs`` literally or are ``-``; None if the table cannot say."""
-    for model in latest_models(session):
-        for f in model.files:
-            if f.kind != "dmn" or decision_id not in f.content:
-                continue
-            parsed = _rules(f.content, decision_id)
+    for content in deployed_dmn_texts(session):
+        if decision_id in content:
+            parsed = _rules(content, decision_id)
             if parsed is None:
                 continue
             names, outputs, rules = parsed

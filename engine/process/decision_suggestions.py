@@ -23,7 +23,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from engine.bpmn.runtime import ProcessRuntime
 from engine.errors import Invalid, ServiceUnavailable
 from engine.people.directory import get_user
-from engine.process.deployment import latest_models
+from engine.process.decision_parameters import deployed_dmn_texts
 
 RISK_DECISION = "risk_level"
 MAX_NEEDS = 50
@@ -71,10 +71,9 @@ def _table(dmn_text: str):
 
 
 def _deployed_table(session):
-    for model in latest_models(session):
-        for f in model.files:
-            if f.kind == "dmn" and f'id="{RISK_DECISION}"' in f.content:
-                return _table(f.content)
+    for content in deployed_dmn_texts(session):
+        if f'id="{RISK_DECISION}"' in content:
+            return _table(content)
     raise ServiceUnavailable("no risk_level decision is deployed: the suggestion cannot be made")
 
 

@@ -319,6 +319,7 @@ def failed_instances(session, limit: int = 200) -> list[ProcessInstance]:
 
 
 _form_cache: dict[tuple[str, str], dict] = {}
+_form_text_cache: dict[tuple[str, str], str] = {}
 
 
 def form_schema(session, model: ProcessModel, filename: str | None) -> dict | None:
@@ -336,6 +337,18 @@ def form_schema(session, model: ProcessModel, filename: str | None) -> dict | No
             raise NotFound(f"form {filename} is not part of this process model version")
         schema = _form_cache.setdefault(key, json.loads(text))
     return copy.deepcopy(schema)
+
+
+def form_schema_text(session, model: ProcessModel, filename: str | None) -> str | None:
+    """:func:`form_schema` as canonical JSON text (keys sorted: ``forms.validate_text``), cached
+    the same way and never copied."""
+    if not filename:
+        return None
+    key = (model.content_hash, filename)
+    text = _form_text_cache.get(key)
+    if text is None:
+        text = _form_text_cache.setdefault(key, json.dumps(form_schema(session, model, filename), sort_keys=True))
+    return text
 
 
 def model_files(session, model_id: int, kind: str | None = None) -> list[ProcessModelFile]:

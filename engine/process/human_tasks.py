@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.orm import joinedload
 
 from engine.bpmn import engine_step, forms
 from engine.bpmn.runtime import ProcessRuntime
@@ -13,7 +14,7 @@ from engine.errors import Conflict, Forbidden, NotFound
 from engine.models import HumanTask, ProcessInstance, ProcessModel, TaskState, User
 from engine.people import access
 from engine.people.directory import get_user, supervisee_ids, username
-from engine.process.deployment import form_schema
+from engine.process.deployment import form_schema, form_schema_text
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,25 @@ def _task_with_instance(session, task_id: str) -> tuple[HumanTask, ProcessInstan
     return row[0], row[1]
 
 
+_ACTOR_TASK_INSTANCE = (select(User, HumanTask, ProcessInstance)  # built once: a completion's one read
+                        .join_from(HumanTask, ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+                        .join(User, User.id == bindparam("user_id"))
+                        .options(joinedload(User.role_rows))
+                        .where(HumanTask.id == bindparam("task_id")))
+
+
+def _actor_task_instance(session, user_id: int, task_id: str) -> tuple[User, HumanTask, ProcessInstance]:
+    """The acting user with their roles, the task, its instance and the instance's model, in
+    one query (a completion's only read); what is missing or disabled raises as
+    ``get_user`` and ``_task_with_instance`` do (the person first)."""
+    row = session.execute(_ACTOR_TASK_INSTANCE, {"user_id": user_id, "task_id": task_id}).unique().first()
+    if row is None or not row[0].active:
+        user = get_user(session, user_id)  # raises for a user who does not exist or is disabled
+        task, instance = _task_with_instance(session, task_id)  # raises: there is no such task
+        return user, task, instance
+    return row[0], row[1], row[2]
+
+
 def _open_task(session, user_id: int, task_id: str, already: str = "") -> tuple[User, HumanTask]:
     """The acting user and the task, which must still be open (a 409 otherwise)."""
     user = get_user(session, user_id)
@@ -120,8 +140,7 @@ def complete_task(uow, runtime: ProcessRuntime, user_id: int, task_id: str, data
     engine step). Commits. A diagram failure rolls the completion back, is recorded on the
     instance, and raises ``ScriptError``."""
     session = uow.session
-    user = get_user(session, user_id)
-    task, instance = _task_with_instance(session, task_id)
+    user, task, instance = _actor_task_instance(session, user_id, task_id)
     if task.state != TaskState.READY:
         raise Conflict(f"this task is already {task.state}")
     if not access.may_complete(user, task):
@@ -129,7 +148,7 @@ def complete_task(uow, runtime: ProcessRuntime, user_id: int, task_id: str, data
             raise Conflict("someone else has claimed this task")
         raise Forbidden("this task is not offered to you")
     engine_step.ensure_running(instance)
-    forms.validate(form_schema(session, instance.model, task.form), data)
+    forms.validate_text(form_schema_text(session, instance.model, task.form), data)
     with engine_step.advancing(uow, runtime, instance, user.id) as step:
         if not step.has_ready_task(task_id):
             raise Conflict("this task is no longer waiting for input")

@@ -158,7 +158,7 @@ def ordered(query):
                           HumanTask.id)
 
 
-def _sort_key(task: HumanTask, tier: int):
+def sort_key(task: HumanTask, tier: int):
     return (tier, task.due_at is None, task.due_at or dt.datetime.min.replace(tzinfo=dt.UTC), -task.priority,
             task.created_at, task.id)
 
@@ -207,7 +207,8 @@ def _conditions(query: InboxQuery, now: dt.datetime) -> list:
 
 
 def _count(session, conditions: list, parts: list) -> int:
-    return sum(session.scalar(select(func.count(HumanTask.id)).where(*conditions, part)) or 0 for part in parts)
+    return sum(session.scalar(select(func.count()).select_from(HumanTask).where(*conditions, part)) or 0
+               for part in parts)
 
 
 @dataclass(frozen=True)
@@ -236,7 +237,7 @@ def _fetch(session, conditions: list, parts: list, offset: int, limit: int) -> _
             elif name == "crisis":
                 checks |= {t.id for t in found}
             tasks += found
-    window = sorted(tasks, key=lambda t: _sort_key(t, tier_of[t.id]))[offset:upto]
+    window = sorted(tasks, key=lambda t: sort_key(t, tier_of[t.id]))[offset:upto]
     return _Fetched(window, urgent, checks)
 
 
@@ -286,11 +287,11 @@ def task_list(session, user_id: int, scope: str = "mine", overdue: bool = False,
 def inbox_counts(session, user_id: int) -> dict[str, int]:
     """How many ready tasks each of the user's scopes holds, and how many of mine are overdue."""
     user = get_user(session, user_id)
-    counts = {scope: session.scalar(select(func.count(HumanTask.id)).where(
+    counts = {scope: session.scalar(select(func.count()).select_from(HumanTask).where(
         HumanTask.state == TaskState.READY, scope_filter(session, user, scope))) or 0
         for scope in scopes_for(user) if scope != "open"}
     counts["open"] = counts["mine"] + counts["claimable"]  # disjoint: held by me / held by nobody
-    counts["overdue"] = session.scalar(select(func.count(HumanTask.id)).where(
+    counts["overdue"] = session.scalar(select(func.count()).select_from(HumanTask).where(
         HumanTask.state == TaskState.READY, HumanTask.assignee_id == user.id,
         HumanTask.due_at.is_not(None), HumanTask.due_at < clock.now())) or 0
     return counts
@@ -306,7 +307,7 @@ def team_overdue_count(session, user_id: int) -> int:
     user = get_user(session, user_id)
     if not user.has_role(*access.TEAM_ROLES):
         return 0
-    return session.scalar(select(func.count(HumanTask.id)).where(
+    return session.scalar(select(func.count()).select_from(HumanTask).where(
         HumanTask.state == TaskState.READY, scope_filter(session, user, "team"),
         HumanTask.due_at.is_not(None), HumanTask.due_at < clock.now())) or 0
 

@@ -66,9 +66,12 @@ def fire_timer(uow, runtime: ProcessRuntime, timer_id: int) -> bool:
     """Fire one timer exactly once. False when it was fired or cancelled already (a
     repeated message, or the sweeper and the delayed message racing). Commits; a diagram
     failure stops the instance (nobody is there to be told) and raises."""
-    timer = uow.session.get(Timer, timer_id)
-    if timer is None or timer.state != TimerState.PENDING:
+    row = uow.session.execute(select(Timer, ProcessInstance)
+                              .join(ProcessInstance, ProcessInstance.id == Timer.instance_id)
+                              .where(Timer.id == timer_id)).first()  # one read: the timer, its instance, model
+    if row is None or row[0].state != TimerState.PENDING:
         return False
+    timer, instance = row[0], row[1]
     if timer.due_at > clock.now():
         return False  # an early message: the delayed one or the sweeper comes back later
     claimed = uow.session.execute(
@@ -76,7 +79,6 @@ def fire_timer(uow, runtime: ProcessRuntime, timer_id: int) -> bool:
         .values(state=TimerState.FIRED, fired_at=clock.now())).rowcount
     if claimed != 1:
         return False
-    instance = engine_step.load_instance(uow.session, timer.instance_id)
     if instance.status != InstanceStatus.RUNNING:
         # the instance ended or failed meanwhile: the timer will never fire, stop re-sending it
         uow.session.execute(update(Timer).where(Timer.id == timer_id).values(state=TimerState.CANCELLED))

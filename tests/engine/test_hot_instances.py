@@ -154,8 +154,9 @@ def test_a_conflict_forgets_the_workflow_and_the_next_step_reloads(hot, restores
 
 
 # -- round trips -----------------------------------------------------------------------------
-STATEMENT_BUDGET = 9  # per completion: user+roles, task+instance+model, the instance, the task rows, the
-# new rows (human tasks or timers), the outbox, the audit chain (lock+read, insert, head)
+STATEMENT_BUDGET = {"sqlite": 8, "postgresql": 6}  # per completion: user+roles+task+instance+model (one read),
+# the instance, the task rows, the new rows (human tasks or timers), the outbox, the audit chain (SQLite: head
+# lock+read, insert, head; PostgreSQL: one statement)
 
 
 def statements_of_completion(ctx, instance_id: int, username: str, data: dict) -> list[str]:
@@ -184,7 +185,8 @@ def test_a_completion_holds_its_statement_budget(ctx):
             uow.commit()
         first = statements_of_completion(ctx, instance_id, "caseworker1", needs)  # makes a human task
         second = statements_of_completion(ctx, instance_id, "supervisor1", {"vote": "approve", "comment": ""})
-    assert len(first) <= STATEMENT_BUDGET, "\n".join(first)
-    assert len(second) <= STATEMENT_BUDGET, "\n".join(second)  # makes a timer and its message
-    for statements in (first, second):  # the task's read is the only one of human tasks: no rows read back
-        assert len([s for s in statements if s.startswith("SELECT") and "human_tasks" in s]) == 1
+    budget = STATEMENT_BUDGET[ctx.engine.dialect.name]
+    assert len(first) <= budget - 1, "\n".join(first)  # no timer, no message
+    assert len(second) <= budget, "\n".join(second)  # makes a timer and its message
+    for statements in (first, second):  # one read (the person, the task, its instance): no rows read back
+        assert len([s for s in statements if s.startswith("SELECT")]) == 1, "\n".join(statements)

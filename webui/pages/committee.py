@@ -10,7 +10,6 @@ from flask_login import current_user
 from engine.case import decision_context
 from engine.committee import board as committee_board
 from engine.errors import Conflict, Invalid, ScriptError
-from engine.models import HumanTask, ProcessInstance
 from engine.models.case_decisions import VoteChoice
 from engine.process import human_tasks
 from engine.process.deployment import form_schema
@@ -38,11 +37,12 @@ def _render(errors: dict | None = None, failed_task: str | None = None, submitte
         items = committee_board.agenda(work.session, current_user.id)
         quick, comment_limits = {}, {}
         tasks = []
+        models = committee_board.models_of(work.session, (item.task.instance_id for item in items))
+        rows = committee_board.tasks_of(work.session, items)
         for item in items:
-            instance = work.session.get(ProcessInstance, item.task.instance_id)
-            task = work.session.get(HumanTask, item.task.id)
+            task = rows[item.task.id]
             tasks.append(task)
-            schema = form_schema(work.session, instance.model, task.form)
+            schema = form_schema(work.session, models[item.task.instance_id], task.form)
             quick[item.task.id] = _quick_vote_fits(schema)
             comment = ((schema or {}).get("properties") or {}).get("comment") or {}
             comment_limits[item.task.id] = int(comment.get("maxLength") or MAX_COMMENT)
