@@ -10,7 +10,7 @@ from engine.errors import BadRequest
 from engine.infra import bootstrap
 from engine.settings import Settings
 from tasks.queue import TaskQueue, make_task_queue
-from webui import errors, i18n, json_limits, metrics, request_ids
+from webui import errors, i18n, json_limits, metrics, request_ids, stored_words
 from webui.api import bounds, register_api
 from webui.extensions import csrf, db, init_limiter, login_manager, smorest_api
 from webui.pages import register_pages, single_sign_on
@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None, start_worker: bool | None = Non
     json_limits.install(app)
     login_manager.init_app(app)
     i18n.init_app(app)  # the page's language: the user's choice, else the browser's, else English
+    stored_words.init_app(app)  # what the engine stored in English, shown in the page's language
     csrf.init_app(app)
     init_limiter(app, settings)
     smorest_api.init_app(app)

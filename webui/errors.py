@@ -3,17 +3,21 @@
 A database that is busy (SQLite "database is locked") or out of reach (a lost connection,
 an exhausted pool) is no fault of the request: it is answered 503 with ``Retry-After``,
 after the unit of work rolled everything back, so sending it again later is safe.
+
+A use case's message (and its fields' messages) is in English, as raised, unless the signed-in
+user chose another language (``engine.process.stored_texts``).
 """
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, request
+from flask import Flask, g, jsonify, request
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import DomainError, ServiceUnavailable
+from engine.process.stored_texts import in_language
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +72,28 @@ def _flatten(messages) -> dict[str, list[str]]:
     return flat
 
 
+def _readers_language() -> str | None:
+    """The language the signed-in user chose (``users.locale``), else None: the JSON API's
+    messages are English unless the user chose another language (as its tasks are)."""
+    if "user_id" not in g:
+        return None
+    from webui.extensions import uow  # here: webui.extensions answers its own errors with this module's
+    from webui.workflow_words import api_language
+    try:
+        with uow() as work:
+            return api_language(work.session, g.user_id)
+    except SQLAlchemyError:
+        return None
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(err: DomainError):
-        body, status = error_response(err.status, err.code, err.message, err.errors, **err.details)
+        language = None if isinstance(err, ServiceUnavailable) else _readers_language()
+        message, errors = in_language(err.message, language), {
+            field: [in_language(str(m), language) for m in messages] if isinstance(messages, list) else messages
+            for field, messages in err.errors.items()}
+        body, status = error_response(err.status, err.code, message, errors, **err.details)
         return with_retry_after(body, err), status
 
     @app.errorhandler(SQLAlchemyError)

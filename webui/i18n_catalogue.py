@@ -6,13 +6,15 @@ run it again; ``tests/webui/test_translations.py`` fails while any entry is untr
 or a compiled ``.mo`` is older than its ``.po``.
 
 Besides the calls to ``_``/``gettext``/``ngettext``/``lazy_gettext`` (and the engine's ``N_`` and
-``t(language, …)``), the labels of every ``Vocabulary`` in ``engine.models`` are extracted
-(``extract_vocabularies``): the pages show those labels (webui.pages.labels), so they are words
-to translate too.
+``t(language, …)``, and the label of each ``Fact`` in ``engine.case.decision_context``), the
+labels of every ``Vocabulary`` in ``engine.models`` are extracted (``extract_vocabularies``):
+the pages show those labels (webui.pages.labels), so they are words to translate too, and so
+are the titles and purposes of the crisis message templates (``extract_message_templates``).
 """
 from __future__ import annotations
 
 import ast
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +24,7 @@ from babel.messages import frontend
 ROOT = Path(__file__).resolve().parents[1]
 TRANSLATIONS = ROOT / "webui" / "translations"
 POT = TRANSLATIONS / "messages.pot"
-KEYWORDS = ("_", "gettext", "ngettext:1,2", "pgettext:1c,2", "lazy_gettext", "_l", "N_", "t:2")
+KEYWORDS = ("_", "gettext", "ngettext:1,2", "pgettext:1c,2", "lazy_gettext", "_l", "N_", "t:2", "Fact")
 
 
 def extract_vocabularies(fileobj, keywords, comment_tags, options) -> Iterator[tuple[int, str, str, list[str]]]:
@@ -38,6 +40,17 @@ def extract_vocabularies(fileobj, keywords, comment_tags, options) -> Iterator[t
                     and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in statement.value.elts)):
                 label = statement.value.elts[1].value
                 yield statement.lineno, "_", label, [f"{node.name}: label of {statement.value.elts[0].value!r}"]
+
+
+def extract_message_templates(fileobj, keywords, comment_tags, options) -> Iterator[tuple[int, str, str, list[str]]]:
+    """Babel extraction method: the title and purpose of a crisis message template
+    (``workflows/templates/*.json``), which the crisis dashboard lists for the crisis team."""
+    data = json.loads(fileobj.read())
+    if not isinstance(data, dict):
+        return
+    for key in ("title", "purpose"):
+        if isinstance(data.get(key), str) and data[key]:
+            yield 1, "_", data[key], [f"message template: its {key}"]
 
 
 def _named(base: ast.expr, name: str) -> bool:

@@ -16,9 +16,10 @@ from typing import Any
 from flask_babel import gettext
 
 from engine.bpmn.diagram_outline import Outline
+from engine.crisis.drills import DRILL_PREFIX
 from engine.models import User
 from engine.people.languages import DEFAULT_LANGUAGE, known_language
-from engine.process import workflow_catalogues
+from engine.process import stored_texts, workflow_catalogues
 from webui.i18n import current_locale
 
 
@@ -34,7 +35,10 @@ def api_language(session, user_id: int) -> str:
 
 
 def title(text: str, language: str | None = None) -> str:
-    return workflow_catalogues.task_title(text, language or page_language())
+    language = language or page_language()
+    if isinstance(text, str) and text.startswith(DRILL_PREFIX):  # "Drill — " before a drill's own tasks
+        return stored_texts.in_language(text, language)
+    return workflow_catalogues.task_title(text, language)
 
 
 def text(words: str, language: str | None = None) -> str:
@@ -48,7 +52,7 @@ def form(schema: Any, language: str | None = None) -> Any:
 def rows(task_rows: Iterable[Any], language: str | None = None) -> list[Any]:
     """Inbox rows (frozen ``TaskRow``s) with their titles in ``language``."""
     language = language or page_language()
-    return [dataclasses.replace(row, title=workflow_catalogues.task_title(row.title, language)) for row in task_rows]
+    return [dataclasses.replace(row, title=title(row.title, language)) for row in task_rows]
 
 
 TIMER = " (timer)"  # what engine.bpmn.diagram_outline adds to a timer's name
@@ -66,7 +70,8 @@ def outline(shown: Outline | None, language: str | None = None) -> Outline | Non
 
     def escalation(name: str) -> str:
         if name.endswith(TIMER):
-            return f"{words(name[:-len(TIMER)])} ({gettext('timer')})"
+            timer = gettext("timer")  # outside the f-string, where the extractor finds it
+            return f"{words(name[:-len(TIMER)])} ({timer})"
         return words(name) or name
 
     branches = [dataclasses.replace(b, condition=words(b.condition), automatic=[words(a) or a for a in b.automatic],

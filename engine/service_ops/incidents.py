@@ -30,6 +30,7 @@ from engine.models import User, UserRole
 from engine.models.ops import INCIDENT_STATES, Incident, dialect_insert
 from engine.people.directory import get_user
 from engine.service_ops.notifications import notify, notify_in_app
+from engine.service_ops.translations import N_, words
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,8 @@ def record_failure(uow, actor: str, args, error: str, attempts: int) -> int:
     incident_id, retries = uow.session.execute(statement).one()
     uow.audit(None, "incident_opened", "incident", incident_id, actor=actor, attempts=attempts)
     admins = uow.session.scalars(select(UserRole.user_id).where(UserRole.role == ADMIN_ROLE))
-    notify_in_app(uow, admins, "incident_opened", f"Background job {actor} failed after its retries",
+    notify_in_app(uow, admins, "incident_opened",
+                  words(N_("Background job %(actor)s failed after its retries"), actor=actor),
                   body=error[:500], link=f"/api/incidents/{incident_id}",
                   dedupe_key=f"incident_opened:{incident_id}:{retries}")
     log.error("incident %s: %s%s failed %s times: %s", incident_id, actor, tuple(args), attempts, error)
@@ -240,14 +242,17 @@ def record_diagram_failure(uow, failure) -> int:
     incident_id, attempts = uow.session.execute(statement).one()
     uow.audit(None, "incident_opened", "incident", incident_id, failure.case_code, actor=DIAGRAM_FAILURE,
               instance_id=failure.instance_id, element=failure.element_id)
-    where = f"case {failure.case_code}" if failure.case_code else f"{failure.process_id} v{failure.version}"
+    # each recipient reads it in their language (engine.service_ops.translations)
+    subject = words(N_("A step of case %(code)s failed: the process owner is needed"), code=failure.case_code) \
+        if failure.case_code else words(N_("A step of %(process)s v%(version)s failed: the process owner is needed"),
+                                        process=failure.process_id, version=failure.version)
     if not already_open:  # told once per opening, however often a person tries the step again
         told = uow.session.scalars(select(UserRole.user_id).where(UserRole.role.in_((ADMIN_ROLE, OWNER_ROLE))))
-        notify(uow, told, "step_failed", f"A step of {where} failed: the process owner is needed",
+        notify(uow, told, "step_failed", subject,
                body=failure.in_words[:500], case_code=failure.case_code, link=f"/models/{failure.model_id}#failed",
                dedupe_key=f"step_failed:{incident_id}:{attempts}")
-    log.warning("incident %s: %s (%s) failed at %s: %s", incident_id, where, failure.process_id, failure.element_id,
-                failure.technical)
+    log.warning("incident %s: case %s (%s) failed at %s: %s", incident_id, failure.case_code, failure.process_id,
+                failure.element_id, failure.technical)
     return incident_id
 
 

@@ -37,21 +37,23 @@ ONE_MANY = re.compile(r"\b1 (?:cases|tasks|items|people|entries|notes|referrals|
 
 
 class _VisibleText(HTMLParser):
-    """The text a person reads: text nodes outside scripts and styles, and the attributes
-    a browser shows or reads aloud (title, placeholder, alt, aria-label)."""
+    """The text a person reads: text nodes outside scripts and styles, and (unless
+    ``attributes`` is false) the attributes a browser shows or reads aloud (title,
+    placeholder, alt, aria-label)."""
 
     SHOWN_ATTRIBUTES = ("title", "placeholder", "alt", "aria-label")
 
-    def __init__(self) -> None:
+    def __init__(self, attributes: bool = True) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self._hidden = 0
+        self._attributes = attributes
 
     def handle_starttag(self, tag, attrs):
         if tag in ("script", "style", "template"):
             self._hidden += 1
         for name, value in attrs:
-            if name in self.SHOWN_ATTRIBUTES and value:
+            if self._attributes and name in self.SHOWN_ATTRIBUTES and value:
                 self.parts.append(value)
 
     def handle_endtag(self, tag):
@@ -63,8 +65,8 @@ class _VisibleText(HTMLParser):
             self.parts.append(data.strip())
 
 
-def visible_text(html: str) -> str:
-    parser = _VisibleText()
+def visible_text(html: str, attributes: bool = True) -> str:
+    parser = _VisibleText(attributes)
     parser.feed(html)
     return "\n".join(parser.parts)
 

@@ -66,7 +66,7 @@ def action_context(session, crisis, forms: dict) -> dict:
         template_problem = None
     except Invalid as err:
         templates, template_problem = [], err.message
-    message_form.template.choices = [SelectChoice(t.id, t.title) for t in templates]
+    message_form.template.choices = [SelectChoice(t.id, _(t.title)) for t in templates]  # in the page's language
     return {"scope_form": scope_form, "staff_form": staff_form, "message_form": message_form,
             "templates": templates, "template_problem": template_problem,
             "absences": crisis_availability.list_absences(session, crisis.id),
@@ -159,7 +159,7 @@ def send_client_messages(crisis_id: int):
     form = MessageForm()
     with uow() as work:
         crisis = crisis_service.load_crisis(work.session, crisis_id)
-        form.template.choices = [SelectChoice(t.id, t.title) for t in client_contact.templates_for(templates_dir(),
+        form.template.choices = [SelectChoice(t.id, _(t.title)) for t in client_contact.templates_for(templates_dir(),
                                                                                                    crisis)]
     if not form.validate_on_submit():
         return _again(crisis_id, message_form=form)

@@ -20,6 +20,9 @@ import re
 
 from flask_babel import gettext as _
 
+from webui.i18n import format_number
+from webui.stored_words import stored
+
 CHOOSE = "— choose —"
 TEXTAREA_FROM_LENGTH = 200
 
@@ -132,7 +135,7 @@ def ordered_errors(schema: dict | None, errors: dict[str, list[str]]) -> list[tu
         parts = path.split(".")
         return (order.get(parts[0], len(order)),) + tuple(int(p) if p.isdigit() else 0 for p in parts[1:2]) + (path,)
 
-    return [(path, field_label(schema, path), [as_sentence(m) for m in messages])
+    return [(path, field_label(schema, path), [as_sentence(stored(m)) for m in messages])
             for path, messages in sorted(errors.items(), key=lambda item: key(item[0]))]
 
 
@@ -146,11 +149,11 @@ def as_sentence(message: str) -> str:
 
 
 _ENGINE_WORDS = (  # the engine's short messages on a page's fields, in words for people
-    (re.compile(r"^must be text$"), lambda m: "Write this as text."),
+    (re.compile(r"^must be text$"), lambda m: _("Write this as text.")),
     (re.compile(r"^is longer than (\d+) characters$"),
-     lambda m: f"Keep this to {int(m.group(1)):,} characters at most."),
-    (re.compile(r"^must be a date.*$"), lambda m: "Give a date (day, month and year)."),
-    (re.compile(r"^is in the future$"), lambda m: "This date cannot be in the future."),
+     lambda m: _("Keep this to %(count)s characters at most.", count=format_number(int(m.group(1))))),
+    (re.compile(r"^must be a date.*$"), lambda m: _("Give a date (day, month and year).")),
+    (re.compile(r"^is in the future$"), lambda m: _("This date cannot be in the future.")),
 )
 
 
@@ -160,14 +163,14 @@ def errors_in_words(errors: dict[str, list[str]], fields: dict[str, tuple[str, s
     the referral came from."). Summary labels: :func:`error_titles`."""
     shown: dict[str, list[str]] = {}
     for path, messages in errors.items():
-        missing = fields.get(path, ("", "Fill this in."))[1]
+        missing = fields.get(path, ("", _("Fill this in.")))[1]
         for message in messages:
             text = str(message).strip()
             if text == "is required":
                 words = missing
             else:
                 words = next((say(m) for pattern, say in _ENGINE_WORDS if (m := pattern.match(text))),
-                             as_sentence(text))
+                             as_sentence(stored(text)))
             if words not in shown.setdefault(path, []):
                 shown[path].append(words)
     return shown

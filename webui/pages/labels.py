@@ -38,7 +38,7 @@ def label(value: object, vocabulary_name: str, default: str = "—") -> str:
     if value is None or value == "":
         return default
     for member in words:
-        if member.value == value:
+        if member.value in (value, str(value).replace(" ", "_")):  # "community member" written for the value
             return gettext(member.label)
     return as_words(value)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from engine.bpmn.diagram_outline import outline_after
@@ -78,7 +79,7 @@ def _system_fields(session, case_code: str | None, schema: dict | None) -> dict:
     except NotFound:
         return {}
     if header.get("case_status"):
-        header["case_status"] = CaseStatus.label_of(header["case_status"])
+        header["case_status"] = gettext(CaseStatus.label_of(header["case_status"]))  # in the page's language
     return {k: v for k, v in header.items() if v is not None and properties.get(k, {}).get("readOnly")}
 
 
