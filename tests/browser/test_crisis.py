@@ -140,7 +140,7 @@ def test_caseworker_sees_the_banner_and_their_crisis_check_first_R37(page, live_
     assert "crisis check" in rows.first.inner_text().lower()
     with ctx.session_factory() as session:
         due = dict(session.execute(select(HumanTask.bpmn_id, HumanTask.due_at).where(
-            HumanTask.state == "ready", HumanTask.case_code.is_not(None))).tuples().all())
+            HumanTask.state == "ready", HumanTask.case_code.is_not(None))).all())
     assert due["screening"] < due["crisis_check"]  # first although the screening is due sooner
     shot(page, "crisis_caseworker_inbox_banner")
     with ctx.session_factory() as session:
