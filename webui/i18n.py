@@ -19,7 +19,8 @@ from __future__ import annotations
 import datetime as dt
 
 import flask_babel
-from flask import Flask, has_request_context, request
+from babel.support import NullTranslations
+from flask import Flask, g, has_app_context, has_request_context, request
 from flask_babel import Babel
 from flask_login import current_user
 
@@ -68,6 +69,27 @@ def direction() -> str:
     return text_direction(current_locale())
 
 
+_CATALOGUE = "_i18n_catalogue"
+
+
+def catalogue() -> NullTranslations:
+    """This request's catalogue: what ``flask_babel.get_translations()`` answers, looked up once
+    per request and locale instead of once per string (a page translates a thousand; Flask-Babel
+    resolves domain, locale and cache key on each). Flask-Babel keeps the request's locale in
+    ``g._flask_babel.babel_locale`` (set on first use, swapped by ``force_locale`` and put back
+    after it): the remembered catalogue serves only while that very locale object is in place."""
+    if not has_app_context():
+        return flask_babel.get_translations()
+    cached = getattr(g, _CATALOGUE, None)
+    if cached is not None and cached[0] is getattr(getattr(g, "_flask_babel", None), "babel_locale", None):
+        return cached[1]
+    translations = flask_babel.get_translations()
+    locale = getattr(getattr(g, "_flask_babel", None), "babel_locale", None)
+    if locale is not None:
+        setattr(g, _CATALOGUE, (locale, translations))
+    return translations
+
+
 # English keeps the formats the pages had before there were languages (outside checks read them)
 _EN_DATETIME, _EN_DATE = "%d %b %Y %H:%M", "%d %b %Y"
 _CLDR_DATETIME, _CLDR_DATE = "dd MMM y HH:mm", "dd MMM y"
@@ -100,6 +122,13 @@ def format_number(value: int | float | None) -> str:
 def init_app(app: Flask) -> None:
     """Flask-Babel on ``app`` with the locale selector, and the template helpers."""
     babel.init_app(app, default_locale=DEFAULT_LANGUAGE, locale_selector=select_locale)
+    # Flask-Babel's own callables, each reading the request's catalogue through ``catalogue()``
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: catalogue().ugettext(s),
+        ngettext=lambda s, p, n: catalogue().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: catalogue().upgettext(c, s),
+        npgettext=lambda c, s, p, n: catalogue().unpgettext(c, s, p, n))
     app.jinja_env.filters.update(datetime=format_datetime, date=format_date, number=format_number)
 
     @app.context_processor

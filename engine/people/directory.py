@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, joinedload
 from engine.errors import Unauthorized
 from engine.models import Supervision, User, UserRole
 from engine.models.people import Team
+from engine.people.read_memo import remembered
 
 
 class HasSession(Protocol):
@@ -25,8 +26,9 @@ class HasSession(Protocol):
 
 def get_user(session: Session, user_id: int) -> User:
     """The active user with this id, or ``Unauthorized`` (a disabled account acts no more).
-    The user and their roles come in one query (once per request: the session keeps them)."""
-    user = session.get(User, user_id, options=[joinedload(User.role_rows)])
+    The user and their roles come in one query, once per transaction (``read_memo``)."""
+    user = remembered(session, ("user", user_id),
+                      lambda: session.get(User, user_id, options=[joinedload(User.role_rows)]))
     if user is None or not user.active:
         raise Unauthorized("this account does not exist or is disabled")
     return user
@@ -100,7 +102,12 @@ def users_with_role(session: Session, role: str) -> list[User]:
 
 def supervisee_ids(session: Session, supervisor_id: int, transitive: bool = True) -> set[int]:
     """The people this user supervises (and, transitively, theirs: a director sees the
-    supervisors' teams too)."""
+    supervisors' teams too). Read once per transaction (``read_memo``)."""
+    return set(remembered(session, ("supervisees", supervisor_id, transitive),
+                          lambda: frozenset(_supervisee_ids(session, supervisor_id, transitive))))
+
+
+def _supervisee_ids(session: Session, supervisor_id: int, transitive: bool) -> set[int]:
     found: set[int] = set()
     frontier = {supervisor_id}
     while frontier:
@@ -122,8 +129,13 @@ def supervisor_of(session: Session, user_id: int | None) -> int | None:
 
 
 def team_members(session: Session, user: User) -> list[User]:
-    """The active people on this supervisor's (or director's) team, by username."""
-    ids = supervisee_ids(session, user.id)
+    """The active people on this supervisor's (or director's) team, by username (read once per
+    transaction: ``read_memo``)."""
+    return list(remembered(session, ("team", user.id), lambda: tuple(_team_members(session, user.id))))
+
+
+def _team_members(session: Session, user_id: int) -> list[User]:
+    ids = supervisee_ids(session, user_id)
     if not ids:
         return []
     return list(session.scalars(select(User).where(User.id.in_(ids), User.active.is_(True)).order_by(User.username)))
