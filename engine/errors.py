@@ -8,6 +8,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 
+def message(template: str, **values: object) -> str:
+    """A message with values in it (``message("no case %(code)s", code=code)``) for the packages that
+    do not mark texts themselves: its template is marked in ``engine.service_ops.error_texts``, where
+    the message is matched when shown in the reader's language."""
+    return template % values
+
+
 class DomainError(Exception):
     code = "error"
     status = 400

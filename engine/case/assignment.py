@@ -18,6 +18,7 @@ from engine.errors import Conflict, Forbidden, Invalid
 from engine.models import Case, CaseStatus, HumanTask, TaskState, User
 from engine.people import access
 from engine.people.directory import get_user, supervisee_ids, supervisor_of, user_named, username
+from engine.service_ops.translations import N_
 
 
 @dataclass(frozen=True)
@@ -75,12 +76,13 @@ def assign_chosen(uow, case: Case, chosen: str | None, rule: CaseloadRule, actor
     reason kept on the record."""
     user = user_named(uow.session, chosen)
     if user is None or "caseworker" not in user.roles:
-        raise Invalid(f"{chosen!r} is not an active caseworker",
+        raise Invalid(N_("%(name)s is not an active caseworker") % {"name": repr(chosen)},
                       errors={"new_caseworker": ["choose the username of an active caseworker"]})
     within, active = has_capacity(uow.session, user, rule)
     if not within and not (override_reason or "").strip():
-        raise Invalid(f"{user.username} has {active} active cases (cap {rule.max_active_cases}) or too many "
-                      f"new cases this period; give a reason to assign over the cap",
+        raise Invalid(N_("%(username)s has %(active)s active cases (cap %(cap)s) or too many new cases this period; "
+                         "give a reason to assign over the cap")
+                      % {"username": user.username, "active": active, "cap": rule.max_active_cases},
                       errors={"cap_override_reason": ["required to assign above the caseload cap"]})
     assign(uow, case, user, actor_id, "chosen by a supervisor" + ("" if within else ", above the cap"),
            active_cases=active, cap=rule.max_active_cases, override_reason=override_reason if not within else None)
@@ -103,14 +105,14 @@ def reassign_case(uow, actor_id: int, case_code: str, new_caseworker: str, reaso
     actor = get_user(session, actor_id)
     case = load_case(session, case_code)
     if case.status == CaseStatus.CLOSED:
-        raise Conflict(f"case {case.code} is closed")
+        raise Conflict(N_("case %(code)s is closed") % {"code": case.code})
     if not access.may_hand_over(actor, case, supervisee_ids(session, actor.id)):
         raise Forbidden("only the case's supervisor or the director may reassign it")
     if not (reason or "").strip():
         raise Invalid("say why the case changes hands", errors={"reason": ["is required"]})
     user = user_named(session, new_caseworker)
     if user is None or "caseworker" not in user.roles:
-        raise Invalid(f"{new_caseworker!r} is not an active caseworker",
+        raise Invalid(N_("%(name)s is not an active caseworker") % {"name": repr(new_caseworker)},
                       errors={"new_caseworker": ["choose the username of an active caseworker"]})
     previous = case.caseworker_id
     assign(uow, case, user, actor.id, f"reassigned: {reason}")

@@ -33,6 +33,7 @@ from engine.models import (
 from engine.models.case_decisions import CaseAssessment, CasePlan, CaseReview, ClosureRequest, Conference
 from engine.people import access
 from engine.people.directory import get_user, name_of, supervisee_ids, usernames
+from engine.service_ops.translations import N_
 
 
 @dataclass(frozen=True)
@@ -203,7 +204,7 @@ def get_case_file(uow, user_id: int, case_code: str) -> CaseFile:
     case = load_case(session, case_code)
     reader = reader_of(session, user, case)
     if not reader.may_view(case):
-        raise Forbidden(f"case {case.code} is not yours to see (need-to-know)")
+        raise Forbidden(N_("case %(code)s is not yours to see (need-to-know)") % {"code": case.code})
     supervised = reader.supervised
     name_shown = access.may_see_client_name(user, case, supervised, works_on_open_task=reader.works_on_open_task,
                                             shadowing=reader.shadowing is not None)

@@ -29,6 +29,7 @@ from engine.models.case import ACTIVE_STATUSES
 from engine.models.handovers import Handover, HandoverCase, HandoverKind, HandoverStatus
 from engine.people.directory import get_user, supervisee_ids, user_named, usernames
 from engine.process import instances
+from engine.service_ops.translations import N_
 
 HANDOVER_PROCESS = "case_handover"
 CASE_PROCESS = "case_handover_file"
@@ -50,7 +51,8 @@ class HandoverView:
 def _caseworker(session, name: str | None, field: str) -> User:
     user = user_named(session, name)
     if user is None or "caseworker" not in user.roles:
-        raise Invalid(f"{name!r} is not an active caseworker", errors={field: ["the username of an active caseworker"]})
+        raise Invalid(N_("%(name)s is not an active caseworker") % {"name": repr(name)},
+                      errors={field: ["the username of an active caseworker"]})
     return user
 
 
@@ -71,7 +73,8 @@ def start_handover(uow, runtime: ProcessRuntime, actor_id: int, from_caseworker:
         raise Invalid("say why the cases change hands", errors={"reason": [f"1 to {MAX_REASON} characters"]})
     if not actor.has_role("supervisor", "director") or (
             "director" not in actor.roles and leaving.id not in supervisee_ids(session, actor.id)):
-        raise Forbidden(f"only a supervisor of {leaving.username} or the director hands over their cases")
+        raise Forbidden(N_("only a supervisor of %(username)s or the director hands over their cases")
+                        % {"username": leaving.username})
     cases = _cases_to_move(session, leaving, case_codes)
     kind = HandoverKind.LEAVING if case_codes is None else HandoverKind.CASE_MOVE
     if session.scalar(select(HandoverCase.id).join(Handover, Handover.id == HandoverCase.handover_id).where(
@@ -111,20 +114,23 @@ def _cases_to_move(session, leaving: User, case_codes: list[str] | None) -> list
     if case_codes is None:
         cases = list(session.scalars(query.order_by(Case.code).limit(MAX_CASES + 1)))
         if not cases:
-            raise Invalid(f"{leaving.username} has no active cases to hand over",
+            raise Invalid(N_("%(username)s has no active cases to hand over") % {"username": leaving.username},
                           errors={"from_caseworker": ["no active cases"]})
     else:
         wanted = {c for c in case_codes if isinstance(c, str)}
         if not wanted or len(wanted) != len(case_codes) or len(wanted) > MAX_CASES:
-            raise Invalid(f"name each case once, at most {MAX_CASES}", errors={"case_codes": ["distinct case codes"]})
+            raise Invalid(N_("name each case once, at most %(most)s") % {"most": MAX_CASES},
+                          errors={"case_codes": ["distinct case codes"]})
         cases = list(session.scalars(query.where(Case.code.in_(wanted)).order_by(Case.code)))
         missing = sorted(wanted - {c.code for c in cases})
         if missing:
-            raise Invalid(f"not active cases of {leaving.username}: {', '.join(missing[:20])}",
-                          errors={"case_codes": [f"{code} is not theirs or not active" for code in missing[:20]]})
+            raise Invalid(N_("not active cases of %(username)s: %(codes)s")
+                          % {"username": leaving.username, "codes": ", ".join(missing[:20])},
+                          errors={"case_codes": [N_("%(code)s is not theirs or not active") % {"code": code}
+                                                 for code in missing[:20]]})
     if len(cases) > MAX_CASES:
-        raise Invalid(f"at most {MAX_CASES} cases at a time: name the cases to hand over",
-                      errors={"case_codes": [f"at most {MAX_CASES}"]})
+        raise Invalid(N_("at most %(most)s cases at a time: name the cases to hand over") % {"most": MAX_CASES},
+                      errors={"case_codes": [N_("at most %(most)s") % {"most": MAX_CASES}]})
     return cases
 
 
@@ -148,7 +154,7 @@ def view_handover(uow, user_id: int, handover_id: int) -> HandoverView:
     user = get_user(session, user_id)
     handover = session.get(Handover, handover_id)
     if handover is None or not _may_see_handover(session, user, handover):
-        raise NotFound(f"no handover {handover_id}")
+        raise NotFound(N_("no handover %(id)s") % {"id": handover_id})
     codes = list(session.scalars(select(Case.code).join(HandoverCase, HandoverCase.case_id == Case.id)
                                  .where(HandoverCase.handover_id == handover.id).order_by(Case.code)))
     shadowing = _shadowing(handover)
@@ -174,9 +180,10 @@ def shadow_case_file(uow, user_id: int, handover_id: int, case_code: str) -> fil
     case = load_case(session, case_code)
     if handover is None or user.id != handover.from_caseworker_id or session.scalar(select(HandoverCase.id).where(
             HandoverCase.handover_id == handover.id, HandoverCase.case_id == case.id)) is None:
-        raise NotFound(f"no case {case_code} in a handover of yours")
+        raise NotFound(N_("no case %(code)s in a handover of yours") % {"code": case_code})
     if not _shadowing(handover):
-        raise Forbidden(f"the shadowing period of this handover has ended: case {case.code} is no longer yours to see")
+        raise Forbidden(N_("the shadowing period of this handover has ended: case %(code)s is no longer yours to see")
+                        % {"code": case.code})
     open_tasks = list(session.scalars(select(HumanTask).where(HumanTask.case_code == case.code,
                                                               HumanTask.state == TaskState.READY)))
     uow.audit(user.id, "case_file_viewed", "case", case.id, case.code, name_shown=True, shadowing=handover.id)

@@ -263,7 +263,7 @@ def _add_to_case(uow, actor: User, fields: ReferralFields, link_to: str | None, 
     if not files.reader_of(session, actor, case).may_view(case):
         raise Forbidden("you may not see the matching case: ask your supervisor")
     if case.status not in ACTIVE_STATUSES:
-        raise Conflict(f"case {case.code} is no longer open")
+        raise Conflict(N_("case %(code)s is no longer open") % {"code": case.code})
     answered = idempotency.reserve(uow, request)
     if answered is not None:
         uow.commit()

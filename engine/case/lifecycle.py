@@ -17,6 +17,7 @@ from engine.errors import Conflict, Forbidden, Invalid
 from engine.models import Case, CaseStage, CaseStatus, User
 from engine.models.case_decisions import ClosureRequest
 from engine.people.directory import get_user, supervisee_ids
+from engine.service_ops.translations import N_
 
 CLOSING_STATUSES = ("requested", "authorised")
 
@@ -35,14 +36,14 @@ def close_case(uow, runtime: ProcessRuntime, actor_id: int | None, case_code: st
     session = uow.session
     case = load_case(session, case_code)
     if case.status == CaseStatus.CLOSED:
-        raise Conflict(f"case {case.code} is already closed")
+        raise Conflict(N_("case %(code)s is already closed") % {"code": case.code})
     closure = pending_closure(session, case)
     if closure is None or closure.status != "authorised":
-        raise Forbidden(f"case {case.code} cannot be closed: a closure must be reviewed and authorised by the "
-                        "case committee first")
+        raise Forbidden(N_("case %(code)s cannot be closed: a closure must be reviewed and authorised by the "
+                           "case committee first") % {"code": case.code})
     if closure.reason == "transfer" and (closure.transfer_consent != "given" or not closure.handover_plan):
-        raise Forbidden(f"case {case.code} cannot be transferred: the file is handed over only after the "
-                        "child/family consents, with a handover plan")
+        raise Forbidden(N_("case %(code)s cannot be transferred: the file is handed over only after the "
+                           "child/family consents, with a handover plan") % {"code": case.code})
     now = clock.now()
     closure.status, closure.closed_at = "closed", now
     case.closure_reason = closure.reason
@@ -81,7 +82,7 @@ def reopen(uow, runtime: ProcessRuntime, case: Case, actor_id: int | None, why: 
     """Reopen a closed case (R24): its other processes end, a new main process starts with
     a reassessment."""
     if case.status != CaseStatus.CLOSED:
-        raise Conflict(f"case {case.code} is not closed")
+        raise Conflict(N_("case %(code)s is not closed") % {"code": case.code})
     case_processes.cancel_case_processes(uow, case.code, actor_id, "case reopened", keep_ids=keep_instance_ids)
     now = clock.now()
     case.date_reopened = now

@@ -22,6 +22,7 @@ from engine.models import CaseNote, HumanTask, TaskState
 from engine.models.case import ContactMethod, ContactType, NoteKind
 from engine.people import access
 from engine.people.directory import get_user, name_of, supervisee_ids, usernames
+from engine.service_ops.translations import N_
 
 NOTE_MAX = 8000  # characters of one note's text
 WRITABLE_KINDS = (NoteKind.CONTACT.value, NoteKind.NOTE.value)  # follow-ups are written by their task
@@ -113,7 +114,7 @@ def add_case_note(uow, user_id: int, case_code: str, *, kind: str, text, contact
         HumanTask.case_code == case.code, HumanTask.state == TaskState.READY, HumanTask.assignee_id == user.id,
         or_(HumanTask.role.is_(None), HumanTask.role != "committee_member")).limit(1)) is not None
     if not access.may_write_notes(user, case, supervised, works_on_open_task=works_on):
-        raise Forbidden(f"only those who work on case {case.code} add notes to its file")
+        raise Forbidden(N_("only those who work on case %(code)s add notes to its file") % {"code": case.code})
     if confidential is True and not access.may_see_confidential(user, case, supervised):
         raise Forbidden("only the caseworker, the supervisors and the director write in the strictly "
                         "confidential section")

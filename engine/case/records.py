@@ -25,6 +25,7 @@ from engine import clock
 from engine.errors import Conflict, NotFound
 from engine.models import UNRATED, Case, CaseEvent, CaseStatus, User
 from engine.models.case import ACTIVE_STATUSES, STATUS_NAMES
+from engine.service_ops.translations import N_
 
 CODE_PREFIX = "CM"
 _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud without mistakes
@@ -43,7 +44,7 @@ def new_case_code(session) -> str:
 def load_case(session, case_code: str | None) -> Case:
     case = session.scalar(select(Case).where(Case.code == case_code)) if case_code else None
     if case is None:
-        raise NotFound(f"no case {case_code}")
+        raise NotFound(N_("no case %(code)s") % {"code": case_code})
     return case
 
 
@@ -73,7 +74,8 @@ def active_caseload(session, caseworker_id: int) -> int:
 
 def ensure_not_closed(case: Case, action: str) -> None:
     if case.status == CaseStatus.CLOSED:
-        raise Conflict(f"case {case.code} is closed: {action} is not possible (reopen it first)")
+        raise Conflict(N_("case %(code)s is closed: %(action)s is not possible (reopen it first)")
+                       % {"code": case.code, "action": action})
 
 
 # -- the case context a diagram sees -----------------------------------------------------

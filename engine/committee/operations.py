@@ -23,13 +23,14 @@ from engine.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.models import CaseStage, Vote
 from engine.models.case_decisions import CONFERENCE_KINDS, VOTES, Conference
 from engine.people.directory import get_user, users_with_role
+from engine.service_ops.translations import N_
 
 
 def _conference(ctx: OperationContext, conference_id) -> Conference:
     conference = ctx.uow.session.get(Conference, conference_id)
     case = case_of(ctx)
     if conference is None or conference.case_id != case.id:
-        raise NotFound(f"no conference {conference_id} on case {case.code}")
+        raise NotFound(N_("no conference %(id)s on case %(code)s") % {"id": conference_id, "code": case.code})
     return conference
 
 
@@ -86,10 +87,10 @@ def record_vote(ctx: OperationContext, data: dict, conference_id: int) -> dict:
         raise Conflict("this conference has already been decided")
     if ctx.uow.session.scalar(select(Vote.id).where(Vote.conference_id == conference.id,
                                                     Vote.member_id == voter.id)) is not None:
-        raise Conflict(f"{voter.username} has already voted in this conference")
+        raise Conflict(N_("%(username)s has already voted in this conference") % {"username": voter.username})
     vote = data.get("vote")
     if vote not in VOTES:
-        raise Invalid(f"{vote!r} is not a vote", errors={"vote": list(VOTES)})
+        raise Invalid(N_("%(value)s is not a vote") % {"value": repr(vote)}, errors={"vote": list(VOTES)})
     texts = take_text(data, "comment")
     ctx.uow.session.add(Vote(conference_id=conference.id, case_id=case.id, member_id=voter.id, vote=vote,
                              comment=texts.get("comment", ""), at=clock.now()))
@@ -132,7 +133,7 @@ def decide(ctx: OperationContext, data: dict, conference_id: int) -> dict:
         raise Conflict("this conference has already been decided")
     vote = data.get("vote")
     if vote not in VOTES:
-        raise Invalid(f"{vote!r} is not a decision", errors={"vote": list(VOTES)})
+        raise Invalid(N_("%(value)s is not a decision") % {"value": repr(vote)}, errors={"vote": list(VOTES)})
     texts = take_text(data, "comment")
     conference.outcome = "approved" if vote == "approve" else "rejected"
     conference.decided_at, conference.decided_by = clock.now(), actor.id

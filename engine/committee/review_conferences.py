@@ -22,6 +22,7 @@ from engine.errors import Conflict, Forbidden, Invalid
 from engine.models import Case, CaseStatus, User
 from engine.models.case_decisions import Conference
 from engine.people.directory import get_user, supervisee_ids
+from engine.service_ops.translations import N_
 
 CONFERENCE_PROCESS = "case_conference"
 OPEN_CASE_KINDS = ("case_review", "emergency_review")
@@ -63,19 +64,19 @@ def call_conference(uow, runtime: ProcessRuntime, actor_id: int, case_code: str,
     actor = get_user(session, actor_id)
     case = load_case(session, case_code)
     if kind not in OPEN_CASE_KINDS:
-        raise Invalid(f"{kind!r} is not a conference that can be called on an open case",
+        raise Invalid(N_("%(value)s is not a conference that can be called on an open case") % {"value": repr(kind)},
                       errors={"kind": list(OPEN_CASE_KINDS)})
     reason = (reason or "").strip()
     if not reason or len(reason) > MAX_REASON:
         raise Invalid("say why the conference is called", errors={"reason": [f"1 to {MAX_REASON} characters"]})
     if not may_call(actor, case, supervisee_ids(session, actor.id)):
-        raise Forbidden(f"case {case.code} is not one you work on: only its caseworker, its supervisors or the "
-                        "director may call a conference on it")
+        raise Forbidden(N_("case %(code)s is not one you work on: only its caseworker, its supervisors or the "
+                           "director may call a conference on it") % {"code": case.code})
     if case.status == CaseStatus.CLOSED or case.date_registered is None:
-        raise Conflict(f"case {case.code} is not an open case: a review or emergency conference needs a registered, "
-                       "open case")
+        raise Conflict(N_("case %(code)s is not an open case: a review or emergency conference needs a registered, "
+                          "open case") % {"code": case.code})
     if conference_under_way(session, case):
-        raise Conflict(f"a conference on case {case.code} is already under way")
+        raise Conflict(N_("a conference on case %(code)s is already under way") % {"code": case.code})
     if kind == "emergency_review":
         record_event(uow, case, actor.id, "incident", f"incident recorded: {reason}", form="incident_report",
                      reason=reason)

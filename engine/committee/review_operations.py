@@ -19,6 +19,7 @@ from engine.errors import Conflict, Forbidden, NotFound
 from engine.models import CaseStage
 from engine.models.case import CASE_STAGES
 from engine.models.case_decisions import CaseReview, Conference
+from engine.service_ops.translations import N_
 
 BACK_TO_STAGE = {"reassess": CaseStage.ASSESSMENT, "revise_plan": CaseStage.PLANNING}
 
@@ -36,9 +37,10 @@ def apply_review_outcome(ctx: OperationContext, data: dict, conference_id: int) 
     case = case_of(ctx)
     conference = ctx.uow.session.get(Conference, conference_id) if isinstance(conference_id, int) else None
     if conference is None or conference.case_id != case.id or conference.instance_id != ctx.instance.id:
-        raise NotFound(f"no conference {conference_id} of this process on case {case.code}")
+        raise NotFound(N_("no conference %(id)s of this process on case %(code)s")
+                       % {"id": conference_id, "code": case.code})
     if conference.kind not in OPEN_CASE_KINDS:
-        raise Conflict(f"a {conference.kind} conference changes no plan or risk rating")
+        raise Conflict(N_("a %(kind)s conference changes no plan or risk rating") % {"kind": conference.kind})
     if conference.outcome not in ("approved", "rejected"):
         raise Conflict("the conference has not been decided yet")
     if ctx.actor_id is not None and ctx.actor_id == case.caseworker_id:

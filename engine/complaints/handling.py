@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from engine import clock
 from engine.bpmn.runtime import ProcessRuntime
 from engine.complaints import parties
-from engine.errors import Forbidden, Invalid, NotFound
+from engine.errors import Forbidden, Invalid, NotFound, message
 from engine.models import Case, Timer, TimerState, User
 from engine.models.complaints import ComplainantKind, Complaint, ComplaintStatus, ComplaintSubject
 from engine.people.directory import get_user, user_named, usernames
@@ -63,8 +63,10 @@ class ComplaintRecord(ComplaintLine):
 def _text(value: str | None, field: str, most: int, required: bool = False) -> str:
     text = (value or "").strip() if isinstance(value, str) or value is None else None
     if text is None or len(text) > most or (required and not text):
-        raise Invalid(f"{field} must be {'1' if required else '0'} to {most} characters",
-                      errors={field: [f"{'1' if required else '0'} to {most} characters"]})
+        least = 1 if required else 0
+        raise Invalid(message("%(field)s must be %(least)s to %(most)s characters", field=field, least=least,
+                              most=most),
+                      errors={field: [message("%(least)s to %(most)s characters", least=least, most=most)]})
     return text
 
 
@@ -75,7 +77,7 @@ def record_complaint(uow, runtime: ProcessRuntime, actor_id: int, *, complainant
     session = uow.session
     actor = require_staff(session, actor_id)
     if complainant_kind not in ComplainantKind.values():
-        raise Invalid(f"{complainant_kind!r} is not who a complaint comes from",
+        raise Invalid(message("%(value)s is not who a complaint comes from", value=repr(complainant_kind)),
                       errors={"complainant_kind": list(ComplainantKind.values())})
     summary = _text(summary, "summary", MAX_SUMMARY, required=True)
     name = _text(complainant_name, "complainant_name", MAX_NAME)
@@ -84,12 +86,13 @@ def record_complaint(uow, runtime: ProcessRuntime, actor_id: int, *, complainant
     if case_code:
         case = session.scalar(select(Case).where(Case.code == case_code))
         if case is None:
-            raise NotFound(f"no case {case_code}")
+            raise NotFound(message("no case %(code)s", code=case_code))
     staff: User | None = None
     if staff_member:
         staff = user_named(session, staff_member)
         if staff is None:
-            raise Invalid(f"{staff_member!r} is no active staff member", errors={"staff_member": ["unknown"]})
+            raise Invalid(message("%(value)s is no active staff member", value=repr(staff_member)),
+                          errors={"staff_member": ["unknown"]})
     if case is None and staff is None:
         raise Invalid("say what the complaint is about: a case, a staff member or both",
                       errors={"case_code": ["give a case code or a staff member"]})
@@ -155,7 +158,7 @@ def get_complaint(uow, user_id: int, complaint_id: int) -> ComplaintRecord:
     user = get_user(session, user_id)
     complaint = session.get(Complaint, complaint_id)
     if complaint is None or not parties.may_see(session, user, complaint):
-        raise NotFound(f"no complaint {complaint_id}")
+        raise NotFound(message("no complaint %(id)s", id=complaint_id))
     names, codes = _names(session, [complaint])
     uow.audit(user.id, "complaint_viewed", "complaint", complaint.id)
     uow.commit()

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from engine import clock
 from engine.bpmn.operations import OperationContext, operation
 from engine.complaints import parties
-from engine.errors import Forbidden, Invalid, NotFound
+from engine.errors import Forbidden, Invalid, NotFound, message
 from engine.models import HumanTask, TaskState
 from engine.models.complaints import ACKNOWLEDGEMENT_METHODS, Complaint, ComplaintStatus
 from engine.people.directory import get_user
@@ -52,7 +52,8 @@ def record_acknowledgement(ctx: OperationContext, data: dict, answer_within_days
     _investigating(ctx, complaint)
     how = data.get("acknowledged_how")
     if how not in ACKNOWLEDGEMENT_METHODS:
-        raise Invalid(f"{how!r} is no way of acknowledging", errors={"acknowledged_how": list(ACKNOWLEDGEMENT_METHODS)})
+        raise Invalid(message("%(value)s is no way of acknowledging", value=repr(how)),
+                      errors={"acknowledged_how": list(ACKNOWLEDGEMENT_METHODS)})
     now = clock.now()
     complaint.acknowledged_at, complaint.acknowledged_by = now, ctx.actor_id
     complaint.acknowledgement = f"{how}: {_take(data, 'acknowledgement_note', 2000)}".rstrip(": ")

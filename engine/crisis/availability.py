@@ -60,7 +60,7 @@ def _people(session, actor_id: int, crisis_id: int, username) -> tuple[User, Cri
     actor = get_user(session, actor_id)
     crisis = load_crisis(session, crisis_id, for_update=True)
     if crisis.status == "closed":
-        raise Conflict(f"crisis {crisis.id} is closed")
+        raise Conflict(N_("crisis %(id)s is closed") % {"id": crisis.id})
     target = user_named(session, username) if isinstance(username, str) else None
     if target is None:
         raise Invalid("nobody active has that username", errors={"username": ["choose an active member of staff"]})
@@ -80,7 +80,8 @@ def mark_unavailable(uow, actor_id: int, crisis_id: int, username, note=None) ->
     absence = session.scalar(select(CrisisStaffAbsence).where(CrisisStaffAbsence.crisis_id == crisis.id,
                                                               CrisisStaffAbsence.user_id == target.id))
     if absence is not None and absence.restored_at is None:
-        raise Conflict(f"{target.username} is already marked unavailable during this disruption")
+        raise Conflict(N_("%(username)s is already marked unavailable during this disruption")
+                       % {"username": target.username})
     now = clock.now()
     if absence is None:
         absence = CrisisStaffAbsence(crisis_id=crisis.id, user_id=target.id, note=text, flag_set=False)
@@ -108,7 +109,8 @@ def mark_available(uow, actor_id: int, crisis_id: int, username) -> dict:
         CrisisStaffAbsence.crisis_id == crisis.id, CrisisStaffAbsence.user_id == target.id,
         CrisisStaffAbsence.restored_at.is_(None)))
     if absence is None:
-        raise Conflict(f"{target.username} is not marked unavailable during this disruption")
+        raise Conflict(N_("%(username)s is not marked unavailable during this disruption")
+                       % {"username": target.username})
     returned = _restore(uow, crisis, absence, actor.id)
     add_system_entry(session, crisis.id, "update", f"{target.display_name or target.username} is available again; "
                      f"{labels.count(returned, 'open task')} went back to them.", actor.id)

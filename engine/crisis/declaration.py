@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from engine import clock
 from engine.bpmn.runtime import ProcessRuntime
+from engine.crisis import labels
 from engine.crisis.labels import functions_text, kind_label, what_it_is, when_text
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.models import User
@@ -29,7 +30,7 @@ from engine.models.crisis import CRISIS_KINDS, SUB_FUNCTIONS, Crisis, Disruption
 from engine.people.directory import get_user, ids_with_roles
 from engine.process import instances
 from engine.service_ops import notifications
-from engine.service_ops.translations import N_, words
+from engine.service_ops.translations import N_, Words, words
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def active_disruptions(session) -> list[Crisis]:
 def load_crisis(session, crisis_id: int, for_update: bool = False) -> Crisis:
     crisis = session.get(Crisis, crisis_id, with_for_update=for_update or None)
     if crisis is None:
-        raise NotFound(f"no crisis {crisis_id}")
+        raise NotFound(N_("no crisis %(id)s") % {"id": crisis_id})
     return crisis
 
 
@@ -113,7 +114,8 @@ def resumption_deadline(crisis: Crisis) -> dt.datetime:
 def require_role(session, user_id: int, roles: tuple[str, ...], doing: str) -> User:
     user = get_user(session, user_id)
     if not user.has_role(*roles):
-        raise Forbidden(f"only {' or '.join(r.replace('_', ' ') for r in roles)} members may {doing}")
+        raise Forbidden(N_("only %(roles)s members may %(doing)s")
+                        % {"roles": " or ".join(r.replace("_", " ") for r in roles), "doing": doing})
     return user
 
 
@@ -219,9 +221,8 @@ def declare_crisis(uow, runtime: ProcessRuntime, actor_id: int, kind, descriptio
     audience = set(ids_with_roles(session, DECLARATION_AUDIENCE))
     viewers = audience & set(ids_with_roles(session, VIEW_ROLES))
     for recipients, link in ((viewers, crisis_link(crisis.id)), (audience - viewers, "/")):
-        notifications.notify(uow, recipients, "crisis_declared",
-                             f"{what_it_is(drill)} declared: {kind_label(kind)} affecting {functions_text(functions)}",
-                             body=declaration_message(crisis), link=link, dedupe_key=f"crisis_declared:{crisis.id}")
+        notifications.notify(uow, recipients, "crisis_declared", declared_words(crisis),
+                             body=declaration_words(crisis), link=link, dedupe_key=f"crisis_declared:{crisis.id}")
     log.info("crisis %s declared by %s: %s %s (drill: %s)", crisis.id, user.username, kind, functions, drill)
     uow.commit()
     return crisis
@@ -237,19 +238,44 @@ def staff_instructions(crisis: Crisis) -> str:
     return f"{own} {STANDING_INSTRUCTIONS}" if own else STANDING_INSTRUCTIONS
 
 
+def declared_words(crisis: Crisis) -> Words:
+    """The declaration's subject, in each recipient's language."""
+    message = N_("Drill declared: %(kind)s affecting %(functions)s") if crisis.drill \
+        else N_("Disruption declared: %(kind)s affecting %(functions)s")
+    return words(message, kind=labels.kind_words(crisis.kind), functions=labels.FunctionsWords(tuple(crisis.functions)))
+
+
+def instructions_words(crisis: Crisis) -> Words:
+    """``staff_instructions`` in each recipient's language (the crisis team's own words as typed)."""
+    own = (crisis.staff_instructions or "").strip()
+    if own:
+        return words(N_("%(instructions)s Your crisis checks are first in your inbox: reach each client, "
+                        "confirm they are safe and record how their care is affected."), instructions=own)
+    return words(STANDING_INSTRUCTIONS)
+
+
+def declaration_words(crisis: Crisis) -> Words:
+    """The declaration's message (the notification's body and its e-mail), in each recipient's language."""
+    message = N_("This is a DRILL: no client is contacted and no live case record changes. "
+                 "Essential services must resume by %(when)s. %(rest)s") if crisis.drill \
+        else N_("Essential services must resume by %(when)s. %(rest)s")
+    return words(message, when=labels.MomentWords(crisis.resumption_due_at), rest=instructions_words(crisis))
+
+
 def declaration_message(crisis: Crisis) -> str:
-    due = when_text(crisis.resumption_due_at)
-    drill = "This is a DRILL: no client is contacted and no live case record changes. " if crisis.drill else ""
-    return f"{drill}Essential services must resume by {due}. {staff_instructions(crisis)}"
+    return declaration_words(crisis).in_language(None)
 
 
 def _refuse_if_active(session, drill: bool = False) -> None:
     active = active_drill(session) if drill else active_crisis(session)
     if active is not None:
-        what = "drill" if drill else "crisis"
-        raise Conflict(f"{what} {active.id} ({kind_label(active.kind)}, declared "
-                       f"{when_text(active.declared_at)}) is still active: add to its "
-                       f"disruption log instead of declaring a second one", active_crisis_id=active.id)
+        message = N_("drill %(id)s (%(kind)s, declared %(when)s) is still active: add to its disruption log "
+                     "instead of declaring a second one") if drill else \
+            N_("crisis %(id)s (%(kind)s, declared %(when)s) is still active: add to its disruption log "
+               "instead of declaring a second one")
+        raise Conflict(message
+                       % {"id": active.id, "kind": kind_label(active.kind), "when": when_text(active.declared_at)},
+                       active_crisis_id=active.id)
 
 
 def _lost_race(err: OperationalError) -> bool:
@@ -281,7 +307,8 @@ def set_communication_lead(uow, crisis_id: int, username, actor_id: int | None) 
         if isinstance(username, str) else None
     if lead is None or not lead.has_role("crisis_team"):
         raise Invalid("the Crisis Communication Lead must be an active member of the crisis response team",
-                      errors={"communication_lead": [f"{username!r} is not an active crisis-team member"]})
+                      errors={"communication_lead": [N_("%(name)s is not an active crisis-team member")
+                                                     % {"name": repr(username)}]})
     crisis = load_crisis(session, crisis_id)
     crisis.communication_lead_id = lead.id
     add_system_entry(session, crisis.id, "decision", f"Crisis Communication Lead: {lead.username}.", actor_id)

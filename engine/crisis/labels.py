@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from engine.models.crisis import CrisisKind, CrisisStatus, SubFunction
+from engine.people.languages import DEFAULT_LANGUAGE, known_language
+from engine.service_ops import translations
+from engine.service_ops.translations import Words, words
 
 
 def kind_label(kind: str | None) -> str:
@@ -43,3 +47,38 @@ def when_text(moment: dt.datetime | None) -> str:
 def count(number: int, singular: str, plural: str | None = None) -> str:
     """``1 open case``, ``2 open cases``."""
     return f"{number} {singular if number == 1 else plural or singular + 's'}"
+
+
+def _english(language: str | None) -> bool:
+    return not known_language(language) or language == DEFAULT_LANGUAGE
+
+
+def kind_words(kind: str | None) -> Words:
+    """A kind's label, written in each recipient's language (the labels are in the catalogue)."""
+    return words(kind_label(kind))
+
+
+@dataclass(frozen=True)
+class FunctionsWords:
+    """``functions_text`` in each recipient's language: each sub-function by its code and label."""
+    codes: tuple[str, ...]
+
+    def in_language(self, language: str | None) -> str:
+        if _english(language) or not self.codes:
+            return translations.gettext(language, functions_text(self.codes))
+        shown = [f"{code} {translations.gettext(language, SubFunction.label_of(code))}" for code in self.codes]
+        if len(shown) == 1:
+            return shown[0]
+        return translations.gettext(language, "%(first)s and %(last)s",
+                                    first=translations.gettext(language, ", ").join(shown[:-1]), last=shown[-1])
+
+
+@dataclass(frozen=True)
+class MomentWords:
+    """``when_text`` in each recipient's language (UTC, as the pages write a time)."""
+    moment: dt.datetime | None
+
+    def in_language(self, language: str | None) -> str:
+        if _english(language) or self.moment is None:
+            return when_text(self.moment)
+        return translations.gettext(language, "%(when)s UTC", when=translations.when(language, self.moment))

@@ -40,16 +40,17 @@ CASE_NOTE_ROLES = ("crisis_team", "director", "admin")
 def _open_crisis(session, crisis_id: int) -> Crisis:
     crisis = load_crisis(session, crisis_id)
     if crisis.status == "closed":
-        raise Conflict(f"crisis {crisis.id} is closed: its records are final")
+        raise Conflict(N_("crisis %(id)s is closed: its records are final") % {"id": crisis.id})
     return crisis
 
 
 def _text(value, field: str, required: bool = True) -> str:
     text = value.strip() if isinstance(value, str) else ""
     if required and not text:
-        raise Invalid(f"{field} is required", errors={field: ["required"]})
+        raise Invalid(N_("%(field)s is required") % {"field": field}, errors={field: ["required"]})
     if len(text) > TEXT_MAX:
-        raise Invalid(f"{field} is too long", errors={field: [f"at most {TEXT_MAX} characters"]})
+        raise Invalid(N_("%(field)s is too long") % {"field": field},
+                      errors={field: [N_("at most %(most)s characters") % {"most": TEXT_MAX}]})
     return text
 
 
@@ -86,7 +87,7 @@ def list_log(session, user_id: int, crisis_id: int, limit: int = 100, offset: in
 def _case_and_check(session, crisis_id: int, case_code: str) -> tuple[Case, CrisisCaseCheck | None]:
     case = session.scalar(select(Case).where(Case.code == case_code))
     if case is None:
-        raise NotFound(f"no case {case_code}")
+        raise NotFound(N_("no case %(code)s") % {"code": case_code})
     check = session.scalar(select(CrisisCaseCheck).where(CrisisCaseCheck.crisis_id == crisis_id,
                                                          CrisisCaseCheck.case_id == case.id))
     return case, check
@@ -97,7 +98,7 @@ def _require_need_to_know(user: User, case: Case, check: CrisisCaseCheck | None)
         return
     if user.id in (case.caseworker_id, case.supervisor_id) or (check is not None and check.assignee_id == user.id):
         return
-    raise Forbidden(f"you are not working on case {case.code}")
+    raise Forbidden(N_("you are not working on case %(code)s") % {"code": case.code})
 
 
 def add_case_note(uow, user_id: int, crisis_id: int, case_code: str, kind, text,
@@ -170,13 +171,13 @@ def _checked_case(session, check: CrisisCaseCheck, actor_id: int | None) -> Case
     anything is written."""
     case = session.get(Case, check.case_id)
     if case is None:
-        raise NotFound(f"no case {check.case_code}")
+        raise NotFound(N_("no case %(code)s") % {"code": check.case_code})
     if actor_id is None or actor_id in (check.assignee_id, case.caseworker_id, case.supervisor_id):
         return case
     if get_user(session, actor_id).has_role(*CHECK_ROLES) or _handed_to(session, check, actor_id):
         return case
-    raise Forbidden(f"the crisis check of case {case.code} is not yours to record: it belongs to its assignee, "
-                    "the case's caseworker and supervisor, the crisis team and the director")
+    raise Forbidden(N_("the crisis check of case %(code)s is not yours to record: it belongs to its assignee, "
+                       "the case's caseworker and supervisor, the crisis team and the director") % {"code": case.code})
 
 
 def _handed_to(session, check: CrisisCaseCheck, actor_id: int) -> bool:

@@ -33,6 +33,7 @@ from engine.models import UNRATED, Case, CaseStage, CaseStatus, RiskLevel
 from engine.models.crisis import Crisis
 from engine.process import instances
 from engine.process.decision_parameters import decision_row
+from engine.service_ops.translations import N_
 
 SCOPE_DECISION = "bcp_function_scope"
 SCOPE_OUTPUT = "function_scope.stages"
@@ -99,7 +100,7 @@ def change_scope(uow, runtime: ProcessRuntime, actor_id: int, crisis_id: int, af
         raise Invalid("the note is too long", errors={"note": [f"at most {NOTE_MAX} characters"]})
     crisis = load_crisis(session, crisis_id, for_update=True)
     if crisis.status == "closed":
-        raise Conflict(f"crisis {crisis.id} is closed: its scope is final")
+        raise Conflict(N_("crisis %(id)s is closed: its scope is final") % {"id": crisis.id})
     before = crisis.functions
     if functions == before:
         raise Invalid("the scope is unchanged", errors={"affected_functions": ["choose a different set of "

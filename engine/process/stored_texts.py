@@ -23,6 +23,7 @@ from engine.models.base import vocabularies
 from engine.models.crisis import SubFunction
 from engine.people.languages import DEFAULT_LANGUAGE, known_language
 from engine.process import workflow_catalogues
+from engine.service_ops import error_texts
 from engine.service_ops.translations import N_, translations_for, when
 
 # The timeline's summaries with values in them (engine.case, engine.committee): most specific first.
@@ -156,7 +157,7 @@ def _translated(text: str, language: str, depth: int) -> str:
     if found != text:
         return found
     if depth < 4:
-        for template in TEMPLATES:
+        for template in _templates():
             translated = translations_for(language).gettext(template)
             # the English as the engine wrote it, or the reader's own words with English values in them
             values = filled(template, text) or filled(translated, text)
@@ -221,6 +222,13 @@ def _labels() -> dict[str, str]:
             labels.setdefault(member.label, member.label)
             labels.setdefault(member.label.lower(), member.label)
     return labels
+
+
+@functools.cache
+def _templates() -> tuple[str, ...]:
+    """The summaries first, then the use cases' messages with values in them, the ones with more
+    fixed words first ("no case %(code)s in a handover of yours" before "no case %(code)s")."""
+    return TEMPLATES + tuple(sorted(error_texts.TEMPLATES, key=lambda template: -len("".join(_parts(template)[0]))))
 
 
 @functools.cache

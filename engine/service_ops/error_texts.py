@@ -2,7 +2,9 @@
 (``engine.errors``: the ``message`` and the field ``errors``) that people read on pages and,
 when they chose a language, in the JSON API's answers. Each is marked here, exactly as it is
 raised, so the page catalogue has it; ``engine.process.stored_texts.in_language`` shows it
-in the reader's language. A message missing here is shown in English, as it is raised.
+in the reader's language. A message with values in it is raised from its template in
+``TEMPLATES`` (``N_("no case %(code)s") % {"code": code}``) and matched to it when shown, its values
+by their labels. A message missing here is shown in English, as it is raised.
 """
 from __future__ import annotations
 
@@ -108,5 +110,93 @@ MESSAGES = (
     N_('this task is not offered to your roles'),
     N_('this template is not for this kind of disruption'),
     N_('unknown kind of log entry'),
+    # the values of a message below (engine.case.records.ensure_not_closed)
+    N_('a referral'), N_('a closure request'),
+    # (engine.crisis.declaration.require_role: who may, and what)
+    N_('crisis team or director or supervisor or admin'), N_('crisis team or director or admin'),
+    N_('crisis team or director or process owner'), N_('crisis team or process owner'),
+    N_('crisis team or process owner or director or admin'),
+    N_('change the scope of a disruption'), N_('declare a disruption'), N_('preview the reach of a disruption'),
+    N_('read the disruption log'), N_('record a readiness activity'), N_('restart the crisis-check fan-out'),
+    N_('schedule the readiness programme'), N_('see crisis records'), N_('see the contacts with clients'),
+    N_('see the readiness programme'), N_('see these crisis records'), N_('write in the disruption log'),
     N_('you may not see the matching case: ask your supervisor'),
+)
+
+# Messages with values in them, as raised (``N_("…") % {…}``): most specific first, since each is
+# matched by plain string search (``stored_texts.filled``) and its values are shown by their labels.
+TEMPLATES = (
+    N_("only %(roles)s members may %(doing)s"),
+    N_("no case %(code)s in a handover of yours"),
+    N_("no case %(code)s"),
+    N_("no handover %(id)s"),
+    N_("no case plan %(id)s on case %(code)s"),
+    N_("no referral %(id)s on case %(code)s"),
+    N_("no closure request %(id)s on case %(code)s"),
+    N_("no closure conference %(id)s on case %(code)s"),
+    N_("no conference %(id)s of this process on case %(code)s"),
+    N_("no conference %(id)s on case %(code)s"),
+    N_("no complaint %(id)s"),
+    N_("no crisis %(id)s"),
+    N_("case %(code)s is closed: %(action)s is not possible (reopen it first)"),
+    N_("case %(code)s is closed"),
+    N_("case %(code)s is already closed"),
+    N_("case %(code)s is not closed"),
+    N_("case %(code)s is no longer open"),
+    N_("case %(code)s is not yours to see (need-to-know)"),
+    N_("case %(code)s cannot be closed: a closure must be reviewed and authorised by the case committee first"),
+    N_("case %(code)s cannot be transferred: the file is handed over only after the child/family consents, "
+       "with a handover plan"),
+    N_("case %(code)s is not one you work on: this step cannot be taken by you"),
+    N_("case %(code)s is not one you work on: only its caseworker, its supervisors or the director may call "
+       "a conference on it"),
+    N_("case %(code)s is not an open case: a review or emergency conference needs a registered, open case"),
+    N_("case %(code)s closes automatically only from %(date)s"),
+    N_("a closure of case %(code)s is already under way; finish or withdraw it first"),
+    N_("a conference on case %(code)s is already under way"),
+    N_("a %(kind)s conference changes no plan or risk rating"),
+    N_("rule %(rule)s does not authorise closing case %(code)s"),
+    N_("only those who work on case %(code)s add notes to its file"),
+    N_("the shadowing period of this handover has ended: case %(code)s is no longer yours to see"),
+    N_("you are not working on case %(code)s"),
+    N_("the crisis check of case %(code)s is not yours to record: it belongs to its assignee, the case's "
+       "caseworker and supervisor, the crisis team and the director"),
+    N_("%(name)s is not an active caseworker"),
+    N_("%(name)s is not an active crisis-team member"),
+    N_("%(username)s has %(active)s active cases (cap %(cap)s) or too many new cases this period; give a "
+       "reason to assign over the cap"),
+    N_("%(username)s has no active cases to hand over"),
+    N_("%(username)s has already voted in this conference"),
+    N_("%(username)s is already marked unavailable during this disruption"),
+    N_("%(username)s is not marked unavailable during this disruption"),
+    N_("only a supervisor of %(username)s or the director hands over their cases"),
+    N_("only %(username)s, their supervisors, a director or an administrator may say whether %(username)s is present"),
+    N_("not active cases of %(username)s: %(codes)s"),
+    N_("%(code)s is not theirs or not active"),
+    N_("at most %(most)s cases at a time: name the cases to hand over"),
+    N_("name each case once, at most %(most)s"),
+    N_("at most %(most)s characters"),
+    N_("at most %(most)s"),
+    N_("%(value)s is not a risk level"),
+    N_("%(value)s is not a first action"),
+    N_("%(value)s is not a closure reason"),
+    N_("%(value)s is not a review outcome"),
+    N_("%(value)s is not a vote"),
+    N_("%(value)s is not a decision"),
+    N_("%(value)s is not a conference that can be called on an open case"),
+    N_("%(value)s is not who a complaint comes from"),
+    N_("%(value)s is no active staff member"),
+    N_("%(value)s is no way of acknowledging"),
+    N_("%(value)s is no active user"),
+    N_("%(field)s must be %(least)s to %(most)s characters"),
+    N_("%(least)s to %(most)s characters"),
+    N_("%(field)s is required"),
+    N_("%(field)s is too long"),
+    N_("crisis %(id)s is closed: its records are final"),
+    N_("crisis %(id)s is closed: its scope is final"),
+    N_("crisis %(id)s is closed"),
+    N_("crisis %(id)s (%(kind)s, declared %(when)s) is still active: add to its disruption log instead of "
+       "declaring a second one"),
+    N_("drill %(id)s (%(kind)s, declared %(when)s) is still active: add to its disruption log instead of "
+       "declaring a second one"),
 )

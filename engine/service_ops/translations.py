@@ -28,12 +28,16 @@ DOMAIN = "messages"
 @dataclass(frozen=True)
 class Words:
     """A message to write in each recipient's language: its English (the catalogue's msgid,
-    marked with ``N_`` so it is extracted) and the values of its placeholders."""
+    marked with ``N_`` so it is extracted) and the values of its placeholders. A value that
+    has words of its own (an ``in_language`` method: a label, a time) is written in the
+    recipient's language too."""
     message: str
     values: dict = field(default_factory=dict)
 
     def in_language(self, language: str | None) -> str:
-        return gettext(language, self.message, **self.values)
+        return gettext(language, self.message, **{
+            name: value.in_language(language) if hasattr(value, "in_language") else value
+            for name, value in self.values.items()})
 
 
 def words(message: str, **values: object) -> Words:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from engine.bpmn.task_sync import PERSONAL_LANES, stand_in_for
-from engine.errors import Forbidden, Invalid
+from engine.errors import Forbidden, Invalid, message
 from engine.models import HumanTask, TaskState, User
 from engine.people.directory import get_user, supervisee_ids, user_named, username
 
@@ -33,10 +33,10 @@ def set_availability(uow, actor_id: int, who: str, available: bool) -> dict:
     actor = get_user(session, actor_id)
     target = user_named(session, who)
     if target is None:
-        raise Invalid(f"{who!r} is no active user", errors={"username": ["unknown"]})
+        raise Invalid(message("%(value)s is no active user", value=repr(who)), errors={"username": ["unknown"]})
     if not may_set_availability(session, actor, target):
-        raise Forbidden(f"only {target.username}, their supervisors, a director or an administrator may say whether "
-                        f"{target.username} is present")
+        raise Forbidden(message("only %(username)s, their supervisors, a director or an administrator may say whether "
+                                "%(username)s is present", username=target.username))
     target.available = bool(available)
     session.flush()
     moved = 0

@@ -21,6 +21,7 @@ from engine.errors import Forbidden, Invalid, NotFound
 from engine.models import CaseNote, CaseStage, CaseStatus, ServiceReferral
 from engine.models.case import RISK_LEVELS
 from engine.models.case_decisions import REVIEW_OUTCOMES, CasePlan, CaseReview
+from engine.service_ops.translations import N_
 
 REFERRAL_OUTCOMES = {"completed": "completed", "accepted_ongoing": "accepted", "declined": "declined",
                      "failed": "failed"}
@@ -31,7 +32,7 @@ def _plan(ctx: OperationContext, plan_id) -> CasePlan:
     case = case_of(ctx)
     plan = ctx.uow.session.get(CasePlan, plan_id) if isinstance(plan_id, int) else None
     if plan is None or plan.case_id != case.id:
-        raise NotFound(f"no case plan {plan_id} on case {case.code}")
+        raise NotFound(N_("no case plan %(id)s on case %(code)s") % {"id": plan_id, "code": case.code})
     return plan
 
 
@@ -131,7 +132,7 @@ def record_referral_outcome(ctx: OperationContext, data: dict, referral_id: int)
     case = case_of(ctx)
     referral = ctx.uow.session.get(ServiceReferral, referral_id)
     if referral is None or referral.case_id != case.id:
-        raise NotFound(f"no referral {referral_id} on case {case.code}")
+        raise NotFound(N_("no referral %(id)s on case %(code)s") % {"id": referral_id, "code": case.code})
     outcome = data.get("referral_outcome")
     texts = take_text(data, "referral_notes")
     if isinstance(outcome, str):  # form data: anything else (even unhashable) is no known outcome
@@ -266,11 +267,13 @@ def record_review(ctx: OperationContext, data: dict, early: bool = False, stage_
         raise Forbidden("a case review is chaired by someone not on the case, not its caseworker")
     outcome = data.get("review_outcome")
     if outcome not in REVIEW_OUTCOMES:
-        raise Invalid(f"{outcome!r} is not a review outcome", errors={"review_outcome": list(REVIEW_OUTCOMES)})
+        raise Invalid(N_("%(value)s is not a review outcome") % {"value": repr(outcome)},
+                      errors={"review_outcome": list(REVIEW_OUTCOMES)})
     new_level = data.pop("new_risk_level", None) or None
     texts = take_text(data, "risk_change_reason", "review_summary")
     if new_level is not None and new_level not in RISK_LEVELS:
-        raise Invalid(f"{new_level!r} is not a risk level", errors={"new_risk_level": ["high, medium or low"]})
+        raise Invalid(N_("%(value)s is not a risk level") % {"value": repr(new_level)},
+                      errors={"new_risk_level": ["high, medium or low"]})
     if new_level is not None and new_level != case.risk_level and not texts.get("risk_change_reason"):
         raise Invalid("changing the risk level at a review needs a reason",
                       errors={"risk_change_reason": ["required when the risk level changes"]})

@@ -20,6 +20,7 @@ from engine.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.models import CaseStage, CaseStatus
 from engine.models.case import CLOSURE_REASONS
 from engine.models.case_decisions import ClosureRequest, Conference
+from engine.service_ops.translations import N_
 
 NO_VISIT_REASONS = ("transfer", "death")  # the receiving agency / the investigation takes over
 
@@ -30,7 +31,7 @@ def _closure(ctx: OperationContext, closure_id) -> ClosureRequest:
     case = case_of(ctx)
     closure = ctx.uow.session.get(ClosureRequest, closure_id) if isinstance(closure_id, int) else None
     if closure is None or closure.case_id != case.id:
-        raise NotFound(f"no closure request {closure_id} on case {case.code}")
+        raise NotFound(N_("no closure request %(id)s on case %(code)s") % {"id": closure_id, "code": case.code})
     return closure
 
 
@@ -47,7 +48,8 @@ def request_closure(ctx: OperationContext, data: dict, reason: str) -> dict:
     case = case_of(ctx)
     ensure_not_closed(case, "a closure request")
     if reason not in CLOSURE_REASONS:
-        raise Invalid(f"{reason!r} is not a closure reason", errors={"closure_reason": list(CLOSURE_REASONS)})
+        raise Invalid(N_("%(value)s is not a closure reason") % {"value": repr(reason)},
+                      errors={"closure_reason": list(CLOSURE_REASONS)})
     if reason == "no_longer_wants_services" and data.get("safety_confirmed") is not True:
         raise Invalid("a case closes because the client no longer wants services only when it is safe: "
                       "confirm the child's safety", errors={"safety_confirmed": ["confirm the child is safe"]})
@@ -57,7 +59,8 @@ def request_closure(ctx: OperationContext, data: dict, reason: str) -> dict:
         case_processes.cancel_case_processes(ctx.uow, case.code, ctx.actor_id, "superseded by a closure request",
                                              [case_processes.AGED_OUT_PROCESS], [ctx.instance.id])
     elif pending is not None:
-        raise Conflict(f"a closure of case {case.code} is already under way; finish or withdraw it first")
+        raise Conflict(N_("a closure of case %(code)s is already under way; finish or withdraw it first")
+                       % {"code": case.code})
     texts = take_text(data, "closure_summary")
     closure = ClosureRequest(case_id=case.id, instance_id=ctx.instance.id, reason=reason,
                              summary=texts.get("closure_summary", ""), status="requested",
@@ -170,7 +173,7 @@ def authorise_closure(ctx: OperationContext, data: dict, closure_id: int, confer
     closure = _closure(ctx, closure_id)
     conference = ctx.uow.session.get(Conference, conference_id)
     if conference is None or conference.case_id != case.id or conference.kind != "closure":
-        raise NotFound(f"no closure conference {conference_id} on case {case.code}")
+        raise NotFound(N_("no closure conference %(id)s on case %(code)s") % {"id": conference_id, "code": case.code})
     authorised = conference.outcome == "approved" and closure.review_vote == "approve"
     closure.conference_id = conference.id
     if authorised:
@@ -205,12 +208,14 @@ def close(ctx: OperationContext, data: dict, closure_id: int, auto_close_rule: s
     if auto_close_rule is not None:
         if auto_close_rule != "R27" or closure.reason != "aged_out" or case.date_aged_out is None \
                 or case.status not in (CaseStatus.AGED_OUT, CaseStatus.INACTIVE):
-            raise Forbidden(f"rule {auto_close_rule} does not authorise closing case {case.code}")
+            raise Forbidden(N_("rule %(rule)s does not authorise closing case %(code)s")
+                            % {"rule": auto_close_rule, "code": case.code})
         if case.date_aged_out is None or aged_out_close_days is None:  # a broken diagram or case row
             raise ValueError(f"rule R27 needs aged_out_close_days and the date case {case.code} aged out")
         due = case.date_aged_out + dt.timedelta(days=int(aged_out_close_days))
         if clock.now() < due:
-            raise Forbidden(f"case {case.code} closes automatically only from {due.isoformat()}")
+            raise Forbidden(N_("case %(code)s closes automatically only from %(date)s")
+                            % {"code": case.code, "date": due.isoformat()})
         closure.status, closure.authorised_by_rule, closure.authorised_at = "authorised", "R27", clock.now()
     lifecycle.close_case(ctx.uow, ctx.runtime, ctx.actor_id, case.code, keep_instance_ids=[ctx.instance.id])
     if closure.reason not in NO_VISIT_REASONS:

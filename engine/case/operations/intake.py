@@ -29,6 +29,7 @@ from engine.models.case import NO_ACTION_REASONS, RISK_LEVELS
 from engine.models.case_decisions import CaseAssessment, Conference
 from engine.people import access
 from engine.people.directory import get_user, supervisee_ids, username
+from engine.service_ops.translations import N_
 
 TRACKING_DATES = ("date_comprehensive_started", "date_comprehensive_completed", "date_last_contact")
 
@@ -59,7 +60,8 @@ def _require_works_on(session, actor_id: int, case: Case) -> None:
                                                                   Conference.outcome.is_(None)).limit(1)) is not None
     if not access.may_view_case(user, case, supervisee_ids(session, user.id), holds_task=holds,
                                 before_committee=before_committee):
-        raise Forbidden(f"case {case.code} is not one you work on: this step cannot be taken by you")
+        raise Forbidden(N_("case %(code)s is not one you work on: this step cannot be taken by you")
+                        % {"code": case.code})
 
 
 def finish(ctx: OperationContext, case: Case, data: dict, **result) -> dict:
@@ -266,7 +268,8 @@ def record_risk_rating(ctx: OperationContext, data: dict, kind: str = "initial",
     texts = take_text(data, "override_reason", "assessment_summary")
     reason = texts.get("override_reason", "").strip()
     if override is not None and override not in RISK_LEVELS:
-        raise Invalid(f"{override!r} is not a risk level", errors={"override_risk_level": ["high, medium or low"]})
+        raise Invalid(N_("%(value)s is not a risk level") % {"value": repr(override)},
+                      errors={"override_risk_level": ["high, medium or low"]})
     if override is not None and override != suggested and not reason:
         raise Invalid("overriding the suggested risk level needs a reason",
                       errors={"override_reason": ["required when you override the suggested level"]})
@@ -308,7 +311,8 @@ def record_risk_judgement(ctx: OperationContext, data: dict, low_risk_ends_case:
     case = case_of(ctx)
     level = data.pop("judged_risk_level", None)
     if level not in RISK_LEVELS:
-        raise Invalid(f"{level!r} is not a risk level", errors={"judged_risk_level": ["high, medium or low"]})
+        raise Invalid(N_("%(value)s is not a risk level") % {"value": repr(level)},
+                      errors={"judged_risk_level": ["high, medium or low"]})
     texts = take_text(data, "judgement_reason")
     ctx.uow.session.add(CaseAssessment(case_id=case.id, kind="judgement", suggested_level=case.risk_suggested,
                                        risk_level=level, override_reason=texts.get("judgement_reason"),

@@ -20,6 +20,7 @@ from engine.case.operations.intake import case_of, finish
 from engine.case.records import flag_urgent, record_event, take_text
 from engine.case.service_referrals import make_referral
 from engine.errors import Invalid
+from engine.service_ops.translations import N_
 
 MISSED_WORK = {"first_action": "first action after the risk rating not done in time",
                "follow_up": "follow-up not done in time"}
@@ -36,7 +37,8 @@ def record_first_action(ctx: OperationContext, data: dict, cadence_changes_when:
     case = case_of(ctx)
     action = data.get("first_action")
     if action not in FIRST_ACTIONS:
-        raise Invalid(f"{action!r} is not a first action", errors={"first_action": list(FIRST_ACTIONS)})
+        raise Invalid(N_("%(value)s is not a first action") % {"value": repr(action)},
+                      errors={"first_action": list(FIRST_ACTIONS)})
     referral = data.pop("specialised_referral", None)
     texts = take_text(data, "action_notes")
     now = clock.now()
