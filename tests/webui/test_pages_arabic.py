@@ -12,11 +12,10 @@ import re
 import pytest
 from sqlalchemy import select
 
-from engine.models import HumanTask, User
+from engine.models import User
 from engine.models.ops import Notification
 from tests.webui.test_crises_api import DECLARATION
-from tests.webui.test_pages_support import sign_in
-from tests.webui.test_pages_vocabulary import REFERRALS, _cases, _pages, visible_text
+from tests.webui.test_pages_vocabulary import REFERRALS, _cases, _one_task_per_form, _pages, _walk, visible_text
 from tests.workflows import case_driver
 
 WALKERS = ("caseworker1", "caseworker2", "supervisor1", "committee1", "crisislead1")  # caseworker2: the crisis checks
@@ -82,25 +81,14 @@ def test_no_page_an_arabic_speaking_team_opens_has_english_left(app, client, tok
     crisis = client.post("/api/crises", json=DECLARATION, headers=token_for("crisislead1"))
     assert crisis.status_code == 201, crisis.get_json()
     _fan_out(app)
-    with ctx.session_factory() as session:
-        ready = session.execute(select(HumanTask.id, HumanTask.form, HumanTask.title)
-                                .where(HumanTask.state == "ready").order_by(HumanTask.id))
-        task_ids = list({(row.form, row.title if row.form == "case_referral_outcome.json" else ""): row.id
-                         for row in ready}.values())
-    pages = _pages(app, case_codes, task_ids, [crisis.get_json()["id"]])
+    pages = _pages(app, case_codes, _one_task_per_form(ctx), [crisis.get_json()["id"]])
 
     found: dict[str, set[str]] = {}
     seen = 0
-    for username in WALKERS:
-        browser = sign_in(app, username)
-        for path in pages:
-            resp = browser.get(path)
-            assert resp.status_code < 500, (username, path, resp.status_code)
-            if resp.status_code != 200 or resp.mimetype != "text/html":
-                continue
-            seen += 1
-            for line in english_left(visible_text(resp.get_data(as_text=True), attributes=False), names):
-                found.setdefault(line, set()).add(f"{username} {path}")
+    for username, path, html in _walk(app, WALKERS, pages):
+        seen += 1
+        for line in english_left(visible_text(html, attributes=False), names):
+            found.setdefault(line, set()).add(f"{username} {path}")
     assert seen > 40
     report = [f"{line!r} on {len(where)} pages, e.g. {sorted(where)[0]}" for line, where in sorted(found.items())]
     assert not report, f"{len(report)} texts in English:\n" + "\n".join(report[:40])

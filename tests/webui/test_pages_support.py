@@ -2,6 +2,7 @@
 and rows out of the HTML, make cases through the API. No tests here."""
 from __future__ import annotations
 
+import json
 import re
 
 CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
@@ -22,6 +23,12 @@ def sign_in(app, username: str, password: str = "demo"):
     resp = client.post("/login", data={"username": username, "password": password, "csrf_token": token})
     assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
     return client
+
+
+def schema_on(html: str) -> dict:
+    """The form schema a task page hands the form renderer."""
+    return json.loads(re.search(r'<script type="application/json" id="form-schema">(.*?)</script>', html, re.S)
+                      .group(1))
 
 
 def page_token(client, path: str = "/") -> str:

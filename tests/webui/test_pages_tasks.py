@@ -7,23 +7,18 @@ import re
 
 import pytest
 
-from tests.webui.test_pages_support import page_token, refer, sign_in, task_of
+from tests.webui.test_pages_support import page_token, refer, schema_on, sign_in, task_of
 
 # the page around the engine call; the engine's own tests cover both databases: embedded database only,
 # to keep the suite fast
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
-def _schema_on(html: str) -> dict:
-    return json.loads(re.search(r'<script type="application/json" id="form-schema">(.*?)</script>', html, re.S)
-                      .group(1))
-
-
 def test_the_page_gives_the_renderer_the_schema_and_shows_the_case_and_next_steps(app, client, token_for):
     code = refer(client, token_for)
     task = task_of(client, token_for("caseworker1"), code)
     html = sign_in(app, "caseworker1").get(f"/tasks/{task['id']}").get_data(as_text=True)
-    schema = _schema_on(html)
+    schema = schema_on(html)
     assert {"eligible", "immediate_danger"} <= set(schema["properties"])
     assert schema["properties"]["eligible"]["options"]["enum_titles"] == ["Yes", "No"]  # asked, not defaulted
     assert "case_code" not in schema["properties"]  # filled in by the system, shown beside the form (R33)

@@ -122,6 +122,26 @@ def _pages(app, case_codes: list[str], task_ids: list[str], crisis_ids: list[int
     return sorted(set(paths))
 
 
+def _one_task_per_form(ctx) -> list[str]:
+    """One open task of each form (and of each referral: their outcome forms read differently)."""
+    with ctx.session_factory() as session:
+        ready = session.execute(select(HumanTask.id, HumanTask.form, HumanTask.title)
+                                .where(HumanTask.state == "ready").order_by(HumanTask.id))
+        return list({(row.form, row.title if row.form == "case_referral_outcome.json" else ""): row.id
+                     for row in ready}.values())
+
+
+def _walk(app, usernames, pages: list[str]):
+    """(username, path, html) of every page each user may open (an HTML 200); none answers 5xx."""
+    for username in usernames:
+        browser = sign_in(app, username)
+        for path in pages:
+            resp = browser.get(path)
+            assert resp.status_code < 500, (username, path, resp.status_code)
+            if resp.status_code == 200 and resp.mimetype == "text/html":
+                yield username, path, resp.get_data(as_text=True)
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_no_page_for_caseworkers_supervisors_committee_or_crisis_team_shows_ids_or_stored_values(
         app, client, token_for):
@@ -129,26 +149,15 @@ def test_no_page_for_caseworkers_supervisors_committee_or_crisis_team_shows_ids_
     case_codes = _cases(ctx)
     crisis = client.post("/api/crises", json=DECLARATION, headers=token_for("crisislead1"))
     assert crisis.status_code == 201, crisis.get_json()
-    with ctx.session_factory() as session:  # one open task of each form (and of each referral)
-        ready = session.execute(select(HumanTask.id, HumanTask.form, HumanTask.title)
-                                .where(HumanTask.state == "ready").order_by(HumanTask.id))
-        task_ids = list({(row.form, row.title if row.form == "case_referral_outcome.json" else ""): row.id
-                         for row in ready}.values())
-    pages = _pages(app, case_codes, task_ids, [crisis.get_json()["id"]])
+    pages = _pages(app, case_codes, _one_task_per_form(ctx), [crisis.get_json()["id"]])
     assert len(pages) > 20
 
     problems: dict[str, list[str]] = {}
     seen = 0
-    for username in DEMO_USERS:
-        browser = sign_in(app, username)
-        for path in pages:
-            resp = browser.get(path)
-            assert resp.status_code < 500, (username, path, resp.status_code)
-            if resp.status_code != 200 or not resp.mimetype == "text/html":
-                continue
-            seen += 1
-            for problem in what_is_wrong(visible_text(resp.get_data(as_text=True))):
-                problems.setdefault(problem.split(" in …")[0], []).append(f"{username} {path}: {problem}")
+    for username, path, html in _walk(app, DEMO_USERS, pages):
+        seen += 1
+        for problem in what_is_wrong(visible_text(html)):
+            problems.setdefault(problem.split(" in …")[0], []).append(f"{username} {path}: {problem}")
     assert seen > 100  # the walk reached pages, not only refusals
     report = [f"{kind} on {len(set(where))} pages, e.g. {sorted(set(where))[0]}"
               for kind, where in sorted(problems.items())]

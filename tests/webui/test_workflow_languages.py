@@ -3,14 +3,13 @@ API answers carry the Arabic words of the workflows; field names and values stay
 else (and any program that only sends Accept-Language) keeps the English of the files."""
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 from sqlalchemy import update
 
 from engine.models import User
-from tests.webui.test_pages_support import refer, sign_in, task_of
+from tests.webui.test_pages_support import refer, schema_on, sign_in, task_of
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -25,11 +24,6 @@ def _speaks_arabic(app, username: str) -> None:
         session.commit()
 
 
-def _schema_on(html: str) -> dict:
-    return json.loads(re.search(r'<script type="application/json" id="form-schema">(.*?)</script>', html, re.S)
-                      .group(1))
-
-
 def test_an_arabic_users_task_page_shows_the_form_and_the_task_in_arabic(app, client, token_for):
     code = refer(client, token_for)
     task = task_of(client, token_for("caseworker1"), code)
@@ -38,14 +32,14 @@ def test_an_arabic_users_task_page_shows_the_form_and_the_task_in_arabic(app, cl
     assert re.search(rf'<h2 id="form-heading">{SCREENING_FORM_AR}</h2>', html)
     assert re.search(rf"<h1>{SCREENING_FORM_AR}</h1>", html)
     assert re.search(r"<dt>رمز الحالة</dt>", html)  # the fields the system fills in, by their Arabic titles
-    schema = _schema_on(html)
+    schema = schema_on(html)
     assert schema["properties"]["eligible"]["title"] == ELIGIBLE_AR
     assert {"eligible", "immediate_danger"} <= set(schema["properties"])  # the names the data is saved by
     assert "Screen the referral" not in html
     assert "مؤتمر الحالة للقبول" in html and "Admission case conference" not in html  # what happens next
     english = sign_in(app, "caseworker2").get(f"/tasks/{task['id']}").get_data(as_text=True)
     assert re.search(r'<h2 id="form-heading">Screen the referral</h2>', english)
-    assert _schema_on(english)["properties"]["eligible"]["title"] == "Eligible for case management"
+    assert schema_on(english)["properties"]["eligible"]["title"] == "Eligible for case management"
     assert "Admission case conference" in english
 
 
