@@ -5,11 +5,10 @@ subject_id, case_code, detail)``, and the one ``audit_chain`` row holds the last
 (``head_id``, ``head_hash``). :func:`append` is called by the unit of work just before it
 commits: it takes the head under lock (``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite
 the first write of the transaction takes the database's write lock), hashes the
-transaction's audit rows in order, inserts them in one statement and moves the head (on
-PostgreSQL all of it, the hashing too, is one statement: a recursive CTE computing the same
-``sha256`` as :func:`row_hash`) — so the rows' ids and
-the chain's order agree whatever commits at the same time, and a transaction holds the
-lock only for those few statements.
+transaction's audit rows in order (a recursive CTE computing the same ``sha256`` as
+:func:`row_hash`), inserts them and moves the head — one statement on PostgreSQL, two on
+SQLite — so the rows' ids and the chain's order agree whatever commits at the same time,
+and a transaction holds the lock only for those few statements.
 
 :func:`verify` walks the chain from the first row: a row changed in place (its hash no
 longer matches), deleted or inserted (the next row's ``prev_hash`` no longer points at the
@@ -33,13 +32,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import cast
 
-from sqlalchemy import Table, bindparam, insert, select, text, update
+from sqlalchemy import Table, bindparam, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Executable
 
 from engine import clock
 from engine.models import AuditChainHead, AuditEvent
-from engine.models.ops import dialect_insert
 
 HEAD_ID = 1  # the one row of audit_chain
 
@@ -60,23 +58,7 @@ def row_hash(prev_hash: str, event: AuditEvent) -> str:
 _CHUNK = 100  # audit rows per INSERT of the last (or only) piece; the pieces before go as one executemany
 _COLUMNS = ("at", "actor_id", "action", "subject_type", "subject_id", "case_code", "detail_json", "prev_hash",
             "row_hash")
-_TABLE, _HEAD = cast(Table, AuditEvent.__table__), cast(Table, AuditChainHead.__table__)
-_LOCK_HEAD = (update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(head_id=_HEAD.c.head_id)
-              .returning(_HEAD.c.head_id, _HEAD.c.head_hash))
-_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(head_id=bindparam("new_head_id"),
-                                                                head_hash=bindparam("new_head_hash"))
-
-
-@lru_cache(maxsize=_CHUNK)
-def _insert_rows(rows: int) -> Executable:
-    """The one statement inserting ``rows`` audit rows (parameters ``<column>_<n>``) and
-    returning their ids, built once per size (SQLite). Written as text: SQLAlchemy cannot
-    cache the compiled form of a multi-row ``insert().values([...])`` and compiled it again on
-    every commit (about a fifth of a commit's Python time)."""
-    values = ", ".join("(" + ", ".join(f":{name}_{n}" for name in _COLUMNS) + ")" for n in range(rows))
-    sql = f"INSERT INTO audit_events ({', '.join(_COLUMNS)}) VALUES {values} RETURNING id"
-    return text(sql).bindparams(*[bindparam(f"{name}_{n}", type_=_TABLE.c[name].type)
-                                  for n in range(rows) for name in _COLUMNS])
+_TABLE = cast(Table, AuditEvent.__table__)
 
 
 _PG_FIELDS = ("at", "actor_id", "action", "subject_type", "subject_id", "case_code", "detail_json", "canonical")
@@ -115,64 +97,66 @@ ON CONFLICT (id) DO UPDATE SET head_id = EXCLUDED.head_id, head_hash = EXCLUDED.
                                   for n in range(rows) for name in _PG_FIELDS if name == "at"])
 
 
+@lru_cache(maxsize=_CHUNK)
+def _chain_rows_sqlite(rows: int) -> Executable:
+    """SQLite: the rows hashed and inserted in one statement (the same recursive CTE as on
+    PostgreSQL, ``audit_sha256_hex`` being :func:`_sha256_hex` registered on the connection),
+    built once per size; the head moves in a second one (:data:`_MOVE_HEAD_SQLITE`). The
+    transaction holds SQLite's write lock already (its other changes were flushed first), so no
+    other writer can come between the two."""
+    values = ", ".join("(" + ", ".join([str(n + 1)] + [f":{name}_{n}" for name in _PG_FIELDS]) + ")"
+                       for n in range(rows))
+    columns = ", ".join(_COLUMNS[:7])
+    sql = f"""WITH RECURSIVE
+src (n, {", ".join(_PG_FIELDS)}) AS (VALUES {values}),
+chain (n, prev_hash, row_hash) AS (
+  SELECT 0, NULL, COALESCE((SELECT COALESCE(head_hash, '') FROM audit_chain WHERE id = {HEAD_ID}),
+                           (SELECT row_hash FROM audit_events ORDER BY id DESC LIMIT 1), '')
+  UNION ALL
+  SELECT src.n, chain.row_hash, audit_sha256_hex(chain.row_hash || src.canonical)
+  FROM chain JOIN src ON src.n = chain.n + 1)
+INSERT INTO audit_events ({columns}, prev_hash, row_hash)
+SELECT {", ".join(f"src.{c}" for c in _COLUMNS[:7])}, chain.prev_hash, chain.row_hash
+FROM src JOIN chain ON chain.n = src.n ORDER BY src.n"""
+    return text(sql).bindparams(*[bindparam(f"{name}_{n}", type_=_TABLE.c[name].type)
+                                  for n in range(rows) for name in _PG_FIELDS if name == "at"])
+
+
+# the head made again if lost (a database emptied table by table), as on PostgreSQL
+_MOVE_HEAD_SQLITE = text(f"""INSERT INTO audit_chain (id, head_id, head_hash)
+SELECT {HEAD_ID}, id, row_hash FROM audit_events WHERE id = (SELECT max(id) FROM audit_events)
+ON CONFLICT (id) DO UPDATE SET head_id = excluded.head_id, head_hash = excluded.head_hash""")
+
+
+def _sha256_hex(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
 def append(session: Session, events: Sequence[AuditEvent]) -> None:
     """Link ``events`` (in order) after the chain's head and insert them, in the caller's
     transaction, which must commit right after (the head stays locked until it does).
 
     On PostgreSQL one statement does it all, the hashing included (up to ``_CHUNK`` rows; one
     per ``_CHUNK`` rows more: each continues from the head the one before moved), so the head
-    is locked only from that statement to the commit. Elsewhere (SQLite, whose first write of
-    the transaction took the database's lock already): the head read, one multi-row INSERT
-    (ids in insertion order: nobody else inserts audit rows meanwhile), the head moved; one
-    statement more for rows beyond ``_CHUNK``. Core statements, built once per size: the
-    rows never enter the session (an ORM flush of them costs more than the INSERT)."""
+    is locked only from that statement to the commit. On SQLite (whose first write of the
+    transaction took the database's lock: nobody else inserts audit rows meanwhile, so ids
+    follow the chain) the same recursive statement hashes and inserts, and a second one moves
+    the head; two more for each ``_CHUNK`` rows beyond. Core statements, built once per size:
+    the rows never enter the session (an ORM flush of them costs more than the INSERT)."""
     if not events:
         return
-    if session.get_bind().dialect.name == "postgresql":
-        for start in range(0, len(events), _CHUNK):
-            piece = events[start:start + _CHUNK]
-            session.execute(_chain_rows_postgresql(len(piece)), {
-                f"{name}_{n}": canonical(event) if name == "canonical" else getattr(event, name)
-                for n, event in enumerate(piece) for name in _PG_FIELDS})
-        return
-    _, head_hash = _take_head(session)
-    rows = []
-    for event in events:
-        event.prev_hash = head_hash
-        event.row_hash = head_hash = row_hash(head_hash, event)
-        rows.append({name: getattr(event, name) for name in _COLUMNS})
-    split = max(0, len(rows) - _CHUNK)
-    earlier, last = rows[:split], rows[split:]
-    if earlier:
-        session.execute(insert(_TABLE), earlier)  # in order, before the last piece's
-    params: dict[str, object] = {f"{name}_{n}": value for n, row in enumerate(last) for name, value in row.items()}
-    ids = session.execute(_insert_rows(len(last)), params).scalars().all()
-    session.execute(_MOVE_HEAD, {"new_head_id": max(ids), "new_head_hash": head_hash})
-
-
-def _take_head(session: Session) -> tuple[int | None, str]:
-    head = _locked_head(session)
-    if head is None:
-        # the head row is made by the migration; a database emptied table by table (the
-        # tests) lost it: start it again from the last row there is
-        last = session.execute(select(AuditEvent.id, AuditEvent.row_hash)
-                               .order_by(AuditEvent.id.desc()).limit(1)).first()
-        session.execute(dialect_insert(session, AuditChainHead)
-                        .values(id=HEAD_ID, head_id=last.id if last else None,
-                                head_hash=(last.row_hash or "") if last else "")
-                        .on_conflict_do_nothing(index_elements=["id"]))
-        head = _locked_head(session)
-        if head is None:  # pragma: no cover - the insert above makes it
-            raise RuntimeError("the audit chain head could not be created")
-    return head
-
-
-def _locked_head(session: Session) -> tuple[int | None, str] | None:
-    """The head, locked, in one statement: an UPDATE that changes nothing takes the row's lock
-    on PostgreSQL (a concurrent one waits, then reads the head the other committed) and, SQLite
-    having no row locks, the database's write lock there; RETURNING reads the head."""
-    row = session.execute(_LOCK_HEAD).first()  # Core: no ORM bookkeeping for a row never loaded
-    return (row.head_id, row.head_hash or "") if row is not None else None
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    if not postgresql:  # registered each time: cheap, and whichever engine made the connection
+        session.connection().connection.driver_connection.create_function(
+            "audit_sha256_hex", 1, _sha256_hex, deterministic=True)
+    build = _chain_rows_postgresql if postgresql else _chain_rows_sqlite
+    for start in range(0, len(events), _CHUNK):
+        piece = events[start:start + _CHUNK]
+        session.execute(build(len(piece)), {
+            f"{name}_{n}": canonical(event) if name == "canonical" else getattr(event, name)
+            for n, event in enumerate(piece) for name in _PG_FIELDS})
+        if not postgresql:
+            session.execute(_MOVE_HEAD_SQLITE)  # before the next piece, which continues from it
 
 
 @dataclass(frozen=True)

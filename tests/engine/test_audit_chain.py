@@ -63,6 +63,21 @@ def test_each_row_links_to_the_one_before_and_the_head_to_the_last(ctx):
         assert audit_chain.verify(session).intact
 
 
+def test_a_transaction_with_more_rows_than_one_statement_takes_stays_one_chain(ctx):
+    """A bulk change (a crisis fan-out, a migration of many instances) audits hundreds of
+    rows in one commit; they go in pieces, each continuing from the one before."""
+    actions = [f"bulk_{n}" for n in range(audit_chain._CHUNK * 2 + 7)]
+    write_events(ctx, *actions)
+    rows = chain(ctx)[-len(actions):]
+    assert [r.action for r in rows] == actions
+    for before, after in zip(rows, rows[1:], strict=False):
+        assert after.prev_hash == before.row_hash
+    with ctx.session_factory() as session:
+        head = session.get(AuditChainHead, audit_chain.HEAD_ID)
+        assert (head.head_id, head.head_hash) == (rows[-1].id, rows[-1].row_hash)
+        assert audit_chain.verify(session).intact
+
+
 def test_a_rolled_back_transaction_leaves_no_audit_rows(ctx):
     before = len(chain(ctx))
     with ctx.uow() as uow:
