@@ -49,3 +49,18 @@ def redis_reachable(url: str = REDIS_URL) -> bool:
         return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
     except redis.exceptions.ConnectionError:
         return False
+
+
+def start_sample_intake(app) -> tuple[int, dict[str, int]]:
+    """Sign in as caseworker1 and start ``sample_intake`` through the API, as a person would;
+    returns the new instance's id and every demo user's id by username, for the bulk fills."""
+    from sqlalchemy import select
+
+    from engine.models import User
+    client = app.test_client()
+    token = client.post("/api/auth/token", json={"username": "caseworker1", "password": "demo"}).get_json()
+    started = client.post("/api/processes/sample_intake/instances", json={},
+                          headers={"Authorization": "Bearer " + token["access_token"]}).get_json()
+    with app.extensions["engine_ctx"].session_factory() as session:
+        user_ids = dict(session.execute(select(User.username, User.id)).all())
+    return started["id"], user_ids

@@ -20,11 +20,11 @@ import statistics
 import time
 import uuid
 
-from _support import postgres_url, sqlite_url
+from _support import postgres_url, sqlite_url, start_sample_intake
 from sqlalchemy import func, insert, select, text, update
 
 from engine import clock
-from engine.models import HumanTask, User
+from engine.models import HumanTask
 from engine.settings import Settings
 
 log = logging.getLogger("bench.inbox")
@@ -72,26 +72,22 @@ FROM generate_series(0, :total - 1) AS n
 def fill(app) -> None:
     """100,000 rows in bulk: one INSERT ... SELECT on PostgreSQL, batched executemany on SQLite."""
     ctx = app.extensions["engine_ctx"]
-    client = app.test_client()
-    token = client.post("/api/auth/token", json={"username": "caseworker1", "password": "demo"}).get_json()
-    started = client.post("/api/processes/sample_intake/instances", json={},
-                          headers={"Authorization": "Bearer " + token["access_token"]}).get_json()
+    instance_id, ids = start_sample_intake(app)
     with ctx.session_factory() as session:
-        ids = dict(session.execute(select(User.username, User.id)).all())
         # the sample instance's own task counts towards the total and goes to someone else
         session.execute(update(HumanTask).values(assignee_id=ids["caseworker2"]))
         to_insert = TOTAL - (session.scalar(select(func.count(HumanTask.id))) or 0)
         others = [ids[u] for u in ("caseworker2", "supervisor1", "director1", "committee1", "committee2")]
         if session.bind.dialect.name == "postgresql":
             session.execute(text(PG_FILL),
-                {"instance_id": started["id"], "mine": MINE, "total": to_insert, "me": ids["caseworker1"],
+                {"instance_id": instance_id, "mine": MINE, "total": to_insert, "me": ids["caseworker1"],
                  "roles": list(ROLES_NOT_MINE), "nroles": len(ROLES_NOT_MINE), "others": others,
                  "nothers": len(others), "now": clock.now()})
             session.commit()
             session.execute(text("ANALYZE human_tasks"))
         else:
             batch = []
-            for row in _rows(started["id"], ids, clock.now(), to_insert):
+            for row in _rows(instance_id, ids, clock.now(), to_insert):
                 batch.append(row)
                 if len(batch) == BATCH:
                     session.execute(insert(HumanTask), batch)

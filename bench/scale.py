@@ -38,11 +38,11 @@ import re
 import statistics
 import time
 
-from _support import postgres_url
-from sqlalchemy import event, select, text
+from _support import postgres_url, start_sample_intake
+from sqlalchemy import event, text
 
 from engine import clock
-from engine.models import CaseStage, User
+from engine.models import CaseStage
 from engine.settings import Settings
 
 log = logging.getLogger("bench.scale")
@@ -80,18 +80,14 @@ FROM generate_series(0, :tasks - 1) AS n
 
 def fill(app, cases: int, tasks: int) -> None:
     ctx = app.extensions["engine_ctx"]
-    client = app.test_client()
-    token = client.post("/api/auth/token", json={"username": "caseworker1", "password": "demo"}).get_json()
-    started = client.post("/api/processes/sample_intake/instances", json={},
-                          headers={"Authorization": "Bearer " + token["access_token"]}).get_json()
+    instance_id, ids = start_sample_intake(app)
     with ctx.session_factory() as session:
-        ids = dict(session.execute(select(User.username, User.id)).all())
         now = clock.now()
         session.execute(text(CASE_FILL), {"stage": CaseStage.SCREENING.value, "cases": cases, "now": now,
                                           "caseworkers": [ids["caseworker1"], ids["caseworker2"]], "ncaseworkers": 2,
                                           "supervisor": ids["supervisor1"]})
         holders = [ids[u] for u in ("caseworker1", "caseworker2", "supervisor1", "caseworker2", "caseworker1")]
-        session.execute(text(TASK_FILL), {"instance_id": started["id"], "cases": cases, "tasks": tasks, "now": now,
+        session.execute(text(TASK_FILL), {"instance_id": instance_id, "cases": cases, "tasks": tasks, "now": now,
                                           "holders": holders, "nholders": len(holders)})
         session.commit()
     # what autovacuum does to a table that has been in service for a while: statistics, and the

@@ -33,7 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from engine import clock
 from engine.errors import Forbidden, Unauthorized
 from engine.models import HumanTask, InstanceStatus, OutboxMessage, ProcessInstance, TaskState, Timer, TimerState
-from engine.models.ops import Incident
+from engine.models.ops import Incident, IncidentState
 from engine.people import directory, sessions
 from tasks.metrics import count_engine_steps, queue_depths
 from webui.auth import bearer_token
@@ -131,7 +131,7 @@ def _database_figures(session) -> list[tuple[str, str, float]]:
     backlog, oldest_job = session.execute(
         select(func.count(), func.min(func.coalesce(OutboxMessage.eta, OutboxMessage.created_at)))
         .where(OutboxMessage.done_at.is_(None), or_(OutboxMessage.eta.is_(None), OutboxMessage.eta <= now))).one()
-    incidents = session.scalar(select(func.count()).select_from(Incident).where(Incident.state == "open"))
+    incidents = session.scalar(select(func.count()).select_from(Incident).where(Incident.state == IncidentState.OPEN))
     overdue_tasks = session.scalar(select(func.count()).select_from(HumanTask)
                                    .where(HumanTask.state == TaskState.READY, HumanTask.due_at < now))
     failed = session.scalar(select(func.count()).select_from(ProcessInstance)

@@ -36,7 +36,8 @@ this module, which does, in this order:
 process (``engine.bpmn.spec_migration``), resuming one stopped at a failed timer.
 
 The caller's use case commits. Nothing else in the engine restores or saves a workflow
-(``tests/engine/test_layering.py`` checks the source for it).
+(``tests/engine/test_layering.py`` checks the source for it); :func:`rewrite_saved_state`
+is the one other write of a saved state, for ``engine.bpmn.format_upgrade``.
 """
 from __future__ import annotations
 
@@ -51,6 +52,7 @@ from functools import partial
 from typing import Any, Protocol
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from sqlalchemy import CursorResult, update
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -377,3 +379,15 @@ def start_many(uow: StepUnitOfWork, runtime: ProcessRuntime, model: ProcessModel
     uow.flush()  # one multi-row INSERT, before the rows that refer to the instances
     _sync_started(steps)
     return steps
+
+
+# -- a saved state in a newer format ----------------------------------------------------------
+def rewrite_saved_state(session: Session, instance_id: int, read_version: int, state: TaskData) -> bool:
+    """Write ``state`` (this instance's saved state, converted by ``engine.bpmn.format_upgrade``)
+    over the row as read at ``read_version``, and move the version on: no step, so no rows to
+    sync and nothing to audit. False when a step saved the instance meanwhile (its state wins)."""
+    result = session.execute(
+        update(ProcessInstance).where(ProcessInstance.id == instance_id, ProcessInstance.version == read_version)
+        .values(state_json=json.dumps(state, separators=(",", ":")), version=read_version + 1)
+        .execution_options(synchronize_session=False))
+    return isinstance(result, CursorResult) and result.rowcount > 0

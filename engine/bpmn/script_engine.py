@@ -123,7 +123,7 @@ class SandboxedScriptEngine(PythonScriptEngine):
             raise
 
     def call_service(self, task, **kwargs):
-        """Service tasks run registered operations (engine.operations); domain errors
+        """Service tasks run registered operations (engine.bpmn.operations); domain errors
         they raise (engine.errors) pass through unchanged and roll the step back."""
         return operations.call(task, kwargs["operation_name"], kwargs.get("operation_params", {}))
 

@@ -69,11 +69,6 @@ def placeholders(template: str) -> list[str]:
         return []
 
 
-def unknown_fields(template: str) -> list[str]:
-    """Placeholders of ``template`` no title field answers (a deploy check can name them)."""
-    return [name for name in placeholders(template) if name not in TITLE_FIELDS]
-
-
 def task_title(session, case_code: str | None, template: str, data: dict, fallback: str) -> str:
     """``template`` with its placeholders filled from the case's records and ``data``."""
     names = placeholders(template)

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from engine import clock
 from engine.bpmn.runtime import ProcessRuntime
 from engine.case.records import clear_urgent
-from engine.models import Case, CaseStatus, HumanTask, InstanceStatus, ProcessInstance, TaskState
+from engine.models import Case, CaseStatus, HumanTask, InstanceStatus, ProcessInstance, RiskLevel, TaskState
 from engine.process import instances
 
 log = logging.getLogger(__name__)
@@ -144,7 +144,7 @@ def monitor_new_rating(uow, runtime: ProcessRuntime, case: Case, actor_id: int |
     """The case's risk level was just set by the step of ``instance_id``: monitoring
     restarts at the new level; a low-risk case that ends after its information task
     (``low_risk_ends_case``: the main process gives that task) needs none."""
-    if case.risk_level == "low" and low_risk_ends_case:
+    if case.risk_level == RiskLevel.LOW and low_risk_ends_case:
         stop_monitoring(uow, case, actor_id, "low risk: information, then no case management", [instance_id])
     else:
         restart_monitoring(uow, runtime, case, actor_id, [instance_id], instance_id)

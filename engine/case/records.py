@@ -7,9 +7,10 @@ so the case file's timeline and the audit trail never disagree.
 
 The *case context* (:func:`publish_context`) is what a diagram may know of a case: its
 code, status, risk level, the usernames of its caseworker and supervisor, the hours
-since the current assessment clock started (registration, reopening or a reassessment),
-and two monitoring flags since the current rating (R44, R45): whether the first action
-(high: the immediate action) and the mitigation of imminent risks are recorded.
+since the current assessment clock started (registration, reopening or a reassessment)
+and since the case plan's clock started (the completed assessment: R17), and two
+monitoring flags since the current rating (R44, R45): whether the first action (high:
+the immediate action) and the mitigation of imminent risks are recorded.
 Operations write it into the task data after every step, so the next user task's
 ``assign_to``, ``priority`` and ``due`` properties always read the current record.
 """
@@ -23,13 +24,15 @@ from sqlalchemy import func, select
 
 from engine import clock
 from engine.errors import Conflict, NotFound
-from engine.models import UNRATED, Case, CaseEvent, CaseStatus, User
+from engine.models import UNRATED, Case, CaseEvent, CaseStatus
 from engine.models.case import ACTIVE_STATUSES, STATUS_NAMES
+from engine.people.directory import username
 from engine.service_ops.translations import N_
 
 CODE_PREFIX = "CM"
 _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud without mistakes
 CLOCK_VARIABLE = "clock_started_at"
+PLAN_CLOCK_VARIABLE = "plan_clock_started_at"  # the case plan's deadline counts from here (R17)
 
 
 def new_case_code(session) -> str:
@@ -48,25 +51,6 @@ def load_case(session, case_code: str | None) -> Case:
     return case
 
 
-def username(session, user_id: int | None) -> str | None:
-    if user_id is None:
-        return None
-    return session.scalar(select(User.username).where(User.id == user_id))
-
-
-def usernames(session, ids) -> dict[int, str]:
-    wanted = {i for i in ids if i}
-    if not wanted:
-        return {}
-    return dict(session.execute(select(User.id, User.username).where(User.id.in_(wanted))).all())
-
-
-def user_named(session, name: str | None) -> User | None:
-    if not name:
-        return None
-    return session.scalar(select(User).where(User.username == name, User.active))
-
-
 def active_caseload(session, caseworker_id: int) -> int:
     return session.scalar(select(func.count()).select_from(Case).where(
         Case.caseworker_id == caseworker_id, Case.status.in_(ACTIVE_STATUSES))) or 0
@@ -80,15 +64,14 @@ def ensure_not_closed(case: Case, action: str) -> None:
 
 # -- the case context a diagram sees -----------------------------------------------------
 def context(session, case: Case, task_data: dict | None = None) -> dict:
-    started = _clock_start(task_data or {})
-    hours = (clock.now() - started).total_seconds() / 3600 if started else 0.0
     return {
         "case_code": case.code,
         "case_status": case.status,
         "risk_level": case.risk_level or UNRATED,
         "caseworker": username(session, case.caseworker_id),
         "supervisor": username(session, case.supervisor_id),
-        "hours_since_clock": round(max(hours, 0.0), 4),
+        "hours_since_clock": _hours_since(task_data or {}, CLOCK_VARIABLE),
+        "hours_since_plan_clock": _hours_since(task_data or {}, PLAN_CLOCK_VARIABLE),
         "immediate_action_recorded": case.date_first_action is not None,
         "risks_mitigated": case.date_risks_mitigated is not None,
     }
@@ -101,14 +84,21 @@ def publish_context(session, case: Case, task_data: dict) -> dict:
     return values
 
 
-def start_clock(task_data: dict, at: dt.datetime | None) -> None:
-    """Deadlines counted "from registration" (R07, R15) count from ``at`` from now on."""
+def start_clock(task_data: dict, at: dt.datetime | None, variable: str = CLOCK_VARIABLE) -> None:
+    """Deadlines counted "from registration" (R07, R15) count from ``at`` from now on; with
+    ``variable=PLAN_CLOCK_VARIABLE``, the case plan's (R17: from the completed assessment)."""
     if at is not None:
-        task_data[CLOCK_VARIABLE] = clock.as_utc(at).isoformat()
+        task_data[variable] = clock.as_utc(at).isoformat()
 
 
-def _clock_start(task_data: dict) -> dt.datetime | None:
-    value = task_data.get(CLOCK_VARIABLE)
+def _hours_since(task_data: dict, variable: str) -> float:
+    started = _clock_start(task_data, variable)
+    hours = (clock.now() - started).total_seconds() / 3600 if started else 0.0
+    return round(max(hours, 0.0), 4)
+
+
+def _clock_start(task_data: dict, variable: str) -> dt.datetime | None:
+    value = task_data.get(variable)
     if not isinstance(value, str):
         return None
     try:

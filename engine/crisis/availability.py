@@ -31,7 +31,7 @@ from engine.crisis.declaration import CHECK_PROCESS, add_system_entry, load_cris
 from engine.crisis.staffing import StaffPool, backup_for, backup_rules
 from engine.errors import Conflict, Forbidden, Invalid
 from engine.models import Case, HumanTask, TaskState, User
-from engine.models.crisis import Crisis, CrisisCaseCheck, CrisisStaffAbsence, CrisisTaskMove
+from engine.models.crisis import Crisis, CrisisCaseCheck, CrisisStaffAbsence, CrisisStatus, CrisisTaskMove
 from engine.people.directory import get_user, user_named
 from engine.service_ops import notifications
 from engine.service_ops.translations import N_, words
@@ -59,7 +59,7 @@ def absent_from(session, user_id: int) -> set[int]:
 def _people(session, actor_id: int, crisis_id: int, username) -> tuple[User, Crisis, User]:
     actor = get_user(session, actor_id)
     crisis = load_crisis(session, crisis_id, for_update=True)
-    if crisis.status == "closed":
+    if crisis.status == CrisisStatus.CLOSED:
         raise Conflict(N_("crisis %(id)s is closed") % {"id": crisis.id})
     target = user_named(session, username) if isinstance(username, str) else None
     if target is None:

@@ -34,7 +34,14 @@ from engine.crisis.records import _case_and_check, _require_need_to_know
 from engine.crisis.sms import DeliveryFailed, EmailSender, SmsSender
 from engine.errors import Conflict, Forbidden, Invalid
 from engine.models import CaseClientLink, Client
-from engine.models.crisis import ContactChannel, ContactState, Crisis, CrisisCaseCheck, CrisisClientContact
+from engine.models.crisis import (
+    ContactChannel,
+    ContactState,
+    Crisis,
+    CrisisCaseCheck,
+    CrisisClientContact,
+    CrisisStatus,
+)
 from engine.people.directory import get_user
 from engine.service_ops.translations import N_
 
@@ -73,7 +80,7 @@ def send_template(uow, actor_id: int, crisis_id: int, template_id, templates_dir
     crisis = load_crisis(session, crisis_id, for_update=True)
     if not (user.has_role(*SEND_ROLES) or user.id == crisis.communication_lead_id):
         raise Forbidden("only the Crisis Communication Lead and the crisis team inform clients")
-    if crisis.status == "closed":
+    if crisis.status == CrisisStatus.CLOSED:
         raise Conflict(N_("crisis %(id)s is closed") % {"id": crisis.id})
     templates = load_templates(templates_dir)
     template = templates.get(template_id)
@@ -128,7 +135,7 @@ def record_contact_attempt(uow, actor_id: int, crisis_id: int, case_code: str, c
     session = uow.session
     user = get_user(session, actor_id)
     crisis = load_crisis(session, crisis_id)
-    if crisis.status == "closed":
+    if crisis.status == CrisisStatus.CLOSED:
         raise Conflict(N_("crisis %(id)s is closed: its records are final") % {"id": crisis.id})
     case, check = _case_and_check(session, crisis.id, case_code)
     _require_need_to_know(user, case, check)

@@ -26,7 +26,7 @@ from engine.crisis import labels
 from engine.crisis.labels import functions_text, kind_label, what_it_is, when_text
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.models import User
-from engine.models.crisis import CRISIS_KINDS, SUB_FUNCTIONS, Crisis, DisruptionLogEntry
+from engine.models.crisis import CRISIS_KINDS, SUB_FUNCTIONS, Crisis, CrisisStatus, DisruptionLogEntry
 from engine.people.directory import get_user, ids_with_roles
 from engine.process import instances
 from engine.service_ops import notifications
@@ -262,10 +262,6 @@ def declaration_words(crisis: Crisis) -> Words:
     return words(message, when=labels.MomentWords(crisis.resumption_due_at), rest=instructions_words(crisis))
 
 
-def declaration_message(crisis: Crisis) -> str:
-    return declaration_words(crisis).in_language(None)
-
-
 def _refuse_if_active(session, drill: bool = False) -> None:
     active = active_drill(session) if drill else active_crisis(session)
     if active is not None:
@@ -367,7 +363,7 @@ def escalate_resumption(uow, crisis_id: int) -> dict:
 def close_crisis(uow, crisis_id: int, actor_id: int | None) -> dict:
     """End of recovery: the crisis stops being active, so a new one can be declared."""
     crisis = load_crisis(uow.session, crisis_id)
-    crisis.status, crisis.active_slot, crisis.closed_at = "closed", None, clock.now()
+    crisis.status, crisis.active_slot, crisis.closed_at = CrisisStatus.CLOSED, None, clock.now()
     add_system_entry(uow.session, crisis.id, "update", "Recovery complete: crisis closed.", actor_id)
     uow.audit(actor_id, "crisis_closed", "crisis", crisis.id)
     return {"closed_at": crisis.closed_at.isoformat()}

@@ -15,6 +15,7 @@ from engine.crisis import availability, client_contact, records, reports
 from engine.crisis.declaration import CASE_LIST_ROLES, view_crisis
 from engine.models import UNRATED, RiskLevel, User
 from engine.models.crisis import Crisis, CrisisCaseCheck, CrisisFollowUp, CrisisTaskMove
+from engine.people.directory import usernames
 
 RISKS = (*RiskLevel.values(), UNRATED)
 SLOWEST_SHOWN = 20
@@ -72,8 +73,7 @@ def disruption_report(uow, user_id: int, crisis_id: int) -> dict:
     crisis = view_crisis(session, user_id, crisis_id, CASE_LIST_ROLES)
     log, _ = records.list_log(session, user_id, crisis_id, limit=5000)
     follow_ups, _ = reports.list_follow_ups(session, user_id, crisis_id, limit=500)
-    names = dict(session.execute(select(User.id, User.username).where(
-        User.id.in_([i for i in (crisis.declared_by, crisis.communication_lead_id) if i]))).all())
+    names = usernames(session, (crisis.declared_by, crisis.communication_lead_id))
     report = {
         "crisis": crisis, "names": names, "generated_at": clock.now(),
         "log": log,

@@ -37,8 +37,8 @@ from engine.crisis.availability import absent_in_drill
 from engine.crisis.declaration import CHECK_PROCESS, add_system_entry, load_crisis, require_role, resumption_deadline
 from engine.crisis.staffing import StaffPool, backup_for, backup_rules
 from engine.errors import Conflict, Invalid
-from engine.models import UNRATED, Case, CaseStatus
-from engine.models.crisis import Crisis, CrisisCaseCheck
+from engine.models import RISK_LEVELS, UNRATED, Case, CaseStatus
+from engine.models.crisis import Crisis, CrisisCaseCheck, CrisisStatus
 from engine.people.directory import usernames
 from engine.process.deployment import latest_model
 from engine.service_ops import notifications
@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 # passes its CRISIS_CHECK_BATCH setting): big enough to amortise the job overhead, small
 # enough that every worker takes a share of the fan-out and a retried batch repeats little.
 CHECK_BATCH_SIZE = 50
-_RISK_ORDER = {"high": 0, "medium": 1, "low": 2}
+_RISK_ORDER = {level: rank for rank, level in enumerate(RISK_LEVELS)}
 
 
 def _profile_table(check_profiles: list[dict]) -> dict[tuple, tuple[int, int]]:
@@ -68,7 +68,7 @@ def plan_checks(uow, crisis_id: int, batch_size: int = CHECK_BATCH_SIZE) -> int:
         raise ValueError(f"a crisis check batch holds at least one check, not {batch_size}")
     session = uow.session
     crisis = load_crisis(session, crisis_id, for_update=True)
-    if crisis.status == "closed":
+    if crisis.status == CrisisStatus.CLOSED:
         return 0
     params = json.loads(crisis.impact_parameters or "{}")
     if not params:
@@ -113,7 +113,7 @@ def request_fan_out(uow, user_id: int, crisis_id: int) -> None:
     planning happens once, and only checks not started yet are sent again. Commits."""
     require_role(uow.session, user_id, ("crisis_team",), "restart the crisis-check fan-out")
     crisis = load_crisis(uow.session, crisis_id)
-    if crisis.status == "closed":
+    if crisis.status == CrisisStatus.CLOSED:
         raise Conflict(f"crisis {crisis.id} is closed")
     uow.enqueue("crisis_plan_checks", crisis.id)
     uow.audit(user_id, "crisis_fan_out_requested", "crisis", crisis.id)

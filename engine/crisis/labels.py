@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from engine.models.crisis import CrisisKind, CrisisStatus, SubFunction
+from engine.models.crisis import CrisisKind, SubFunction
 from engine.people.languages import DEFAULT_LANGUAGE, known_language
 from engine.service_ops import translations
 from engine.service_ops.translations import Words, words
@@ -26,10 +26,6 @@ def functions_text(codes: Iterable[str]) -> str:
     """The sub-functions in words, joined for a sentence."""
     labels = [function_label(code) for code in codes]
     return ", ".join(labels[:-1]) + (" and " if len(labels) > 1 else "") + labels[-1] if labels else "none"
-
-
-def status_label(status: str | None) -> str:
-    return CrisisStatus.label_of(status)
 
 
 def what_it_is(drill: bool) -> str:

@@ -26,6 +26,7 @@ from engine.models.crisis import (
     CrisisCaseCheck,
     CrisisCaseNote,
     CrisisClientContact,
+    CrisisStatus,
     DisruptionLogEntry,
 )
 from engine.people.directory import get_user
@@ -39,7 +40,7 @@ CASE_NOTE_ROLES = ("crisis_team", "director", "admin")
 
 def _open_crisis(session, crisis_id: int) -> Crisis:
     crisis = load_crisis(session, crisis_id)
-    if crisis.status == "closed":
+    if crisis.status == CrisisStatus.CLOSED:
         raise Conflict(N_("crisis %(id)s is closed: its records are final") % {"id": crisis.id})
     return crisis
 

@@ -30,7 +30,7 @@ from engine.crisis.declaration import (
 )
 from engine.errors import Conflict, Invalid
 from engine.models import UNRATED, Case, CaseStage, CaseStatus, RiskLevel
-from engine.models.crisis import Crisis
+from engine.models.crisis import Crisis, CrisisStatus
 from engine.process import instances
 from engine.process.decision_parameters import decision_row
 from engine.service_ops.translations import N_
@@ -99,7 +99,7 @@ def change_scope(uow, runtime: ProcessRuntime, actor_id: int, crisis_id: int, af
     if len(text) > NOTE_MAX:
         raise Invalid("the note is too long", errors={"note": [f"at most {NOTE_MAX} characters"]})
     crisis = load_crisis(session, crisis_id, for_update=True)
-    if crisis.status == "closed":
+    if crisis.status == CrisisStatus.CLOSED:
         raise Conflict(N_("crisis %(id)s is closed: its scope is final") % {"id": crisis.id})
     before = crisis.functions
     if functions == before:

@@ -23,9 +23,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from engine.errors import Invalid
-from engine.models import UNRATED, Case, CaseStatus, Supervision, User, UserRole
+from engine.models import RISK_LEVELS, UNRATED, Case, CaseStatus, Supervision, User, UserRole
 
-WORK_KINDS = ("crisis_check", "follow_up", "other")
 BACKUPS = ("colleague", "supervisor", "role")
 
 
@@ -44,7 +43,7 @@ def backup_rules(params: dict) -> dict[tuple[str, str], str]:
 
 
 def backup_for(rules: dict[tuple[str, str], str], work: str, risk_level: str | None) -> str:
-    risk = risk_level if risk_level in ("high", "medium", "low") else UNRATED
+    risk = risk_level if risk_level in RISK_LEVELS else UNRATED
     found = rules.get((work, risk))
     if found is None:
         raise Invalid(f"bcp_backup_staffing gives no backup for {work} work on a {risk} risk case")

@@ -27,7 +27,7 @@ class CaseStatus(Vocabulary):
 
 
 class RiskLevel(Vocabulary):
-    """The risk rating of 004 §6.2."""
+    """The risk rating of 004 §6.2, most urgent first (``RISK_LEVELS`` keeps this order)."""
     HIGH = "high", "High"
     MEDIUM = "medium", "Medium"
     LOW = "low", "Low"
@@ -57,7 +57,7 @@ class CaseStage(Vocabulary):
 CASE_STATUSES = CaseStatus.values()
 STATUS_NAMES = {status.value: status.label.lower() for status in CaseStatus}
 ACTIVE_STATUSES = (CaseStatus.OPEN, CaseStatus.INACTIVE, CaseStatus.AGED_OUT)  # count against the caseload (R06)
-RISK_LEVELS = RiskLevel.values()
+RISK_LEVELS = RiskLevel.values()  # most urgent first: crisis checks, task priorities
 CASE_STAGES = CaseStage.values()
 
 

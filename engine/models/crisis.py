@@ -125,7 +125,7 @@ class Crisis(Base):
 
     @property
     def active(self) -> bool:
-        return self.status != "closed"
+        return self.status != CrisisStatus.CLOSED
 
 
 class CrisisCaseCheck(Base):

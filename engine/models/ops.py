@@ -92,7 +92,7 @@ class Incident(Base):
     args_json: Mapped[str] = mapped_column(Text, default="[]")
     error: Mapped[str] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    state: Mapped[str] = mapped_column(String(10), default="open")
+    state: Mapped[str] = mapped_column(String(10), default=IncidentState.OPEN)
     first_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
     last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
     retried_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

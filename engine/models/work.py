@@ -12,8 +12,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from engine import clock
 from engine.models.base import Base, UTCDateTime, Vocabulary
+from engine.models.case import RISK_LEVELS
 
-PRIORITY_BY_RISK = {"high": 3, "medium": 2, "low": 1}
+# a task on a high-risk case comes first: high 3, medium 2, low 1
+PRIORITY_BY_RISK = {level: len(RISK_LEVELS) - rank for rank, level in enumerate(RISK_LEVELS)}
 
 
 class TaskState(Vocabulary):

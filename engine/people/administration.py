@@ -225,12 +225,6 @@ def change_person(uow, actor_id: int | None, username: str, changes: PersonChang
     return Outcome(person, ended, handed_back)
 
 
-def deactivate_person(uow, actor_id: int | None, username: str) -> Outcome:
-    """The account signs in no more: every session and token ends, claimed tasks go back to
-    their roles. Audited; commits."""
-    return change_person(uow, actor_id, username, PersonChanges(active=False))
-
-
 # -- building blocks (never commit) -------------------------------------------------------
 def _require_admin(session, actor_id: int | None) -> None:
     if actor_id is None:

@@ -17,11 +17,10 @@ from functools import lru_cache
 from lxml import etree
 from sqlalchemy import func, select
 
+from engine.bpmn.namespaces import DMN_NAMESPACES, parse_xml
 from engine.models import ProcessModel, ProcessModelFile
 
 log = logging.getLogger(__name__)
-DMN_NAMESPACES = ("https://www.omg.org/spec/DMN/20191111/MODEL/", "http://www.omg.org/spec/DMN/20180521/MODEL/",
-                  "https://www.omg.org/spec/DMN/20230324/MODEL/")
 
 
 def _literal(text: str | None):
@@ -37,9 +36,8 @@ _NOT_LITERAL = object()
 @lru_cache(maxsize=64)
 def _rules(xml_text: str, decision_id: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple] | None:
     """(input expressions, output names, rules as (input cells, output cells))."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True)
     try:
-        root = etree.fromstring(xml_text.encode("utf-8"), parser)
+        root = parse_xml(xml_text)
     except etree.XMLSyntaxError:
         return None
     for ns in DMN_NAMESPACES:

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from types import SimpleNamespace
 
-from lxml import etree
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
+from engine.bpmn.namespaces import parse_xml
 from engine.bpmn.runtime import ProcessRuntime
 from engine.errors import Invalid, ServiceUnavailable
 from engine.people.directory import get_user
@@ -63,8 +63,7 @@ def checked_needs(red, yellow) -> tuple[list[str], list[str]]:
 @lru_cache(maxsize=8)
 def _table(dmn_text: str):
     parser = BpmnDmnParser()
-    parser.add_dmn_xml(etree.fromstring(dmn_text.encode("utf-8"), etree.XMLParser(resolve_entities=False,
-                                                                                  no_network=True)))
+    parser.add_dmn_xml(parse_xml(dmn_text))
     dmn = parser.dmn_parsers[RISK_DECISION]
     dmn.parse()
     return dmn.decision.decisionTables[0]

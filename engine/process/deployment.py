@@ -82,8 +82,6 @@ def latest_model(session, process_id: str) -> ProcessModel:
     return next((m for m in runnable if m.starts_new_instances), runnable[0])
 
 
-start_model = latest_model
-
 
 def deployed_files(session) -> dict[str, str]:
     """Every file of the newest version of every model, by filename."""

@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 from engine import clock
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.models import User, UserRole
-from engine.models.ops import INCIDENT_STATES, Incident, dialect_insert
+from engine.models.ops import INCIDENT_STATES, Incident, IncidentState, dialect_insert
 from engine.people.directory import get_user
 from engine.service_ops.notifications import notify, notify_in_app
 from engine.service_ops.translations import N_, words
@@ -69,12 +69,12 @@ def record_failure(uow, actor: str, args, error: str, attempts: int) -> int:
     insert = dialect_insert(uow.session, Incident)
     statement = insert.values(
         job_key=job_key(actor, args), actor=actor, args_json=json.dumps(list(args), default=str),
-        error=error[:ERROR_MAX], attempts=attempts, state="open", first_seen_at=now, last_seen_at=now,
+        error=error[:ERROR_MAX], attempts=attempts, state=IncidentState.OPEN, first_seen_at=now, last_seen_at=now,
         retries=0,
     ).on_conflict_do_update(
         index_elements=["job_key"],
         set_={"error": insert.excluded.error, "attempts": Incident.attempts + insert.excluded.attempts,
-              "last_seen_at": insert.excluded.last_seen_at, "state": "open",
+              "last_seen_at": insert.excluded.last_seen_at, "state": IncidentState.OPEN,
               "resolved_at": None, "resolved_by": None},
     ).returning(Incident.id, Incident.retries)
     incident_id, retries = uow.session.execute(statement).one()
@@ -143,9 +143,9 @@ def retry_incident(uow, user_id: int, incident_id: int) -> Incident:
         raise Conflict("a failed step is not a job to retry: move its instance onto a fixed version of the process "
                        "(process models page, or POST /api/process-models/<process_id>/migrations); a person's "
                        "step can also simply be tried again")
-    if incident.state != "open":
+    if incident.state != IncidentState.OPEN:
         raise Conflict(f"incident {incident_id} is {incident.state}; only an open incident can be retried")
-    incident.state = "retried"
+    incident.state = IncidentState.RETRIED
     incident.retried_at = clock.now()
     incident.retried_by = admin.id
     incident.retries += 1
@@ -160,9 +160,9 @@ def resolve_incident(uow, user_id: int, incident_id: int) -> Incident:
     """An admin closes an incident without retrying (the job no longer matters). Commits."""
     admin = _require_admin(uow.session, user_id)
     incident = _load(uow.session, incident_id)
-    if incident.state == "resolved":
+    if incident.state == IncidentState.RESOLVED:
         raise Conflict(f"incident {incident_id} is resolved already")
-    incident.state = "resolved"
+    incident.state = IncidentState.RESOLVED
     incident.resolved_at = clock.now()
     incident.resolved_by = admin.id
     uow.audit(admin.id, "incident_resolved", "incident", incident.id, actor=incident.actor)
@@ -174,7 +174,7 @@ def job_of_retry(session, incident_id: int) -> tuple[str, list] | None:
     """The job a queued retry should run, or None when the incident is no longer waiting
     for one (resolved meanwhile, or a duplicate message)."""
     incident = session.get(Incident, incident_id)
-    if incident is None or incident.state != "retried":
+    if incident is None or incident.state != IncidentState.RETRIED:
         return None
     return incident.actor, json.loads(incident.args_json)
 
@@ -182,7 +182,7 @@ def job_of_retry(session, incident_id: int) -> tuple[str, list] | None:
 def retry_succeeded(uow, incident_id: int) -> None:
     """The retried job succeeded: resolve its incident. Commits."""
     incident = _load(uow.session, incident_id)
-    incident.state = "resolved"
+    incident.state = IncidentState.RESOLVED
     incident.resolved_at = clock.now()
     uow.audit(None, "incident_resolved", "incident", incident.id, actor=incident.actor, by="retry")
     uow.commit()
@@ -191,7 +191,7 @@ def retry_succeeded(uow, incident_id: int) -> None:
 def retry_failed(uow, incident_id: int, error: str, attempts: int) -> tuple[str, list]:
     """The retried job gave up again: reopen. Returns the job (actor, arguments)."""
     incident = _load(uow.session, incident_id)
-    incident.state = "open"
+    incident.state = IncidentState.OPEN
     incident.error = error[:ERROR_MAX]
     incident.attempts += attempts
     incident.last_seen_at = clock.now()
@@ -203,13 +203,13 @@ def resolve_superseded(uow, actor: str) -> int:
     """A periodic job (it takes no ids: each run does the whole job) ran successfully: the
     incidents its earlier runs left are resolved, by that run. Returns how many. Commits
     (only when there was one)."""
-    open_ones = list(uow.session.scalars(select(Incident).where(Incident.actor == actor,
-                                                                Incident.state.in_(("open", "retried")))))
+    open_ones = list(uow.session.scalars(select(Incident).where(
+        Incident.actor == actor, Incident.state.in_((IncidentState.OPEN, IncidentState.RETRIED)))))
     if not open_ones:
         return 0
     now = clock.now()
     for incident in open_ones:
-        incident.state, incident.resolved_at = "resolved", now
+        incident.state, incident.resolved_at = IncidentState.RESOLVED, now
         uow.audit(None, "incident_resolved", "incident", incident.id, actor=actor, by="next_run")
     uow.commit()
     log.info("%s ran successfully: resolved incident(s) %s", actor, ", ".join(str(i.id) for i in open_ones))
@@ -228,15 +228,16 @@ def record_diagram_failure(uow, failure) -> int:
             "stopped": failure.stopped, "detail": failure.technical[:ERROR_MAX]}
     now = clock.now()
     key = job_key(DIAGRAM_FAILURE, key_args)
-    already_open = uow.session.scalar(select(Incident.state).where(Incident.job_key == key)) == "open"
+    already_open = uow.session.scalar(select(Incident.state).where(Incident.job_key == key)) == IncidentState.OPEN
     insert = dialect_insert(uow.session, Incident)
     statement = insert.values(
         job_key=key, actor=DIAGRAM_FAILURE, args_json=json.dumps(args),
-        error=failure.in_words[:ERROR_MAX], attempts=1, state="open", first_seen_at=now, last_seen_at=now, retries=0,
+        error=failure.in_words[:ERROR_MAX], attempts=1, state=IncidentState.OPEN, first_seen_at=now, last_seen_at=now,
+        retries=0,
     ).on_conflict_do_update(
         index_elements=["job_key"],
         set_={"error": insert.excluded.error, "args_json": insert.excluded.args_json, "attempts": Incident.attempts + 1,
-              "last_seen_at": insert.excluded.last_seen_at, "state": "open", "resolved_at": None,
+              "last_seen_at": insert.excluded.last_seen_at, "state": IncidentState.OPEN, "resolved_at": None,
               "resolved_by": None},
     ).returning(Incident.id, Incident.attempts)
     incident_id, attempts = uow.session.execute(statement).one()
@@ -260,18 +261,9 @@ def resolve_diagram_failure(uow, instance_id: int) -> None:
     """A recovery listener: the instance got past its failed element, so its incident is
     resolved (in the step's transaction)."""
     incident = uow.session.scalar(select(Incident).where(Incident.job_key == job_key(DIAGRAM_FAILURE, [instance_id]),
-                                                         Incident.state != "resolved"))
+                                                         Incident.state != IncidentState.RESOLVED))
     if incident is None:
         return
-    incident.state, incident.resolved_at = "resolved", clock.now()
+    incident.state, incident.resolved_at = IncidentState.RESOLVED, clock.now()
     uow.audit(None, "incident_resolved", "incident", incident.id, actor=DIAGRAM_FAILURE, by="the step ran")
 
-
-def diagram_failures(session, model_ids: list[int] | None = None, state: str = "open") -> list[Incident]:
-    """Diagram-failure incidents (of these model versions), newest first, for the models page."""
-    rows = session.scalars(select(Incident).where(Incident.actor == DIAGRAM_FAILURE, Incident.state == state)
-                           .order_by(Incident.last_seen_at.desc(), Incident.id.desc()).limit(500))
-    found = list(rows)
-    if model_ids is None:
-        return found
-    return [i for i in found if json.loads(i.args_json).get("model_id") in model_ids]

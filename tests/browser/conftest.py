@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
-from engine.settings import PROJECT_ROOT, Settings
+from engine.settings import PROJECT_ROOT
+from tests.live_server import live_settings, serving
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -78,19 +77,9 @@ class ApiClient:
 
 @pytest.fixture
 def live_app(tmp_path):
-    from webui.app import create_app
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'browser.db'}", secret_key="browser-test-secret",
-                        demo=True, workflows_dir=PROJECT_ROOT / "workflows", instance_dir=tmp_path / "instance",
-                        in_process_worker=True, testing=True, script_time_limit=2.0)
-    app = create_app(settings, start_worker=True)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="browser-test-server", daemon=True)
-    thread.start()
-    yield LiveApp(f"http://127.0.0.1:{server.server_port}", app)
-    server.shutdown()
-    thread.join(timeout=10)
-    app.extensions["task_queue"].stop()
-    app.extensions["engine_ctx"].engine.dispose()
+    settings = live_settings(f"sqlite:///{tmp_path / 'browser.db'}", "browser-test-secret", tmp_path / "instance")
+    with serving(settings, "browser-test-server") as (url, app):
+        yield LiveApp(url, app)
 
 
 @pytest.fixture

@@ -1,10 +1,11 @@
 """While someone attacks the service, everyone else is still served.
 
-Each test runs the live app (a threaded server, as ``make run`` serves it) on embedded
-SQLite — the database where one writer holds a lock on the whole file — and on
-PostgreSQL. An attacker repeats one attack of the hardening issue in a background thread
-for the whole test; meanwhile a bystander (another caseworker) signs in, claims and
-completes a task, and ``/healthz`` is asked. Every bystander answer must come within 2 s,
+The live app (a threaded server, as ``make run`` serves it) runs on embedded SQLite — the
+database where one writer holds a lock on the whole file — and on PostgreSQL, one server
+per database for the whole module. In each test an attacker repeats one attack of the
+hardening issue in a background thread, from an address of its own (so one attack's
+rate limits are not another's); meanwhile a bystander (another caseworker) signs in,
+claims and completes a task, and ``/healthz`` is asked. Every bystander answer must come within 2 s,
 and every attack must be refused with a 4xx (never a 5xx, never a hang).
 """
 from __future__ import annotations
@@ -17,12 +18,12 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import pytest
-from werkzeug.serving import make_server
 
 from engine.infra import db
-from engine.settings import PROJECT_ROOT, Settings
+from engine.settings import PROJECT_ROOT
 from tests.conftest import _empty as empty_database
 from tests.integration.attack_samples import ATTACKS, Attack
+from tests.live_server import live_settings, serving
 
 BYSTANDER_LIMIT_S = 2.0
 # The attacker's own request is bounded by one engine step's budget (STEP_TIME_LIMIT, 5 s by
@@ -43,7 +44,7 @@ class Answer:
 @dataclass
 class Live:
     """HTTP to the live app from one client address (attacker and bystander are different
-    machines, as in life: 127.0.0.2 and 127.0.0.1)."""
+    machines, as in life: 127.0.1.n and 127.0.0.1)."""
     url: str
     app: object
     source: str = "127.0.0.1"
@@ -83,9 +84,10 @@ class Live:
         return self.tokens[user]
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def live(request, tmp_path):
-    from webui.app import create_app
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def live(request, tmp_path_factory):
+    """The live app on one database, shared by every attack (each deploys processes of its own)."""
+    tmp_path = tmp_path_factory.mktemp(f"bystanders-{request.param}")
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'bystanders.db'}"
     else:
@@ -94,18 +96,9 @@ def live(request, tmp_path):
         db.upgrade(engine)
         empty_database(engine)
         engine.dispose()
-    settings = Settings(database_url=url, secret_key="bystander-secret", demo=True,
-                        workflows_dir=PROJECT_ROOT / "workflows", instance_dir=tmp_path / "instance",
-                        in_process_worker=True, testing=True, script_time_limit=2.0)
-    app = create_app(settings, start_worker=True)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="bystander-server", daemon=True)
-    thread.start()
-    yield Live(f"http://127.0.0.1:{server.server_port}", app)
-    server.shutdown()
-    thread.join(timeout=10)
-    app.extensions["task_queue"].stop()
-    app.extensions["engine_ctx"].engine.dispose()
+    settings = live_settings(url, "bystander-secret", tmp_path / "instance")
+    with serving(settings, "bystander-server") as (address, app):
+        yield Live(address, app)
 
 
 def attack_repeatedly(live: Live, attack: Attack, started: threading.Event, stop: threading.Event,
@@ -129,7 +122,7 @@ def bystander(live: Live) -> dict[str, float]:
     live.tokens["caseworker2"] = signed_in.body["access_token"]
     started = live.call("POST", "/api/processes/sample_intake/instances", {"data": {}}, user="caseworker2")
     assert started.status == 201, started.body
-    tasks = live.call("GET", "/api/tasks?scope=claimable", user="caseworker2")
+    tasks = live.call("GET", "/api/tasks?scope=claimable&process_id=sample_intake&limit=500", user="caseworker2")
     task = next(t for t in tasks.body["tasks"] if t["instance_id"] == started.body["id"])
     claimed = live.call("POST", f"/api/tasks/{task['id']}/claim", user="caseworker2")
     done = live.call("POST", f"/api/tasks/{task['id']}/complete", {"data": NEEDS}, user="caseworker2")
@@ -149,7 +142,7 @@ def record_figures(live: Live, attack: str, rounds: list[dict[str, float]]) -> N
 
 @pytest.mark.parametrize("attack", ATTACKS, ids=[a.name for a in ATTACKS])
 def test_while_an_attack_runs_every_other_user_is_answered_within_two_seconds(live, attack: Attack):
-    outsider = live.from_address("127.0.0.2")
+    outsider = live.from_address(f"127.0.1.{ATTACKS.index(attack) + 1}")
     attack.prepare(outsider)
     started, stop, answers = threading.Event(), threading.Event(), []
     attacker = threading.Thread(target=attack_repeatedly, args=(outsider, attack, started, stop, answers),

@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from engine import clock
 from engine.case import decision_context
+from engine.models import PRIORITY_BY_RISK, RiskLevel, TaskState
 from engine.people.directory import username
 from engine.process import human_tasks, inbox
 from webui import workflow_words
@@ -16,7 +17,7 @@ from webui.idempotency import idempotent
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/tasks", description="Human tasks")
 
-RISK_BY_PRIORITY = {3: "high", 2: "medium", 1: "low"}
+RISK_BY_PRIORITY = {priority: level for level, priority in PRIORITY_BY_RISK.items()}
 
 
 class TaskQuerySchema(Schema):
@@ -75,8 +76,8 @@ def task_dict(task, assignee: str | None = None, form=None, language: str = "en"
         "case_code": task.case_code,
         "process_id": task.process_id, "instance_id": task.instance_id, "role": task.role,
         "assignee": assignee, "state": task.state, "created_at": task.created_at, "due_at": task.due_at,
-        "overdue": bool(task.state == "ready" and task.due_at and task.due_at < clock.now()),
-        "priority": RISK_BY_PRIORITY.get(task.priority, "low"), "priority_rank": task.priority,
+        "overdue": bool(task.state == TaskState.READY and task.due_at and task.due_at < clock.now()),
+        "priority": RISK_BY_PRIORITY.get(task.priority, RiskLevel.LOW.value), "priority_rank": task.priority,
         "risk_level": task.risk_level, "form": workflow_words.form(form, language),
         "form_file": getattr(task, "form", None),
     }

@@ -16,7 +16,7 @@ from engine.bpmn.diagram_outline import outline_after
 from engine.case import dashboards, decision_context
 from engine.case import files as case_files
 from engine.errors import Conflict, Invalid, NotFound, ScriptError
-from engine.models import CaseStatus
+from engine.models import CaseStatus, TaskState
 from engine.people import access
 from engine.people.directory import get_user
 from engine.process import deployment, human_tasks, inbox
@@ -54,9 +54,9 @@ def _render(task_id: str, data: dict | None = None, errors: dict | None = None, 
             "decides": decides, "urgent_since": shown.urgent_since, "urgent_reason": shown.urgent_reason,
             "case": dashboards.case_summary(work.session, task.case_code),
             "outline": workflow_words.outline(outline_after(bpmn, task.process_id, task.bpmn_id)),
-            "may_complete": task.state == "ready" and access.may_complete(user, task),
-            "may_claim": task.state == "ready" and task.assignee_id is None and access.offered_to(user, task),
-            "holds_it": task.state == "ready" and task.assignee_id == user.id,
+            "may_complete": task.state == TaskState.READY and access.may_complete(user, task),
+            "may_claim": task.state == TaskState.READY and task.assignee_id is None and access.offered_to(user, task),
+            "holds_it": task.state == TaskState.READY and task.assignee_id == user.id,
             "process_name": workflow_words.text(view.process_name),
         }
     return render_template("task.html", **context), status

@@ -1,7 +1,7 @@
 """``case.*`` and ``process.*`` operations of planning and care: plans and their approval,
 implementation with referrals, follow-ups, reviews, lost contact.
 
-Recurring work runs as chains of short instances (``engine.services.case_processes``):
+Recurring work runs as chains of short instances (``engine.case.processes``):
 ``process.next_follow_up`` / ``process.next_review`` start the next link when one ends; a
 new plan or a changed risk level restarts a chain so its deadline follows the new level.
 See ``engine.case_operations`` for the case context every operation publishes.
