@@ -3,7 +3,9 @@ server can end (engine.people.sessions); and the rate limits on signing in.
 
 Sign-in limits count only failed attempts (answers 401), per client address and per
 username named, shared by ``POST /api/auth/token`` and the sign-in page, so ordinary
-repeated sign-ins are never slowed down.
+repeated sign-ins are never slowed down. An attempt from a trusted device of the username
+it names (``webui.device_cookies``) is not counted or held back per username, only per
+device and per address: strangers failing on someone's username do not keep them out.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from flask_login import current_user, login_user, logout_user
 
 from engine.errors import Unauthorized
 from engine.people import accounts, sessions
+from webui import device_cookies
 from webui.extensions import csrf, engine_ctx, limiter, uow
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
@@ -86,6 +89,19 @@ def _failed_sign_in(response) -> bool:
 def _username_named() -> str:
     """A key for the username a sign-in names (hashed: mistyped passwords land in the
     username field, and the counters may live in Redis)."""
+    name = _named()
+    return "account:" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _from_trusted_device() -> bool:
+    """The sign-in comes from a trusted device of the username it names: the per-username
+    limit neither holds it back nor counts it."""
+    name = _named()
+    return bool(name) and device_cookies.is_trusted(name)
+
+
+def _named() -> str:
+    """The username a sign-in names, as sent (stripped); empty if none can be read."""
     name = ""
     if (request.content_length or 0) <= MAX_SIGN_IN_BODY:
         if request.is_json:
@@ -96,9 +112,7 @@ def _username_named() -> str:
             name = body.get("username", "") if isinstance(body, dict) else ""
         else:
             name = request.form.get("username", "")
-    if not isinstance(name, str):
-        name = ""
-    return "account:" + hashlib.sha256(name.strip().encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return name.strip() if isinstance(name, str) else ""
 
 
 def _per_address() -> str:
@@ -111,8 +125,25 @@ def _per_account() -> str:
 
 def sign_in_limits(view):
     """Decorate a sign-in view: refused with 429 once too many sign-ins failed from its
-    client address or naming its username (webui.extensions answers the 429)."""
+    client address or naming its username — the latter unless it comes from a trusted
+    device of that username (webui.extensions answers the 429)."""
     view = limiter.shared_limit(_per_address, scope="sign-in-address", key_func=get_remote_address,
                                 methods=["POST"], deduct_when=_failed_sign_in)(view)
     return limiter.shared_limit(_per_account, scope="sign-in-account", key_func=_username_named,
-                                methods=["POST"], deduct_when=_failed_sign_in)(view)
+                                methods=["POST"], deduct_when=_failed_sign_in,
+                                exempt_when=_from_trusted_device)(view)
+
+
+def password_sign_in(username: str, password: str, kind: sessions.SessionKind) -> accounts.SignedIn:
+    """Sign in with a password from this request (the API or the page): from a trusted device
+    of ``username`` the per-account delay does not apply and a failure counts against the
+    device; a success gives this browser its device cookie. ``Unauthorized`` otherwise."""
+    trusted = device_cookies.is_trusted(username)
+    try:
+        with uow() as work:
+            signed_in = accounts.sign_in(work, username, password, kind, session_lifetime(), trusted_device=trusted)
+    except Unauthorized:
+        device_cookies.count_failure(username)
+        raise
+    device_cookies.remember(signed_in.username)
+    return signed_in

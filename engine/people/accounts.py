@@ -8,6 +8,12 @@ usernames exist nor which are under attack. Failed attempts never lock an accoun
 passed since the last failure (``FIRST_DELAY``, doubling with each further failure, at most
 ``MAX_DELAY``); an attempt during the delay is refused without its password being looked
 at, and does not lengthen the delay. A success clears the count.
+
+An attempt from a *trusted device* (the web layer's word: a browser where this account
+signed in before, ``webui.device_cookies``) is not held back by that delay and does not
+add to the count: strangers failing on a username cannot keep its owner out of their own
+browser. Its failures are counted against the device by the web layer instead; an
+administrator's lock applies to it as to every attempt.
 """
 from __future__ import annotations
 
@@ -78,35 +84,42 @@ def _record_failure(uow, user: User, now: dt.datetime) -> None:
     uow.audit(None, "login_failed", "user", user.id)
 
 
-def check_credentials(uow, username: str, password: str) -> User | None:
+def check_credentials(uow, username: str, password: str, trusted_device: bool = False) -> User | None:
     """The active user with these credentials, or None (see the module's docstring for
-    the delays). Records the failure or success. Building block: does not commit."""
+    the delays and trusted devices). Records the failure or success. Building block: does
+    not commit."""
     user = uow.session.scalar(select(User).where(User.username == username))
     now = clock.now()
     if user is None or not user.active:
         _verify(_DUMMY_HASH, password)
         return None
     refusal = _refusal(user, now)
+    if refusal == "delay" and trusted_device:
+        refusal = None  # the delay is for attempts from unknown devices
     if refusal is not None:
         _verify(_DUMMY_HASH, password)
         uow.audit(None, "login_refused", "user", user.id, reason=refusal)
         return None
     if not _verify(user.password_hash, password):
-        _record_failure(uow, user, now)
+        if trusted_device:
+            uow.audit(None, "login_failed", "user", user.id, trusted_device=True)
+        else:
+            _record_failure(uow, user, now)
         return None
-    user.failed_logins = 0
-    user.last_failed_login_at = None
+    if not trusted_device:  # a trusted device's success leaves the strangers' count as it is
+        user.failed_logins = 0
+        user.last_failed_login_at = None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
 
 
 def sign_in(uow, username: str, password: str, kind: sessions.SessionKind,
-            lifetime: dt.timedelta = sessions.LIFETIME) -> SignedIn:
+            lifetime: dt.timedelta = sessions.LIFETIME, trusted_device: bool = False) -> SignedIn:
     """Use case: start a session (an API token or a browser sign-in) for these
     credentials, or ``Unauthorized`` — the same answer for every refusal. Audited; commits
-    either way, so failures are counted."""
-    user = check_credentials(uow, username, password)
+    either way, so failures are counted. ``trusted_device``: see the module's docstring."""
+    user = check_credentials(uow, username, password, trusted_device)
     if user is None:
         uow.commit()
         raise Unauthorized(WRONG_CREDENTIALS)

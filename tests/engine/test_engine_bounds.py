@@ -178,6 +178,9 @@ def test_timer_values_that_are_no_bounded_duration_or_date_fail_the_start_cleanl
         err = refused_start(bounds, "bounds_timer", {"wait": value}, "timer wait_for")
         assert err.details["element_id"] == "wait_for"
     refused_start(bounds, "bounds_date", {"until": "not-a-date"}, "not an ISO 8601 date and time")
+    for far in ("2999-01-01T00:00:00Z", "2999-01-01"):  # a plain date from data, far beyond the maximum
+        err = refused_start(bounds, "bounds_date", {"until": far}, "is more than 3653 days from now")
+        assert err.details["element_id"] == "wait_until"
     refused_start(bounds, "bounds_huge_timer", {}, "is not an ISO 8601 duration")  # f"PT{10**4000}H"
     assert start(bounds, "bounds_timer", {"wait": "PT1H"})
 

@@ -1,5 +1,6 @@
-"""Embedded SQLite under contention: writers are served in the order they came, and a
-start writes nothing (so holds no write lock) while its diagram runs."""
+"""Embedded SQLite under contention: writers are served in the order they came, a start
+writes nothing (so holds no write lock) while its diagram runs, and neither does a task
+completion while the script after it runs."""
 from __future__ import annotations
 
 import threading
@@ -8,12 +9,12 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
 
-from engine.bpmn import engine_step
+from engine.bpmn import engine_step, script_engine
 from engine.errors import ScriptError
 from engine.infra import db
 from engine.infra.sqlite_writers import WriterQueue
 from engine.process.deployment import latest_model
-from tests.integration.attack_samples import script_process
+from tests.integration.attack_samples import XMLNS, script_process
 from tests.webui.test_process_models_api import upload
 
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -108,3 +109,62 @@ def test_a_start_writes_nothing_while_its_diagram_runs_and_nothing_when_it_fails
             assert writes[0] == "process_instances"  # the first write comes when the step is saved
     finally:
         event.remove(ctx.engine, "before_cursor_execute", count_writes)
+
+
+SLOW_AFTER_FORM = f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions {XMLNS}>
+  <bpmn:process id="slow_after_form" name="Slow after a form" isExecutable="true">
+    <bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="start_roles" value="caseworker"/>
+    </spiffworkflow:properties></bpmn:extensionElements>
+    <bpmn:laneSet id="lanes">
+      <bpmn:lane id="lane" name="caseworker"><bpmn:flowNodeRef>fill</bpmn:flowNodeRef></bpmn:lane>
+    </bpmn:laneSet>
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="fill"/>
+    <bpmn:userTask id="fill" name="Fill in"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="fill" targetRef="slow"/>
+    <bpmn:scriptTask id="slow" name="Slow"><bpmn:script>slow_part = 1</bpmn:script></bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f3" sourceRef="slow" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+@SQLITE_ONLY
+def test_a_completion_holds_no_write_lock_while_the_script_after_it_runs(settings, client, token_for, monkeypatch):
+    """While the engine runs the script that follows a completed task, another writer (on a
+    connection of its own, as another process would be) commits at once."""
+    answer = upload(client, token_for("processowner1"), {"slow_after_form.bpmn": SLOW_AFTER_FORM})
+    assert answer.status_code == 201, answer.get_json()
+    caseworker = token_for("caseworker1")
+    started = client.post("/api/processes/slow_after_form/instances", json={"data": {}}, headers=caseworker)
+    assert started.status_code == 201, started.get_json()
+    [task] = [t for t in client.get("/api/tasks?scope=claimable", headers=caseworker).get_json()["tasks"]
+              if t["instance_id"] == started.get_json()["id"]]
+    other = db.make_engine(settings.database_url, busy_timeout_s=0.5)
+    meanwhile: list[str] = []
+    real_execute = script_engine.SandboxedEnvironment.execute
+
+    def another_writer() -> None:
+        try:
+            with other.begin() as conn:
+                conn.execute(text("UPDATE users SET display_name = 'Changed meanwhile' WHERE username = 'supervisor1'"))
+            meanwhile.append("committed")
+        except OperationalError as err:
+            meanwhile.append(str(err.orig))
+
+    def slow_execute(self, script, context, external_context=None):
+        if "slow_part" in script:  # the long-running script: another writer comes while it runs
+            writer = threading.Thread(target=another_writer)
+            writer.start()
+            writer.join(10)
+        return real_execute(self, script, context, external_context)
+
+    monkeypatch.setattr(script_engine.SandboxedEnvironment, "execute", slow_execute)
+    try:
+        done = client.post(f"/api/tasks/{task['id']}/complete", json={"data": {"done": True}}, headers=caseworker)
+    finally:
+        other.dispose()
+    assert done.status_code == 200, done.get_json()
+    assert meanwhile == ["committed"]

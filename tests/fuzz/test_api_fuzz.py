@@ -8,7 +8,7 @@ each, in-process through WSGI, as every demo user and without credentials. Promi
 - no operation except signing in answers 2xx to a caller without credentials.
 
 ``make test`` runs a short, deterministic pass (a few examples per operation, embedded
-database); ``make fuzz`` a longer one (``FUZZ_EXAMPLES``, default 100).
+database); ``make fuzz`` a longer one (``FUZZ_EXAMPLES``, default 200).
 """
 from __future__ import annotations
 

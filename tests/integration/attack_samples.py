@@ -100,10 +100,13 @@ PATTERN_FORM = json.dumps({"type": "object", "required": ["code"],
                            "properties": {"code": {"type": "string", "pattern": "^(a+)+$"}}})
 
 
-def timer_process(process_id: str, duration: str) -> str:
+def timer_process(process_id: str, duration: str, startable: bool = False) -> str:
+    """A process waiting at a timer of ``duration`` (an expression); ``startable``: by a caseworker."""
+    roles = ('<bpmn:extensionElements><spiffworkflow:properties><spiffworkflow:property name="start_roles" '
+             'value="caseworker"/></spiffworkflow:properties></bpmn:extensionElements>') if startable else ""
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions {XMLNS}>
-  <bpmn:process id="{process_id}" name="Attack timer" isExecutable="true">
+  <bpmn:process id="{process_id}" name="Attack timer" isExecutable="true">{roles}
     <bpmn:startEvent id="start"/>
     <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait"/>
     <bpmn:intermediateCatchEvent id="wait" name="Wait">
@@ -135,6 +138,67 @@ def big_table(rules: int) -> str:
   <decision id="attack_table" name="Attack table"><decisionTable id="t" hitPolicy="FIRST">
     <input id="in" label="n"><inputExpression id="ie" typeRef="integer"><text>n</text></inputExpression></input>
     <output id="out" name="label" typeRef="string"/>{body}
+  </decisionTable></decision>
+</definitions>"""
+
+
+def user_task_process(process_id: str, after: str = "", due: str | None = None) -> str:
+    """A caseworker's task (the generic done/comment form), with a ``due`` and then a script
+    ``after`` it if given."""
+    due_property = (f'<bpmn:extensionElements><spiffworkflow:properties><spiffworkflow:property name="due" '
+                    f'value="{due}"/></spiffworkflow:properties></bpmn:extensionElements>') if due else ""
+    script = (f'<bpmn:sequenceFlow id="f3" sourceRef="fill" targetRef="after"/>'
+              f'<bpmn:scriptTask id="after" name="After"><bpmn:script>{after}</bpmn:script></bpmn:scriptTask>'
+              f'<bpmn:sequenceFlow id="f4" sourceRef="after" targetRef="end"/>') if after else \
+        '<bpmn:sequenceFlow id="f3" sourceRef="fill" targetRef="end"/>'
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions {XMLNS}>
+  <bpmn:process id="{process_id}" name="Attack {process_id}" isExecutable="true">
+    <bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="start_roles" value="caseworker"/>
+    </spiffworkflow:properties></bpmn:extensionElements>
+    <bpmn:laneSet id="lanes">
+      <bpmn:lane id="lane" name="caseworker"><bpmn:flowNodeRef>fill</bpmn:flowNodeRef></bpmn:lane>
+    </bpmn:laneSet>
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="fill"/>
+    <bpmn:userTask id="fill" name="Fill in">{due_property}</bpmn:userTask>
+    {script}
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def decision_process(process_id: str, decision_id: str) -> str:
+    """A process a caseworker may start whose one task evaluates a decision table on its data."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions {XMLNS}>
+  <bpmn:process id="{process_id}" name="Attack {process_id}" isExecutable="true">
+    <bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="start_roles" value="caseworker"/>
+    </spiffworkflow:properties></bpmn:extensionElements>
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="decide"/>
+    <bpmn:businessRuleTask id="decide" name="Decide">
+      <bpmn:extensionElements><spiffworkflow:calledDecisionId>{decision_id}</spiffworkflow:calledDecisionId>
+      </bpmn:extensionElements>
+    </bpmn:businessRuleTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="decide" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def gigabyte_cell_table(decision_id: str) -> str:
+    """One rule whose output cell repeats a string as often as the data says."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="{decision_id}_defs" name="d"
+  namespace="http://example.org/attack">
+  <decision id="{decision_id}" name="Attack cell"><decisionTable id="{decision_id}_t" hitPolicy="FIRST">
+    <input id="in" label="n"><inputExpression id="ie" typeRef="integer"><text>size</text></inputExpression></input>
+    <output id="out" name="label" typeRef="string"/>
+    <rule id="r"><inputEntry id="i"><text>-</text></inputEntry>
+      <outputEntry id="o"><text>"x" * size</text></outputEntry></rule>
   </decisionTable></decision>
 </definitions>"""
 
@@ -177,11 +241,28 @@ def deploy(files: dict[str, str]):
 def fill_form_with_backtracking_text(live):
     def step():
         started = live.call("POST", "/api/processes/attack_form/instances", {"data": {}}, user="caseworker1")
-        tasks = live.call("GET", "/api/tasks?scope=claimable", user="caseworker1").body.get("tasks", [])
-        task = next(t for t in tasks if t["instance_id"] == started.body["id"])
+        task = task_of(live, started, "attack_form")
         return live.call("POST", f"/api/tasks/{task['id']}/complete", {"data": {"code": "a" * 40 + "!"}},
                          user="caseworker1")
     return [step]
+
+
+def task_of(live, started, process_id: str, user: str = "caseworker1") -> dict:
+    """The task the instance ``started`` waits at, from ``user``'s claimable tasks."""
+    tasks = live.call("GET", f"/api/tasks?scope=claimable&process_id={process_id}&limit=500", user=user)
+    return next(t for t in tasks.body.get("tasks", []) if t["instance_id"] == started.body["id"])
+
+
+def complete_then(process_id: str, data: dict | None = None, raw: bytes | None = None):
+    """Start ``process_id`` and complete its task with ``data`` (or the ``raw`` body)."""
+    def make(live):
+        def step():
+            started = live.call("POST", f"/api/processes/{process_id}/instances", {"data": {}}, user="caseworker1")
+            task = task_of(live, started, process_id)
+            return live.call("POST", f"/api/tasks/{task['id']}/complete", {"data": data}, raw=raw,
+                             user="caseworker1")
+        return [step]
+    return make
 
 
 def sign_in_as_someone_else(live):
@@ -228,4 +309,25 @@ ATTACKS = [
     Attack("a four-thousand-rule table", deploy({"attack_table.dmn": big_table(4000)})),
     Attack("guessing another user's password", sign_in_as_someone_else),
     Attack("malformed and oversized input", bad_input),
+    Attack("a due of a hundred thousand years", deploy({"attack_due.bpmn": user_task_process("attack_due",
+                                                                                             due="P100000Y")})),
+    Attack("readiness through the generic start", start("bcp_readiness_activity",
+                                                        {"activity": "crisis_drill", "every_days": 30})),
+    Attack("an augmented repetition", start("attack_augmented", {"x": "ab"}),
+           {"attack_augmented.bpmn": script_process("attack_augmented", "x *= 1500000000")}),
+    Attack("a gigabyte decision cell", start("attack_cell", {"size": 10**9}),
+           {"attack_cell.bpmn": decision_process("attack_cell", "attack_cell_table"),
+            "attack_cell_table.dmn": gigabyte_cell_table("attack_cell_table")}),
+    Attack("a constant too big to compute", deploy({"attack_constant.bpmn": script_process("attack_constant",
+                                                                                           "r = 3**(2*10**7)")})),
+    Attack("task data five thousand deep", complete_then("attack_deep", raw=b'{"data": ' + b'{"a": ' * 5000 + b"1"
+                                                         + b"}" * 5000 + b"}"),
+           {"attack_deep.bpmn": user_task_process("attack_deep")}),
+    Attack("timer and due values from data", lambda live: [
+        *start("attack_timer_data", {"wait": "PT99999999999999999999H"})(live),
+        *start("attack_due_data", {"due_hours": 1e300})(live)],
+           {"attack_timer_data.bpmn": timer_process("attack_timer_data", "wait", startable=True),
+            "attack_due_data.bpmn": user_task_process("attack_due_data", due="(due_hours)")}),
+    Attack("a completion followed by a slow script", complete_then("attack_slow", {"done": True}),
+           {"attack_slow.bpmn": user_task_process("attack_slow", after="n = 0\nwhile n &gt; -1:\n    n += 1")}),
 ]

@@ -4,6 +4,7 @@
   the same 401 for an unknown name, a wrong password and a paused account.
 - Failed sign-ins are rate limited per client address and per username (429 with
   Retry-After); successful ones never are.
+- (A browser where someone signed in before carries a device cookie: test_device_cookies.py.)
 - Tokens and browser sign-ins are sessions on the server: signing out, a password change,
   deactivation or a lock ends them at once.
 - After signing in, ``next`` can only lead to a page of this site.
@@ -176,6 +177,7 @@ def test_successful_sign_ins_are_never_throttled(strict_app):
         sign_in(strict_app, "supervisor1")  # through the page, as the browser tests do
 
 
+# -- 6. device cookies: strangers cannot keep someone out of their own browser -------------------------
 # -- 7. tokens and browser sign-ins are sessions the server ends ---------------------------------------
 def test_a_token_is_a_random_secret_of_which_only_a_hash_is_kept(app, client):
     token = new_token(client)

@@ -6,7 +6,14 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from engine.people import accounts, sessions
-from webui.auth import bearer_token, current_user_id, end_browser_session, session_lifetime, sign_in_limits
+from webui.auth import (
+    bearer_token,
+    current_user_id,
+    end_browser_session,
+    password_sign_in,
+    session_lifetime,
+    sign_in_limits,
+)
 from webui.extensions import uow
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Sign in for API access")
@@ -38,9 +45,7 @@ def token(credentials):
     """Exchange a username and password for a bearer token, valid 12 hours unless ended
     sooner. Every refusal is the same 401; repeated failures are answered 429 with Retry-After."""
     lifetime = session_lifetime()
-    with uow() as work:
-        signed_in = accounts.sign_in(work, credentials["username"], credentials["password"],
-                                     sessions.SessionKind.API, lifetime)
+    signed_in = password_sign_in(credentials["username"], credentials["password"], sessions.SessionKind.API)
     return {"access_token": signed_in.secret, "token_type": "Bearer",
             "expires_in": int(lifetime.total_seconds()), "username": signed_in.username,
             "roles": sorted(signed_in.roles)}

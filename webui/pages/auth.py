@@ -16,9 +16,9 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from engine.errors import Unauthorized
-from engine.people import accounts, sessions
+from engine.people import sessions
 from engine.service_ops.translations import N_
-from webui.auth import end_browser_session, session_lifetime, sign_in_limits, start_browser_session, web_secret
+from webui.auth import end_browser_session, password_sign_in, sign_in_limits, start_browser_session, web_secret
 from webui.extensions import login_manager, retry_after_seconds, uow
 from webui.pages.common import page_blueprint
 
@@ -68,9 +68,7 @@ def login():
     status = 200
     if form.validate_on_submit():
         try:
-            with uow() as work:
-                signed_in = accounts.sign_in(work, form.username.data, form.password.data,
-                                             sessions.SessionKind.WEB, session_lifetime())
+            signed_in = password_sign_in(form.username.data, form.password.data, sessions.SessionKind.WEB)
         except Unauthorized as err:
             flash(f"{err.message}. {_(WAIT_HINT)}", "error")
             status = 401
