@@ -23,19 +23,25 @@ Assumptions, kept simple and said here:
   adds, flags (``True``/``False``/``None``) likewise: nothing else is assumed;
 * inputs are independent of each other.
 
-A table whose cells the reader cannot turn into sets (a cell calling a function, reading
-another variable, ordering strings) or that compares one input with numbers and strings
-is skipped, as is a search beyond ``MAX_VISITS`` steps; both are logged.
+A table the check cannot finish is refused, never passed unchecked (a table that deploys
+with a hole is the failure the check exists to prevent): one whose cells the reader cannot
+turn into sets (a cell calling a function, reading another variable, ordering strings),
+one that compares an input with numbers and strings, and one whose search goes beyond
+``MAX_VISITS`` steps. The refusal says why and how to change the table so it can be checked.
+
+Building the pieces is one pass over the rules per input: a map from each named string or
+flag to the rules naming it, so many distinct values cost O(r) and not O(r) per value.
 """
 from __future__ import annotations
 
 import bisect
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from engine.bpmn.dmn_cells import TooComplex, constants, matched_values
-from engine.bpmn.dmn_check import DecisionTable, Problem, TableInput
+from engine.bpmn.dmn_check import DecisionTable, Problem, TableInput, TableRule
 from engine.bpmn.dmn_domains import Domain
 from engine.bpmn.value_sets import INF, Discrete, Interval, NumberSet, ValueSet, is_flag
 
@@ -55,7 +61,7 @@ class Piece:
 
 def analyse(table: DecisionTable, domains: dict[int, Domain]) -> list[Problem]:
     """The first gap (not for COLLECT) and, for UNIQUE, the first overlap of ``table``;
-    [] if none or if the table is too complex to read."""
+    a refusal if the table is too complex to read or too large to search; [] if none."""
     check_gap, check_overlap = table.hit_policy != "COLLECT", table.hit_policy == "UNIQUE"
     if not (check_gap or check_overlap) or not table.rules:
         return [] if table.rules or not check_gap else [
@@ -63,19 +69,38 @@ def analyse(table: DecisionTable, domains: dict[int, Domain]) -> list[Problem]:
     try:
         pieces = axes(table, domains)
     except TooComplex as why:
-        log.info("decision %s: gap check skipped (%s)", table.id, why)
-        return []
+        log.info("decision %s: gap check impossible (%s)", table.id, why)
+        rule = why.rule if isinstance(why, _Unreadable) else None
+        return [Problem(table.file, rule.id if rule else table.id, rule.line if rule else table.line,
+                        f"decision {table.id}: the table is too complex to be checked for gaps: {why}. "
+                        "Write each cell as a comparison of the input with fixed values (such as "
+                        "'>= 3', '\"high\"', '? in range(0, 5)' or '-'), or move that test into "
+                        "the diagram before the decision, and deploy again")]
     search = Search(table, pieces, domains, check_gap, check_overlap)
     try:
         search.run(0, (1 << len(table.rules)) - 1, ())
     except _Budget:
         log.info("decision %s: gap check stopped after %d steps", table.id, MAX_VISITS)
+        return search.problems or [Problem(
+            table.file, table.id, table.line,
+            f"decision {table.id}: the table is too large to be checked for gaps: the combinations "
+            f"of its {len(table.inputs)} inputs take more than {MAX_VISITS:,} steps to check. Split it into "
+            "smaller decisions (for example one table per value of its first input, chosen in "
+            "the diagram), or merge rules that give the same result, and deploy again")]
     return search.problems
 
 
 def axes(table: DecisionTable, domains: dict[int, Domain]) -> list[list[Piece]]:
     """Per input, its pieces (``TooComplex`` when a cell cannot be read as a set)."""
     return [_pieces(table, i, inp, domains.get(i) or Domain()) for i, inp in enumerate(table.inputs)]
+
+
+class _Unreadable(TooComplex):
+    """A cell of one rule that cannot be read as a set of values."""
+
+    def __init__(self, rule: TableRule, inp: TableInput, why: TooComplex):
+        super().__init__(f"in rule {rule.id}, the {inp.label} cell: {why}")
+        self.rule = rule
 
 
 class _Budget(Exception):
@@ -170,13 +195,20 @@ def _pieces(table: DecisionTable, index: int, inp: TableInput, domain: Domain) -
     found = [v for c in cells for v in constants(inp.expression, c)]
     numbers = [v for v in found if isinstance(v, (int, float)) and not is_flag(v)]
     integral = _integral(inp, numbers, domain)
-    sets = [matched_values(inp.expression, c, integral) for c in cells]
+    sets = []
+    for rule, cell in zip(table.rules, cells, strict=True):
+        try:
+            sets.append(matched_values(inp.expression, cell, integral))
+        except TooComplex as why:
+            raise _Unreadable(rule, inp, why) from why
     axis = _axis(inp, domain, sets, numbers, found)
     if not axis.numbers.empty and axis.strings.values:
         raise TooComplex(f"input {inp.label!r} is compared with numbers and strings")
-    pieces = [Piece(s, _mask(sets, s)) for s in sorted(axis.strings.values)]
+    string_mask = _masks([one.strings for one in sets])
+    flag_mask = _masks([one.flags for one in sets])
+    pieces = [Piece(s, string_mask(s)) for s in sorted(axis.strings.values)]
     pieces += _number_pieces(axis.numbers, sets, integral)
-    pieces += [Piece(f, _mask(sets, f)) for f in sorted(axis.flags.values, key=repr)]
+    pieces += [Piece(f, flag_mask(f)) for f in sorted(axis.flags.values, key=repr)]
     return pieces
 
 
@@ -193,16 +225,14 @@ def _axis(inp: TableInput, domain: Domain, sets: list[ValueSet], numbers: list, 
     """The values to cover: the declared domain, or what the cells and the domain name."""
     if domain.closed:
         return domain.values
-    listed = ValueSet()
-    for value in found:
-        if isinstance(value, str) or is_flag(value):
-            listed = listed.union(ValueSet.equal_to(value))
+    strings = {v for v in found if isinstance(v, str)} | set(domain.values.strings.values)
+    flags = {v for v in found if is_flag(v)} | set(domain.values.flags.values)
     for one in sets:  # the values a cell excludes (!= "x") are listed too
-        listed = listed.union(ValueSet(strings=_finite(one.strings), flags=_finite(one.flags)))
-    if listed.flags.values & {True, False}:
-        listed = listed.union(ValueSet.equal_to(True)).union(ValueSet.equal_to(False))
-    extra = ValueSet(strings=_finite(domain.values.strings), flags=_finite(domain.values.flags))
-    axis = listed.union(extra)
+        strings |= one.strings.values
+        flags |= one.flags.values
+    if flags & {True, False}:
+        flags |= {True, False}
+    axis = ValueSet(strings=Discrete(frozenset(strings)), flags=Discrete(frozenset(flags)))
     if numbers or inp.type_ref.lower() in _INTEGRAL_TYPES + _REAL_TYPES + ("number",):
         never_negative = inp.expression.strip().endswith("_count") or (numbers and min(numbers) >= 0)
         span = NumberSet.of([Interval(0, INF, True, False)]) if never_negative else NumberSet.everything()
@@ -210,17 +240,18 @@ def _axis(inp: TableInput, domain: Domain, sets: list[ValueSet], numbers: list, 
     return axis
 
 
-def _finite(discrete: Discrete) -> Discrete:
-    """The values a set names (for a complement: the ones it excludes)."""
-    return Discrete(discrete.values)
-
-
-def _mask(sets: list[ValueSet], value: object) -> int:
-    mask = 0
-    for r, one in enumerate(sets):
-        if one.contains(value):
-            mask |= 1 << r
-    return mask
+def _masks(cells: list[Discrete]) -> Callable[[object], int]:
+    """value -> bitmask of the rules whose cell matches it, from one pass over the cells:
+    a cell matches the values it names, or (a complement, ``!= "x"``) all but those."""
+    named: dict[object, int] = {}
+    everything_but = 0  # the complement cells
+    for r, one in enumerate(cells):
+        bit = 1 << r
+        if one.complement:
+            everything_but |= bit
+        for value in one.values:
+            named[value] = named.get(value, 0) | bit
+    return lambda value: (named.get(value, 0) & ~everything_but) | (everything_but & ~named.get(value, 0))
 
 
 def _number_pieces(axis: NumberSet, sets: list[ValueSet], integral: bool) -> list[Piece]:

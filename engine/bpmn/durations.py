@@ -122,6 +122,11 @@ def is_duration(text: str) -> bool:
     return isinstance(text, str) and text.strip()[:1] in ("P", "p")
 
 
+def is_iso_duration(text: object) -> bool:
+    """Whether ``text`` is written as an ISO 8601 duration (within bounds or not)."""
+    return isinstance(text, str) and _DURATION.fullmatch(text.strip()) is not None
+
+
 def parse_duration(text: object) -> Duration:
     """A bounded duration, or ``DurationError`` saying what is wrong."""
     if not isinstance(text, str):

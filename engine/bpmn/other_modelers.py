@@ -12,7 +12,9 @@ the conventions this engine reads them with, so a mapping fixes what a mapping c
 
   :func:`map_lanes` writes those properties into uploaded files from a mapping
   ``{"lane name or id": "role"}`` sent with the upload, so the stored diagram keeps its
-  labels, says its roles itself, and deploys the same way next time.
+  labels, says its roles itself, and deploys the same way next time. The key ``"*"``
+  (:data:`NO_LANE`) gives a role to the user tasks in no lane (and with no ``assign_to``):
+  they are put in a lane named after that role, added to their process.
 * **Forms.** A user task without a ``form`` property gets :data:`GENERIC_FORM`: "done",
   with an optional comment.
 * **ISO 8601 timer text.** ``PT1H``, ``R6/P1D`` or ``2026-03-01T09:00:00Z`` written as
@@ -20,6 +22,10 @@ the conventions this engine reads them with, so a mapping fixes what a mapping c
   (with the bounds of ``engine.bpmn.durations``).
 * **Empty conditions.** An empty ``conditionExpression`` on a gateway's default flow or on
   a flow leaving an activity means no condition: it is dropped.
+* **What cannot be mapped** is named in words: a service task's Java class, delegate,
+  external topic or Zeebe job type (:func:`foreign_implementation`), and a condition in
+  Camunda's expression languages, ``${approved}`` or ``=amount > 1000``
+  (:func:`foreign_expression`), which must be rewritten in Python.
 
 :func:`for_the_engine` makes these changes on a copy of a diagram before SpiffWorkflow
 parses it; the stored file stays as uploaded.
@@ -51,6 +57,7 @@ GENERIC_FORM_TEXT = json.dumps({
     "additionalProperties": False,
 }, indent=2) + "\n"
 ROLE_PROPERTY = "role"
+NO_LANE = "*"  # the lane mapping's key for user tasks in no lane
 _PROPERTY = "bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property"
 ISO_TEXT = re.compile(r"R\d*/[\w:.,+\-/]+|P[\dYMWDTHS.,]+|\d{4}-\d\d-\d\d[\dT:.,Z+\-]*", re.IGNORECASE)
 _GATEWAYS = ("exclusiveGateway", "inclusiveGateway", "complexGateway", "eventBasedGateway", "parallelGateway")
@@ -85,10 +92,11 @@ def timer_constant(text: str, kind: str) -> bool:
 # -- the lane mapping of an upload ----------------------------------------------------------
 def map_lanes(files: dict[str, bytes | str], mapping: dict[str, str]) -> tuple[dict[str, bytes | str], list[Problem]]:
     """``files`` with a ``role`` property on every lane ``mapping`` names (by name or id),
-    and the problems of the mapping: a role that is no role, a name no lane has."""
+    and the problems of the mapping: a role that is no role, a name no lane has. The key
+    ``"*"`` gives its role to the user tasks in no lane (see :func:`_lane_for_laneless_tasks`)."""
     problems = [Problem("lane roles", key, None, f"{role!r} is not a role (one of {', '.join(ROLES)})")
                 for key, role in mapping.items() if role not in ROLES]
-    used: set[str] = set()
+    used: set[str] = {NO_LANE} if NO_LANE in mapping else set()
     mapped = dict(files)
     for name, content in files.items():
         if not name.lower().endswith(".bpmn") or problems:
@@ -106,11 +114,39 @@ def map_lanes(files: dict[str, bytes | str], mapping: dict[str, str]) -> tuple[d
             used.add(key)
             _set_role(lane, mapping[key])
             changed = True
+        if NO_LANE in mapping:
+            changed = _lane_for_laneless_tasks(root, mapping[NO_LANE]) or changed
         if changed:
             mapped[name] = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
     problems += [Problem("lane roles", key, None, f"no lane of the uploaded diagrams is named {key!r}")
                  for key in mapping if key not in used and mapping[key] in ROLES]
     return mapped, problems
+
+
+_BEFORE_LANES = ("documentation", "extensionElements", "auditing", "monitoring", "categoryValueRef",
+                 "supportedInterfaceRef", "ioSpecification", "ioBinding", "property", "laneSet")
+
+
+def _lane_for_laneless_tasks(root, role: str) -> bool:
+    """Put each process's user tasks that are in no lane and have no assignee in a lane
+    named ``role`` (added where the BPMN schema wants a lane set); whether any was."""
+    in_lanes = {(ref.text or "").strip() for ref in root.iter(bpmn("flowNodeRef"))}
+    changed = False
+    for process in root.iter(bpmn("process")):
+        laneless = [t.get("id") for t in process.iter(bpmn("userTask")) if t.get("id") not in in_lanes
+                    and not any(p.get("name") == "assign_to" for p in t.iter(spiff("property")))]
+        if not laneless:
+            continue
+        lane_set = process.find(bpmn("laneSet"))
+        if lane_set is None:
+            lane_set = etree.Element(bpmn("laneSet"), id=f"{process.get('id')}_lanes")
+            leading = [c for c in process if isinstance(c.tag, str) and etree.QName(c).localname in _BEFORE_LANES]
+            process.insert(process.index(leading[-1]) + 1 if leading else 0, lane_set)
+        lane = etree.SubElement(lane_set, bpmn("lane"), id=f"{process.get('id')}_lane_{role}", name=role)
+        for task_id in laneless:
+            etree.SubElement(lane, bpmn("flowNodeRef")).text = task_id
+        changed = True
+    return changed
 
 
 def _set_role(lane, role: str) -> None:
@@ -170,3 +206,35 @@ def _add_form(task) -> None:
     if properties is None:
         properties = etree.SubElement(extensions, spiff("properties"), nsmap={"spiffworkflow": SPIFF_NS})
     etree.SubElement(properties, spiff("property"), name="form", value=GENERIC_FORM)
+
+
+# -- what cannot be mapped, in words ---------------------------------------------------------
+_JUEL = re.compile(r"^\s*[$#]\{.*\}\s*$", re.DOTALL)
+_FEEL = re.compile(r"^\s*=(?!=)")
+
+
+def foreign_implementation(task) -> str | None:
+    """What a service task from Camunda names instead of an operation, in words."""
+    attributes = {etree.QName(k).localname: v for k, v in task.attrib.items() if "camunda" in k}
+    if "class" in attributes:
+        return f"the Java class {attributes['class']!r}"
+    if "delegateExpression" in attributes:
+        return f"the Java delegate {attributes['delegateExpression']!r}"
+    if "expression" in attributes:
+        return f"the Camunda expression {attributes['expression']!r}"
+    if "topic" in attributes:
+        return f"the Camunda external task topic {attributes['topic']!r}"
+    job = next((el for el in task.iter() if isinstance(el.tag, str) and etree.QName(el).localname == "taskDefinition"
+                and "zeebe" in (etree.QName(el).namespace or "")), None)
+    if job is not None and job.get("type"):
+        return f"the Camunda 8 (Zeebe) job type {job.get('type')!r}"
+    return None
+
+
+def foreign_expression(text: str) -> str | None:
+    """The expression language ``text`` is written in, when it is Camunda's and not Python."""
+    if _JUEL.match(text):
+        return "Camunda 7's expression language (JUEL)"
+    if _FEEL.match(text):
+        return "Camunda 8's expression language (FEEL)"
+    return None

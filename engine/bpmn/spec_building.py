@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from lxml import etree
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
@@ -189,7 +190,24 @@ def _from_spiff(err: Exception, default_file: str, roots: dict) -> Problem:
             line = line_of(roots[file], element_id)
         elif element_id is None and line:
             element_id = next((owner_id(el) for el in roots[file].iter() if el.sourceline == line), None)
+        if message.startswith(_UNSUPPORTED):
+            message = _unsupported(roots[file], element_id, message)
     return Problem(file, element_id, line, message)
+
+
+_UNSUPPORTED = "There is no support implemented for this task type"
+
+
+def _unsupported(root, element_id: str | None, message: str) -> str:
+    """SpiffWorkflow's "no support for this task type", naming the element's type."""
+    element = next((el for el in root.iter() if element_id and el.get("id") == element_id), None)
+    if element is None or not isinstance(element.tag, str):
+        return message
+    kind = re.sub(r"(?<!^)(?=[A-Z])", " ", etree.QName(element).localname).lower()
+    named = f" ({element.get('name')!r})" if element.get("name") else ""
+    advice = ("use exclusive, inclusive or parallel gateways instead" if kind.endswith("gateway")
+              else "draw that step with an element type it runs (a user, script, service or business rule task)")
+    return f"this is a {kind}{named}, an element type the engine does not support: {advice}"
 
 
 def line_of(root, element_id: str) -> int | None:

@@ -34,12 +34,20 @@ from engine.bpmn import bundle_limits, durations, operations, process_properties
 from engine.bpmn import limits as bpmn_limits
 from engine.bpmn.dmn_check import CANNOT_RUN, Problem, lint, owner_id
 from engine.bpmn.namespaces import NS, bpmn, spiff
-from engine.bpmn.other_modelers import empty_condition_means_none, lane_label, lane_role, timer_constant
+from engine.bpmn.other_modelers import (
+    empty_condition_means_none,
+    foreign_expression,
+    foreign_implementation,
+    lane_label,
+    lane_role,
+    timer_constant,
+)
+from engine.models.case import RISK_LEVELS
 from engine.models.people import ROLES
 from engine.models.work import Announcement
 
 TASK_PROPERTIES = ("form", "due", "priority", "assign_to", "title", "announce")
-PRIORITIES = ("risk", "high", "medium", "low")
+PRIORITIES = ("risk", *RISK_LEVELS)
 ANNOUNCEMENTS = Announcement.values()
 PYTHON = ("python", "py", "python3", "text/x-python", "application/x-python")
 _EXPRESSIONS = ("conditionExpression", "completionCondition", "loopCardinality", "loopCondition", "condition")
@@ -126,7 +134,13 @@ def check_bpmn(name: str, root, decisions: dict, forms: set, processes: set) -> 
             problems += lint(script.text or "", "exec", name, script, tag)
     for element in root.iter(*map(bpmn, _EXPRESSIONS)):
         text, kind = (element.text or "").strip(), etree.QName(element).localname
-        if text:
+        language = foreign_expression(text) if text else None
+        if language:
+            problems.append(Problem(name, owner_id(element), element.sourceline, f"{kind}: {text!r} is written in "
+                                    f"{language}, not in Python, which this engine evaluates: rewrite it as a "
+                                    f"Python expression over the process data (such as 'approved' or "
+                                    f"'not approved', 'amount > 1000')", CANNOT_RUN))
+        elif text:
             problems += lint(element.text, "eval", name, element, kind)
         elif kind == "conditionExpression" and not empty_condition_means_none(root, element.getparent()):
             problems.append(Problem(name, owner_id(element), element.sourceline, "the condition of this flow "
@@ -158,11 +172,18 @@ def _check_service_tasks(name: str, root) -> list[Problem]:
     problems, known = [], operations.known_operations()
     for task in root.iter(bpmn("serviceTask")):
         operator = task.find("bpmn:extensionElements/spiffworkflow:serviceTaskOperator", NS)
-        if operator is None or operator.get("id") not in known:
-            called = operator.get("id") if operator is not None else None
+        choices = f"(known: {', '.join(sorted(known)) or 'none'})"
+        if operator is None or not operator.get("id"):
+            instead = foreign_implementation(task)
+            problems.append(Problem(name, task.get("id"), task.sourceline, "service task names no operation of "
+                                    "this engine" + (f": it names {instead} instead, which cannot run here" if instead
+                                                     else "") + f"; choose one of its operations {choices}",
+                                    CANNOT_RUN))
+            continue
+        if operator.get("id") not in known:
             problems.append(Problem(name, task.get("id"), task.sourceline,
-                                    f"service task calls operation {called!r}, which the engine does not provide "
-                                    f"(known: {', '.join(sorted(known)) or 'none'})", CANNOT_RUN))
+                                    f"service task calls operation {operator.get('id')!r}, which the engine does "
+                                    f"not provide {choices}", CANNOT_RUN))
             continue
         for param in operator.iter(spiff("parameter")):
             problems += lint(param.get("value") or "", "eval", name, param, "parameter", task.get("id"))
@@ -217,8 +238,9 @@ def _check_due(name: str, task_id: str, prop, value: str) -> list[Problem]:
         try:
             durations.parse_duration(text)
         except durations.DurationError as err:
-            return [Problem(name, task_id, prop.sourceline, f"due: {err}; an expression starting with "
-                            f"'p' must be put in parentheses")]
+            hint = ("" if durations.is_iso_duration(text) else "; if it is meant as an expression starting "
+                    "with 'p' (such as priority_hours), put it in parentheses")
+            return [Problem(name, task_id, prop.sourceline, f"due: {err}{hint}")]
         return []
     return lint(text, "eval", name, prop, f"due {value!r}", task_id)
 

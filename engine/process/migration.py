@@ -10,10 +10,17 @@ step again on the target's diagram — if it fails again, it is refused and stay
 was. A failed instance may also be "moved" onto its own version: that is running its
 failed step again (after a failure that was not the diagram's, e.g. the step's time
 limit under load). Every move is audited, and so is the request (dry runs too).
+
+"Every instance of a version" (or of the process) has no upper limit: the selection is
+read in pages of ``MAX_PER_CALL`` by instance id (keyset, so an instance moved off the
+version does not shift the next page), each page ending its own transaction. The answer
+counts them all; its per-instance listing stops at ``MAX_PER_CALL`` and says how many more.
+A list of ids is still at most ``MAX_PER_CALL`` long.
 """
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -53,7 +60,20 @@ class MigrationResult:
     dry_run: bool
     migrated: list[int] = field(default_factory=list)  # in a dry run: those that would move
     refused: list[dict] = field(default_factory=list)  # {"instance_id", "reason"}
-    instances: list[InstanceVerdict] = field(default_factory=list)
+    instances: list[InstanceVerdict] = field(default_factory=list)  # the first MAX_PER_CALL
+    total: int = 0  # the instances chosen (listed or not)
+    unlisted: int = 0  # chosen but not in ``instances``
+
+    def add(self, verdict: InstanceVerdict) -> None:
+        self.total += 1
+        if len(self.instances) < MAX_PER_CALL:
+            self.instances.append(verdict)
+        else:
+            self.unlisted += 1
+        if verdict.movable:
+            self.migrated.append(verdict.instance_id)
+        else:
+            self.refused.append({"instance_id": verdict.instance_id, "reason": verdict.reason})
 
 
 def migrate_instances(uow, runtime: ProcessRuntime, user_id: int, process_id: str, to_version: int,
@@ -73,20 +93,22 @@ def migrate_instances(uow, runtime: ProcessRuntime, user_id: int, process_id: st
     if from_version is not None:
         version_of(session, process_id, from_version)
     result = MigrationResult(process_id, to_version, dry_run)
-    chosen, missing = _selection(session, process_id, from_version, instance_ids)
-    for instance_id in missing:
-        result.refused.append({"instance_id": instance_id,
-                               "reason": f"no running or failed instance {instance_id} of {process_id}"})
     target_id, actor = target.id, user.id
-    for instance_id in chosen:
-        verdict = _verdict(session, runtime, instance_id, target_id)
-        if verdict.movable and not dry_run:
-            verdict = _move(uow, runtime, instance_id, target_id, actor, verdict)
-        result.instances.append(verdict)
-        if verdict.movable:
-            result.migrated.append(instance_id)
-        else:
-            result.refused.append({"instance_id": instance_id, "reason": verdict.reason})
+    if instance_ids is not None:
+        chosen, missing = _listed(session, process_id, from_version, instance_ids)
+        pages: Iterator[list[int]] = iter([chosen])
+        for instance_id in missing:
+            result.refused.append({"instance_id": instance_id,
+                                   "reason": f"no running or failed instance {instance_id} of {process_id}"})
+    else:
+        pages = _pages(session, process_id, from_version)
+    for page in pages:
+        for instance_id in page:
+            verdict = _verdict(session, runtime, instance_id, target_id)
+            if verdict.movable and not dry_run:
+                verdict = _move(uow, runtime, instance_id, target_id, actor, verdict)
+            result.add(verdict)
+        session.rollback()  # the page's reads end here (each move has committed on its own)
     uow.audit(actor, "migration_dry_run" if dry_run else "instances_migrated", "process_model", target_id,
               process_id=process_id, to_version=to_version, from_version=from_version,
               migrated=result.migrated, refused=[r["instance_id"] for r in result.refused])
@@ -94,24 +116,37 @@ def migrate_instances(uow, runtime: ProcessRuntime, user_id: int, process_id: st
     return result
 
 
-def _selection(session, process_id: str, from_version: int | None,
-               instance_ids: list[int] | None) -> tuple[list[int], list[int]]:
-    """(ids of the chosen running or failed instances, ids asked for that are none)."""
+def _movable(process_id: str, from_version: int | None):
     query = select(ProcessInstance.id).join(ProcessModel, ProcessModel.id == ProcessInstance.model_id).where(
         ProcessInstance.process_id == process_id, ProcessInstance.status.in_(MOVABLE))
     if from_version is not None:
         query = query.where(ProcessModel.version == from_version)
-    if instance_ids is not None:
-        if len(instance_ids) > MAX_PER_CALL:
-            raise Invalid(f"at most {MAX_PER_CALL} instances move in one call",
-                          errors={"instance_ids": [f"at most {MAX_PER_CALL}"]})
-        query = query.where(ProcessInstance.id.in_(sorted(set(instance_ids))))
-    found = list(session.scalars(query.order_by(ProcessInstance.id).limit(MAX_PER_CALL + 1)))
-    if len(found) > MAX_PER_CALL:
-        raise Invalid(f"more than {MAX_PER_CALL} instances are chosen: move them a version or a list at a time",
-                      errors={"from_version": [f"at most {MAX_PER_CALL} instances in one call"]})
-    asked = list(dict.fromkeys(instance_ids or []))
-    return found, [i for i in asked if i not in set(found)]
+    return query
+
+
+def _listed(session, process_id: str, from_version: int | None,
+            instance_ids: list[int]) -> tuple[list[int], list[int]]:
+    """(ids of the listed running or failed instances, ids asked for that are none)."""
+    if len(instance_ids) > MAX_PER_CALL:
+        raise Invalid(f"at most {MAX_PER_CALL} instances can be listed in one call; to move more, choose "
+                      "none and move every instance of the version",
+                      errors={"instance_ids": [f"at most {MAX_PER_CALL}"]})
+    query = _movable(process_id, from_version).where(ProcessInstance.id.in_(sorted(set(instance_ids))))
+    found = list(session.scalars(query.order_by(ProcessInstance.id)))
+    known = set(found)
+    return found, [i for i in dict.fromkeys(instance_ids) if i not in known]
+
+
+def _pages(session, process_id: str, from_version: int | None) -> Iterator[list[int]]:
+    """Every running or failed instance (of ``from_version``), MAX_PER_CALL ids at a time."""
+    after = 0
+    while True:
+        page = list(session.scalars(_movable(process_id, from_version).where(ProcessInstance.id > after)
+                                    .order_by(ProcessInstance.id).limit(MAX_PER_CALL)))
+        if not page:
+            return
+        yield page
+        after = page[-1]
 
 
 def _verdict(session, runtime: ProcessRuntime, instance_id: int, target_id: int) -> InstanceVerdict:

@@ -89,13 +89,14 @@ def test_a_due_changed_in_the_modeler_is_path_tested_deployed_and_given_to_the_n
     due.fill("PT12H")
     page.get_by_text("No problems: this draft would deploy.").wait_for()
     assert page.locator("#bpmn-canvas g.djs-element.highlight-error").count() == 0
+    refused.wait_for(state="detached")  # the old refusal is gone: it was about the value just fixed
     assert page.get_by_text(re.compile("Draft saved at")).is_visible()
 
     # the shipped path tests still expect 24 hours: they fail, naming the task and the offsets
     page.get_by_role("button", name="Run the path tests on the draft").click()
     results = page.locator("#path-test-results")
     results.locator("table").wait_for()
-    assert "screening is due after 12:00:00, expected PT24H" in results.inner_text()
+    assert "screening is due after 12 hours (PT12H), expected 1 day (P1D)" in results.inner_text()
     shot(page, "process_owner_editor_path_test_fails")
 
     # the owner changes the path tests' expectation, and they pass on the draft

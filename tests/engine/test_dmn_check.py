@@ -1,4 +1,4 @@
-"""engine.dmn_check through engine.specs: one decision per file, cells that lint clean,
+"""engine.bpmn.dmn_check through engine.bpmn.spec_parsing: one decision per file, cells that lint clean,
 and decision tables checked for gaps and overlaps."""
 from __future__ import annotations
 
@@ -89,9 +89,12 @@ def test_inputs_with_only_dashes_need_no_samples():
     assert_problem(err, "risk.dmn", "c", line_of(text, '<rule id="c"'), "rules b and c", "Score=5")
 
 
-def test_too_complex_tables_skip_the_gap_check():
+def test_a_table_too_complex_to_check_for_gaps_is_refused_saying_which_cell_and_how_to_fix_it():
+    """A table that cannot be checked must not deploy as if it had been: it might have a hole."""
     text = dmn_table(rule("a", "? &gt; threshold") + rule("b", "? &lt; len(limits)"))
-    spec_parsing.parse_bundle(bundle(risk_dmn=text))
+    err = invalid(bundle(risk_dmn=text))
+    assert_problem(err, "risk.dmn", "a", line_of(text, '<rule id="a"'), "too complex to be checked for gaps",
+                   "'threshold'", "comparison of the input with fixed values")
 
 
 def test_dmn_cell_glued_onto_the_input_is_an_error():

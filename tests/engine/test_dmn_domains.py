@@ -156,3 +156,26 @@ def test_the_repository_tables_all_deploy():
     assert {"risk_level", "risk_timeframes", "case_timeframes"} <= set(parsed.decisions)
     assert all(etree.QName(etree.fromstring(spec_parsing.load_directory(WORKFLOWS)[f])).namespace in DMN_NAMESPACES
                for f in parsed.decisions.values())
+
+
+def slabs(per_input: int) -> DecisionTable:
+    """Three whole-number inputs, each rule fixing one of them to one value (FIRST policy):
+    A=B=C=per_input is matched by no rule, but finding that takes per_input**3 steps."""
+    rules = []
+    for axis in range(3):
+        for value in range(per_input):
+            cells: list[str | None] = [None, None, None]
+            cells[axis] = f"? in range({value}, {value + 1})"
+            rules.append(TableRule(f"s{axis}_{value}", None, tuple(cells), ("1",)))
+    inputs = tuple(TableInput(x, x.upper(), f"{x}_count", "integer", None, None) for x in "abc")
+    return DecisionTable("slabs", "slabs.dmn", 4, "FIRST", inputs, ("out",), tuple(rules))
+
+
+def test_a_table_too_large_to_check_for_gaps_is_refused_not_passed_unchecked():
+    assert dmn_coverage.MAX_VISITS < 70 ** 3
+    [problem] = dmn_coverage.analyse(slabs(70), {})
+    assert (problem.file, problem.element_id, problem.line) == ("slabs.dmn", "slabs", 4)
+    assert "too large to be checked for gaps" in problem.message
+    assert "Split it into smaller decisions" in problem.message
+    [gap] = dmn_coverage.analyse(slabs(20), {})  # small enough: the hole is found
+    assert "A=20, B=20, C=20" in gap.message

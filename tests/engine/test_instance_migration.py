@@ -277,3 +277,21 @@ def test_a_case_waiting_inside_its_risk_rating_moves_and_the_new_table_decides_R
     assert driver.task(code, "initial_assessment").id == waiting.id
     driver.do(code, "initial_assessment", NEEDS_LOW)
     assert driver.now + dt.timedelta(hours=240) in {t.due_at for t in driver.tasks(code)}
+
+
+def test_every_instance_of_a_version_moves_however_many_there_are_page_by_page(ctx, monkeypatch):
+    """"Move every instance of this version" is not refused above the listing limit: the
+    instances are taken a page at a time; the dry run counts them all and lists the first."""
+    monkeypatch.setattr(migration, "MAX_PER_CALL", 3)
+    steps_version(ctx)
+    started = [start(ctx, case_code=f"CM-TEST-{n:04d}") for n in range(7)]
+    steps_version(ctx, title="v2")
+    trial = move(ctx, 2, dry_run=True, from_version=1)
+    assert (trial.total, len(trial.instances), trial.unlisted) == (7, 3, 4)
+    assert sorted(trial.migrated) == started and trial.refused == []
+    assert {row(ctx, i).model.version for i in started} == {1}  # a dry run changes nothing
+    result = move(ctx, 2, from_version=1)
+    assert (result.total, sorted(result.migrated), result.refused) == (7, started, [])
+    assert {row(ctx, i).model.version for i in started} == {2}
+    with pytest.raises(Invalid, match="choose none and move every instance"):
+        move(ctx, 1, instance_ids=started[:4])  # a list is still at most the limit

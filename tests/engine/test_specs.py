@@ -1,8 +1,10 @@
-"""engine.specs: bundle validation (every 422 path names file, element and line), content
-hashes, and spec (de)serialization that runs like the parsed spec."""
+"""engine.bpmn.spec_parsing and spec_validation: bundle validation (every 422 path names
+file, element and line), content hashes, and spec (de)serialization that runs like the
+parsed spec."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -10,6 +12,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.bpmn import script_engine, spec_parsing
 from engine.errors import SpecInvalid
+from tests.conftest import fixture_path
 from tests.engine.spec_samples import FORM, NOTIFY, REFERRAL, RISK, assert_problem, bundle, invalid, line_of
 
 
@@ -149,6 +152,18 @@ def test_sandbox_violations_are_found_at_deploy(script, word):
     broken = REFERRAL.replace("<bpmn:script>closed = True", f"<bpmn:script>{script}\nclosed = True")
     err = invalid(bundle(referral_bpmn=broken))
     assert_problem(err, "referral.bpmn", "close", line_of(broken, script), word)
+
+
+def test_a_constant_too_big_to_compute_is_refused_at_deploy_without_computing_it():
+    """``3**(2*10**7)`` froze the whole process for seconds when it ran; it is refused at
+    deploy, by its operands, before anything computes it."""
+    script = "r = 3**(2*10**7)"
+    broken = REFERRAL.replace("<bpmn:script>closed = True", f"<bpmn:script>{script}\nclosed = True")
+    started = time.monotonic()
+    err = invalid(bundle(referral_bpmn=broken))
+    assert time.monotonic() - started < 2
+    assert_problem(err, "referral.bpmn", "close", line_of(broken, script),
+                   "exponents and shifts above 10000 are not allowed")
 
 
 def test_bad_condition_expression():
@@ -306,3 +321,34 @@ def test_load_directory(tmp_path):
     with pytest.raises(SpecInvalid) as info:
         spec_parsing.load_directory(tmp_path)
     assert info.value.file == "referral.bpmn"
+
+
+def test_a_well_formed_iso_due_beyond_the_maximum_gets_no_hint_about_parentheses():
+    """The hint about expressions starting with 'p' is for text that is no ISO duration."""
+    broken = REFERRAL.replace('name="due" value="PT24H"', 'name="due" value="P99999Y"')
+    err = invalid(bundle(referral_bpmn=broken))
+    assert_problem(err, "referral.bpmn", "review", line_of(broken, 'name="due"'), "longer than the maximum")
+    assert "parentheses" not in err.message
+
+
+@pytest.mark.parametrize("fixture, element_id, words", [
+    ("camunda7_java_service_task.bpmn", "print_letter",
+     ["service task names no operation of this engine", "the Java class 'org.example.PrintLetterDelegate'"]),
+    ("camunda8_order_payment.bpmn", "charge_card", ["names no operation", "job type 'payment-service'"]),
+    ("camunda8_order_payment.bpmn", "Flow_big", ["'=amount > 1000'", "Camunda 8's expression language (FEEL), "
+                                                 "not in Python", "rewrite it as a Python expression"]),
+    ("camunda7_invoice_approval.bpmn", "Flow_yes", ["'${approved}'", "Camunda 7's expression language (JUEL)",
+                                                    "rewrite it as a Python expression"]),
+    ("spiff_refuses_complex_gateway.bpmn", "enough",
+     ["this is a complex gateway ('Enough approvals?')", "does not support", "parallel gateways instead"]),
+])
+def test_what_another_modeler_wrote_that_cannot_run_is_said_in_words(fixture, element_id, words):
+    """No "operation None", no Python syntax error for Camunda's languages, no SpiffWorkflow
+    internals: the process owner reads what the element is and what to do."""
+    files = {fixture: (fixture_path("fixtures", "other_modelers") / fixture).read_bytes()}
+    [process] = spec_parsing.parse_bundle(files, view_only=True).view_only.values()
+    [reason] = [r for r in process.reasons if r.element_id == element_id]
+    for word in words:
+        assert word in reason.message, reason.message
+    for internal in ("None", "syntax error", "There is no support implemented"):
+        assert internal not in reason.message

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from engine.process import deployment
+from engine.process import deployment, instances
 from tests.conftest import WORKFLOWS, fixture_path
 from tests.webui.test_pages_support import sign_in
 
@@ -209,6 +209,23 @@ def test_lanes_mapped_at_upload_make_another_modelers_diagram_runnable(client, t
     assert malformed.status_code == 400 and "lane_roles" in malformed.get_json()["errors"]
 
 
+def test_a_default_role_mapped_at_upload_gives_the_tasks_in_no_lane_to_that_role(client, token_for):
+    """Camunda's one-task diagram has no lanes: ``"*"`` offers its task to caseworkers."""
+    owner, cw = token_for("processowner1"), token_for("caseworker1")
+    text = fixture_path("fixtures", "other_modelers", "camunda7_simple_user_task.bpmn").read_text()
+    assert deployed(upload(client, owner, {"simple.bpmn": text}), "simple_review")["runnable"] is False
+    result = deployed(upload(client, owner, {"simple.bpmn": text}, lane_roles={"*": "caseworker"}), "simple_review")
+    assert (result["runnable"], result["reasons"]) == (True, [])
+    ctx = client.application.extensions["engine_ctx"]
+    with ctx.uow() as work:
+        instances.start_process(work, ctx.runtime, "simple_review", None, {})
+        work.commit()
+    offered = client.get("/api/tasks?scope=claimable", headers=cw).get_json()["tasks"]
+    assert "review_it" in {t["name"] for t in offered}
+    assert "review_it" not in {t["name"] for t in client.get("/api/tasks?scope=claimable",
+                                                             headers=token_for("supervisor1")).get_json()["tasks"]}
+
+
 def test_validate_reports_every_problem_without_deploying(client, token_for):
     owner = token_for("processowner1")
     broken = SAMPLE.replace(COUNT_SCRIPT, "red_count = len(red_needs\nyellow_count = 1")
@@ -279,7 +296,7 @@ def test_path_tests_run_against_the_deployed_set_or_a_draft(client, token_for):
                        content_type="multipart/form-data").get_json()
     [result] = body["results"]
     assert body["passed"] is False and (result["name"], result["failed_step"]) == (one, 1)
-    assert "record_needs is due after 12:00:00, expected PT24H" in result["why"]
+    assert "record_needs is due after 12 hours (PT12H), expected 1 day (P1D)" in result["why"]
     mine = json.dumps({"name": "mine", "process": "sample_intake", "steps": [{"expect": {"tasks": ["record_needs"]}}]})
     data = {"scenarios": [(io.BytesIO(mine.encode()), "mine.json")]}
     body = client.post("/api/process-models/scenarios", data=data, headers=owner,
@@ -315,7 +332,7 @@ def test_diagrams_from_other_modelers_deploy_runnable_or_view_only_or_are_refuse
             words = " ".join(reason["message"] for r in mine for reason in r["reasons"])
         for word in case.get("why", []):
             assert word in words, (name, word, words)
-    assert counts == {"runnable": 9, "view_only": 14, "refused": 6}  # 29 uploads of 24 files
+    assert counts == {"runnable": 10, "view_only": 14, "refused": 6}  # 30 uploads of 24 files
 
 
 def test_only_process_owners_deploy(client, token_for):

@@ -133,7 +133,9 @@ class MigrationResultSchema(Schema):
     dry_run = fields.Boolean()
     migrated = fields.List(fields.Integer(), metadata={"description": "moved (in a dry run: would move)"})
     refused = fields.List(fields.Nested(RefusedSchema))
-    instances = fields.List(fields.Nested(VerdictSchema))
+    instances = fields.List(fields.Nested(VerdictSchema), metadata={"description": "the first 1000 chosen"})
+    total = fields.Integer(metadata={"description": "the instances chosen, listed or not"})
+    unlisted = fields.Integer(metadata={"description": "chosen but left out of instances"})
 
 
 class ScenarioResultSchema(Schema):
@@ -380,9 +382,10 @@ def set_start_version(body, process_id):
 @blp.arguments(MigrationRequestSchema)
 @blp.response(200, MigrationResultSchema)
 def migrate(body, process_id):
-    """Move running and failed instances to another version — ``instance_ids``, those on
-    ``from_version``, or all — or, with ``dry_run``, say per instance what would happen
-    (whether its waiting tasks and timers exist in the target) and change nothing."""
+    """Move running and failed instances to another version — ``instance_ids`` (at most
+    1000), those on ``from_version``, or all (any number, taken 1000 at a time) — or, with
+    ``dry_run``, say per instance what would happen (whether its waiting tasks and timers
+    exist in the target) and change nothing."""
     user_id = current_user_id()
     with uow() as work:
         return migration.migrate_instances(work, runtime(), user_id, process_id, body["to_version"],

@@ -36,6 +36,10 @@
       ? 'Dry run (nothing changed): ' + moved + ' would move to version ' + result.to_version + ', ' + refused + ' refused.'
       : moved + ' moved to version ' + result.to_version + ', ' + refused + ' refused.'
     out.appendChild(el('p', refused ? 'is-bad' : 'is-ok', summary))
+    if (result.unlisted) {
+      out.appendChild(el('p', 'muted', result.total + ' instances in all; the first ' + result.instances.length +
+        ' are listed below, the other ' + result.unlisted + ' are counted above.'))
+    }
     var table = el('table', 'migration-result')
     var head = table.createTHead().insertRow()
     ;['Instance', 'Case', 'Verdict', 'What happens', 'Waiting tasks and timers'].forEach(function (t) {
@@ -43,7 +47,7 @@
     })
     var body = table.createTBody()
     var verdicts = result.instances.slice()
-    result.refused.forEach(function (r) {
+    if (!result.unlisted) result.refused.forEach(function (r) {
       if (!verdicts.some(function (v) { return v.instance_id === r.instance_id })) {
         verdicts.push({ instance_id: r.instance_id, movable: false, reason: r.reason, will: 'nothing', waiting: [] })
       }

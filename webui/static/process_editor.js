@@ -26,6 +26,7 @@
   var saved = { content: config.content, scenario: config.scenario ? config.scenario.content : null }
   var saveTimer = null
   var queue = Promise.resolve()
+  var refusedContent = null // the draft a deploy refused, while its refusal is shown
 
   function say (node, text, cls) {
     node.textContent = text
@@ -115,7 +116,15 @@
         showProblems([{ file: config.filename, message: resp.body.message || 'the check failed (' + resp.status + ')' }])
         return
       }
-      showProblems(resp.body.problems || [])
+      var problems = resp.body.problems || []
+      showProblems(problems)
+      if (!problems.length && refusedContent !== null && content !== refusedContent) {
+        /* the draft changed since a deploy was refused, and now passes: that refusal is stale */
+        var out = document.getElementById('deploy-result')
+        out.textContent = ''
+        out.className = out.className.replace(/\b(is-ok|is-bad|is-busy)\b/g, '').trim()
+        refusedContent = null
+      }
     })
   }
 
@@ -202,6 +211,7 @@
     say(out, 'Deploying your drafts…', 'is-busy')
     save().then(function () { return api('POST', config.urls.deploy, overwrite ? { overwrite: true } : {}) }).then(function (resp) {
       out.textContent = ''
+      refusedContent = null
       if (resp.status === 409) {
         /* a drafted file was deployed again since: say so, and deploy over it only on purpose */
         out.appendChild(el('p', 'is-bad', 'Nothing was deployed: ' + (resp.body.message || 'a newer version exists')))
@@ -218,7 +228,7 @@
         var where = [resp.body.file, resp.body.element_id, resp.body.line ? 'line ' + resp.body.line : null]
           .filter(Boolean).join(', ')
         say(out, 'Nothing was deployed: ' + (where ? where + ': ' : '') + (resp.body.message || 'error ' + resp.status), 'is-bad')
-        return editor ? editor.content().then(check) : null
+        return editor ? editor.content().then(function (content) { refusedContent = content; return check(content) }) : null
       }
       var created = (resp.body.deployed || []).filter(function (r) { return r.created })
       var line = el('p', 'is-ok', created.length ? 'Deployed: ' : 'Nothing changed: every process is deployed as it is.')
