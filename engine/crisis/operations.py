@@ -20,6 +20,7 @@ from engine.crisis import declaration as crisis
 from engine.crisis import follow_ups as crisis_follow_ups
 from engine.crisis import readiness as crisis_readiness
 from engine.crisis import records as crisis_records
+from engine.crisis import sensitive_records
 from engine.errors import Invalid, NotFound
 from engine.models.crisis import Crisis, CrisisCaseCheck, ReadinessActivity
 
@@ -60,6 +61,13 @@ def set_communication_lead(ctx: OperationContext, task_data: dict, username=None
     """R36: the Crisis Communication Lead, an active crisis-team member (else 422)."""
     record = _bcp_crisis(ctx, "name the crisis communication lead")
     return crisis.set_communication_lead(ctx.uow, record.id, username, ctx.actor_id)
+
+
+@operation("crisis.record_sensitive_records")
+def record_sensitive_records(ctx: OperationContext, task_data: dict, records=None, protocol_followed=None) -> dict:
+    """R50: what was done with the most sensitive records, each kind the case files hold (else 422)."""
+    record = _bcp_crisis(ctx, "record how the most sensitive records were secured")
+    return sensitive_records.record_secured(ctx.uow, record, ctx.actor_id, records, protocol_followed)
 
 
 @operation("crisis.assess_client_impact")

@@ -37,9 +37,10 @@ def start_assessment(ctx, due_hours: float) -> int:
                                            "caseworker": "caseworker1", "supervisor": "supervisor1"})
 
 
-def test_R07_due_soon_then_overdue_notices_go_out_once_per_task_and_kind(ctx):
-    """R07: the assessment due 24 h after registration warns its caseworker before it is
-    due, and caseworker and supervisor once it is late; each notice exactly once."""
+def test_due_soon_then_overdue_notices_go_out_once_per_task_and_kind(ctx):
+    """The deadline job, on a fixture task due 24 h after it opens: its caseworker is warned
+    before it is due, caseworker and supervisor once it is late; each notice exactly once.
+    (The real initial assessment's deadline is shown in tests/workflows.)"""
     clock.freeze(T0)
     start_assessment(ctx, due_hours=24)
     assert run_deadlines(ctx).tasks == 0  # just created: half its lifetime is still ahead

@@ -156,9 +156,10 @@ def test_a_repeated_fire_message_changes_nothing(ctx, queue):
     assert fired_count(ctx, instance_id) == 1
 
 
-def test_R07_a_boundary_timer_escalates_an_open_task_to_the_supervisor(ctx, queue):
-    """R07: an assessment still open when its escalation timer fires gets a supervisor
-    task, while the caseworker's task stays open (non-interrupting boundary timer)."""
+def test_a_boundary_timer_escalates_an_open_task_to_the_supervisor(ctx, queue):
+    """The queue, on a fixture diagram: a task still open when its escalation timer fires
+    gets a supervisor task, while the caseworker's task stays open (non-interrupting
+    boundary timer). (The real initial assessment's escalation is shown in tests/workflows.)"""
     instance_id = start(ctx, "queue_escalation", {"due_hours": 24, "escalate_after": "PT1S",
                                                   "caseworker": "caseworker1", "supervisor": "supervisor1"})
     assert ready_task_ids(ctx, instance_id) == ["assess"]

@@ -11,12 +11,20 @@ from engine.errors import Forbidden, Invalid
 from engine.models import ProcessInstance, ServiceReferral
 from engine.models.case_decisions import CaseAssessment, CasePlan
 from engine.process import deployment
+from engine.process.decision_parameters import decision_row
 from engine.settings import PROJECT_ROOT
 from tests.workflows.case_driver import DAY, HOUR, NEEDS_HIGH, NEEDS_LOW, NEEDS_MEDIUM, PLAN, T0, CaseDriver
 
 # Variants of a route run on SQLite only (the suite stays fast); the backbone tests without
 # this mark run on SQLite and PostgreSQL.
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+def risk_timeframes(ctx, level: str) -> dict:
+    with ctx.session_factory() as s:
+        row = decision_row(s, "risk_timeframes", risk_level=level)
+    assert row, level
+    return row
 
 
 def registered_case(ctx, at=T0):
@@ -26,7 +34,7 @@ def registered_case(ctx, at=T0):
     return d, code
 
 
-def test_initial_assessment_due_24h_after_registration_and_escalated_at_48h(ctx):
+def test_R07_initial_assessment_due_24h_after_registration_and_escalated_at_48h(ctx):
     """R07: due 24 h after registration; at 48 h the supervisor gets an escalation while the
     assessment stays with the caseworker; once assessed, the escalation is withdrawn."""
     d, code = registered_case(ctx)
@@ -134,9 +142,11 @@ def test_low_risk_gets_information_within_two_weeks_and_no_case_management(ctx):
 
 
 @SQLITE_ONLY
-def test_override_of_the_suggested_level_needs_a_reason_which_is_kept(ctx):
+def test_override_of_the_suggested_level_needs_a_reason_which_is_kept_and_drives_monitoring_R11_R43(ctx):
     """R11: overriding without a reason is refused (422) and changes nothing; with a reason
-    the level is the caseworker's and the suggestion and reason are kept."""
+    the level is the caseworker's and the suggestion and reason are kept. R43: monitoring
+    follows the caseworker's level, not the suggestion: the high immediate action within the
+    high intervention time and follow-ups at the high cadence (``risk_timeframes``)."""
     d, code = registered_case(ctx)
     task = d.task(code, "initial_assessment")
     with ctx.session_factory() as s:
@@ -155,6 +165,14 @@ def test_override_of_the_suggested_level_needs_a_reason_which_is_kept(ctx):
         rating = s.scalar(select(CaseAssessment).where(CaseAssessment.kind == "initial"))
         assert (rating.suggested_level, rating.risk_level) == ("medium", "high")
         assert rating.override_reason == "violence at home reported by a neighbour"
+    high, rated = risk_timeframes(ctx, "high"), d.now
+    assert d.task(code, "immediate_action").due_at == rated + high["intervene_within_hours"] * HOUR
+    assert d.tasks(code, "intervention") == []  # not the medium suggestion's first action
+    follow_up = d.task(code, "follow_up")
+    assert follow_up.due_at == rated + high["follow_up_until_action_every_days"] * DAY
+    d.at(follow_up.due_at)
+    d.do(code, "follow_up", {"contact": "made", "contact_method": "home_visit"})
+    assert d.task(code, "follow_up").due_at == d.now + high["follow_up_until_action_every_days"] * DAY
 
 
 def test_invalid_form_data_is_refused_with_field_errors_and_changes_nothing(ctx):
@@ -176,22 +194,33 @@ def test_invalid_form_data_is_refused_with_field_errors_and_changes_nothing(ctx)
 
 
 @SQLITE_ONLY
-def test_rejected_plan_goes_back_to_the_caseworker_then_approved_starts_implementation(ctx):
-    """R17: the supervisor rejects → a new plan task; approval → implementation, with the
-    first review in 30 days (high; its task opens a week before) while the follow-ups that
-    began at the rating carry on at their cadence (high, immediate action taken: every 3 days)."""
+def test_rejected_plan_goes_back_to_the_caseworker_due_from_the_assessment_then_approval_starts_implementation_R17(ctx):
+    """R17: the supervisor rejects → a new plan task, still due within 14 days of the completed
+    assessment (a plan sent back gets no fresh 14 days; once they have passed it is due at
+    once); approval → implementation, with the first review in 30 days (high; its task opens
+    a week before) while the follow-ups that began at the rating carry on at their cadence
+    (high, immediate action taken: every 3 days)."""
     d, code = registered_case(ctx)
     d.do(code, "initial_assessment", NEEDS_HIGH)
     d.first_action(code)
     d.do(code, "comprehensive_start", {"assessment_method": "remote"})
     d.do(code, "comprehensive_assessment", {"needs_summary": "x"})
+    assessed = d.case(code).date_comprehensive_completed
+    assert d.task(code, "case_plan").due_at == assessed + 14 * DAY  # case_timeframes.case_plan_days
+    d.later(10 * DAY)
     d.do(code, "case_plan", PLAN)
     approval = d.task(code, "approve_case_plan")
     assert (d.assignee(approval), approval.due_at) == ("supervisor1", d.now + 3 * DAY)
     with pytest.raises(Forbidden):
         d.complete("caseworker1", approval, {"vote": "approve"})
+    d.later(2 * DAY)
     d.do(code, "approve_case_plan", {"vote": "reject", "comment": "add a contingency"})
     assert d.ready(code) == ["case_plan", "follow_up"]
+    assert d.task(code, "case_plan").due_at == assessed + 14 * DAY  # not the rejection + 14 days
+    d.later(3 * DAY)
+    d.do(code, "case_plan", PLAN)
+    d.do(code, "approve_case_plan", {"vote": "reject", "comment": "still no contingency"})
+    assert d.task(code, "case_plan").due_at == d.now  # the 14 days have passed: due at once
     follow_up = d.task(code, "follow_up")
     d.later(DAY)
     d.do(code, "case_plan", {**PLAN, "contingency_plan": "kinship care"})
@@ -203,7 +232,8 @@ def test_rejected_plan_goes_back_to_the_caseworker_then_approved_starts_implemen
     assert (notice.due_at, case.date_next_review) == (d.now + 23 * DAY, d.now + 30 * DAY)
     assert d.ready(code) == ["follow_up", "request_closure"]
     with ctx.session_factory() as s:
-        assert [p.status for p in s.scalars(select(CasePlan).order_by(CasePlan.id))] == ["rejected", "approved"]
+        assert [p.status for p in s.scalars(select(CasePlan).order_by(CasePlan.id))] == ["rejected", "rejected",
+                                                                                          "approved"]
 
 
 @SQLITE_ONLY

@@ -51,16 +51,17 @@ def test_a_refused_child_assent_stops_registration_until_a_supervisor_records_a_
 
 def test_a_death_closure_goes_on_only_once_the_death_is_reported_R21(ctx):
     """R21: the death report task cannot be completed without the report to the authority
-    (422, nothing changes); with it, the review and the committee follow."""
+    (422, nothing changes); with it, the investigation follows (then the review and the
+    committee: tests/workflows/test_case_death_closure_paths.py)."""
     d, code = open_case(ctx, NEEDS_MEDIUM)
     d.do(code, "request_closure", {"closure_reason": "death"})
-    not_reported = {"reported_to_authority": False, "investigation_opened": True, "other_children_at_risk": False}
+    not_reported = {"reported_to_authority": False}
     with pytest.raises(Invalid) as refused:
         d.do(code, "death_report", not_reported)
     assert "reported_to_authority" in refused.value.errors
     assert d.ready(code) == ["death_report", "follow_up"]
     d.do(code, "death_report", {**not_reported, "reported_to_authority": True, "report_reference": "MoSA-2026-117"})
-    assert "closure_review" in d.ready(code)
+    assert "death_investigation" in d.ready(code) and "closure_review" not in d.ready(code)
     with ctx.session_factory() as s:
         assert s.scalar(select(ClosureRequest.death_reported_at)) == d.now
 

@@ -11,10 +11,18 @@ from engine.committee import review_conferences
 from engine.errors import Conflict, Forbidden, Invalid
 from engine.models import CaseEvent
 from engine.models.case_decisions import CaseReview, Conference
+from engine.process.decision_parameters import decision_row
 from tests.webui.test_pages_support import sign_in
-from tests.workflows.case_driver import COMMITTEE, HOUR, NEEDS_MEDIUM, SQLITE_ONLY, open_case
+from tests.workflows.case_driver import COMMITTEE, DAY, HOUR, NEEDS_MEDIUM, SQLITE_ONLY, open_case
 
 VOTERS = ("committee1", "committee2", "director1", "supervisor1")  # every member but the case's caseworker
+
+
+def timeframes(ctx, level: str) -> dict:
+    with ctx.session_factory() as s:
+        row = decision_row(s, "risk_timeframes", risk_level=level)
+    assert row, level
+    return row
 
 
 def call(d, code, kind="case_review", by="supervisor1", reason="progress stalled at school"):
@@ -69,11 +77,14 @@ def test_r47_a_plan_the_committee_rejects_goes_back_to_planning(ctx):
         assert s.scalar(select(CaseReview.outcome).order_by(CaseReview.id.desc())) == "revise_plan"
 
 
-def test_r47_emergency_conference_after_an_incident_has_the_risk_rated_again(ctx, client, token_for):
+def test_r47_emergency_conference_after_an_incident_has_the_risk_rated_again_and_monitoring_restarts_R43(
+        ctx, client, token_for):
     """R47: the caseworker records an incident and calls an emergency conference (POST
     /api/cases/<code>/conferences); members vote within 24 h; two of four votes are a
     quorum once voting closes; the committee finds the risk changed, so the caseworker
-    rates it again (a new risk rating) and revises the plan."""
+    rates it again (a new risk rating) and revises the plan. R43: the new rating (high)
+    replaces the medium monitoring: the immediate action within the high intervention time,
+    follow-ups at the high cadence (``risk_timeframes``), the medium follow-up cancelled."""
     d, code = open_case(ctx, NEEDS_MEDIUM)
     resp = client.post(f"/api/cases/{code}/conferences", headers=token_for("caseworker1"),
                        json={"kind": "emergency_review", "reason": "child hurt at the market"})
@@ -92,8 +103,18 @@ def test_r47_emergency_conference_after_an_incident_has_the_risk_rated_again(ctx
     assert case.stage == "assessment"
     rating = d.task(code, "initial_assessment")
     assert (d.assignee(rating), rating.process_id) == ("caseworker1", "case_reassessment")
+    medium_follow_up = d.task(code, "follow_up")
+    d.later(2 * HOUR)
     d.do(code, "initial_assessment", {"red_needs": ["child_labour"], "yellow_needs": []})
     assert d.case(code).risk_level == "high"
+    high, rated = timeframes(ctx, "high"), d.now
+    assert d.task(code, "immediate_action").due_at == rated + high["intervene_within_hours"] * HOUR
+    follow_up = d.task(code, "follow_up")
+    assert follow_up.due_at == rated + high["follow_up_until_action_every_days"] * DAY
+    assert medium_follow_up.id in {t.id for t in d.tasks(code, "follow_up", state="cancelled")}
+    d.at(follow_up.due_at)
+    d.do(code, "follow_up", {"contact": "made", "contact_method": "phone"})
+    assert d.task(code, "follow_up").due_at == d.now + high["follow_up_until_action_every_days"] * DAY
 
 
 @SQLITE_ONLY

@@ -5,7 +5,7 @@ from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from engine.case import assignment, case_lists, intake, lifecycle, notes, service_referrals
+from engine.case import assignment, case_lists, file_release, intake, lifecycle, notes, service_referrals
 from engine.case import files as case_files
 from engine.models.case import CASE_STAGES, CASE_STATUSES, RISK_LEVELS, ContactMethod, ContactType
 from engine.service_ops import idempotency
@@ -252,6 +252,29 @@ def _file_after(user_id: int, case_code: str) -> dict:
     """The case file as it is after a change (read in a fresh unit of work, audited)."""
     with uow() as read:
         return case_file_dict(case_files.get_case_file(read, user_id, case_code))
+
+
+class FileRequestSchema(Schema):
+    requested_by = fields.String(required=True, validate=validate.OneOf(file_release.REQUESTERS),
+                                 metadata={"description": "who asks to see the file: the client or their caregiver"})
+
+
+class FileRequestStartedSchema(Schema):
+    case_code = fields.String()
+    process_instance_id = fields.Integer()
+
+
+@blp.post(f"/<{CASE_CODE}:case_code>/file-requests")
+@idempotent("request_case_file")
+@blp.arguments(FileRequestSchema)
+@blp.response(201, FileRequestStartedSchema)
+def request_file(body, case_code):
+    """The client (or their caregiver) asks to see their own case file (R51): its caseworker,
+    a supervisor or the director records it; a supervisor screens the file before it is shared."""
+    user_id = current_user_id()
+    with uow() as work:
+        instance = file_release.request_file_release(work, runtime(), user_id, case_code, body["requested_by"])
+        return {"case_code": case_code, "process_instance_id": instance.id}
 
 
 @blp.post(f"/<{CASE_CODE}:case_code>/reopen")

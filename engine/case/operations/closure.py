@@ -15,7 +15,16 @@ from engine.bpmn.operations import OperationContext, operation
 from engine.case import lifecycle
 from engine.case import processes as case_processes
 from engine.case.operations.intake import case_of, finish
-from engine.case.records import ensure_not_closed, record_event, set_stage, set_status, start_clock, take_text
+from engine.case.records import (
+    clear_urgent,
+    ensure_not_closed,
+    flag_urgent,
+    record_event,
+    set_stage,
+    set_status,
+    start_clock,
+    take_text,
+)
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.models import CaseStage, CaseStatus
 from engine.models.case import CLOSURE_REASONS
@@ -143,10 +152,54 @@ def record_death_report(ctx: OperationContext, data: dict, closure_id: int) -> d
                       "government department", errors={"reported_to_authority": ["report the death first"]})
     closure.death_reported_at = clock.now()
     texts = take_text(data, "report_reference", "death_report_notes")
-    record_event(ctx.uow, case, ctx.actor_id, "form", "death reported to the authorities; investigation "
-                 + ("opened" if data.get("investigation_opened") else "requested"), form="case_death_report",
-                 closure_id=closure.id, investigation_opened=data.get("investigation_opened"),
-                 other_children_at_risk=data.get("other_children_at_risk"), **texts)
+    record_event(ctx.uow, case, ctx.actor_id, "form", "death reported to the authorities; investigation to follow",
+                 form="case_death_report", closure_id=closure.id, **texts)
+    return finish(ctx, case, data)
+
+
+CHILDREN_AT_RISK = "other children may be at risk after a child's death"
+
+
+@operation("case.record_death_investigation")
+def record_death_investigation(ctx: OperationContext, data: dict, closure_id: int) -> dict:
+    """R21 (001 §3.6): the investigation into the circumstances of the death, made once the
+    death is reported, says whether other children are at risk; if they are, the case is
+    urgent until they are safeguarded (the diagram opens that task before the review)."""
+    case = case_of(ctx)
+    closure = _closure(ctx, closure_id)
+    if closure.death_reported_at is None:
+        raise Conflict("the death is reported to the government department before it is investigated")
+    at_risk = data.get("other_children_at_risk")
+    if not isinstance(at_risk, bool):
+        raise Invalid("say whether other children are at risk", errors={"other_children_at_risk": ["yes or no"]})
+    texts = take_text(data, "circumstances", "children_at_risk", "investigation_reference")
+    if not texts.get("circumstances", "").strip():
+        raise Invalid("say what the investigation found", errors={"circumstances": ["required"]})
+    record_event(ctx.uow, case, ctx.actor_id, "form", "death investigated: other children "
+                 + ("may be at risk" if at_risk else "not at risk"), form="case_death_investigation",
+                 closure_id=closure.id, other_children_at_risk=at_risk, **texts)
+    if at_risk:
+        flag_urgent(ctx.uow, case, ctx.actor_id, CHILDREN_AT_RISK)
+    return finish(ctx, case, data, other_children_at_risk=at_risk)
+
+
+@operation("case.record_safeguarding")
+def record_safeguarding(ctx: OperationContext, data: dict, closure_id: int) -> dict:
+    """R21: what was done to protect the other children at risk; this reason for urgency ends
+    (others, such as a missed follow-up, stay)."""
+    case = case_of(ctx)
+    closure = _closure(ctx, closure_id)
+    actions = data.get("actions_taken")
+    if not isinstance(actions, list) or not actions:
+        raise Invalid("say what was done to protect the other children", errors={"actions_taken": ["required"]})
+    texts = take_text(data, "new_case_codes", "safeguarding_notes")
+    record_event(ctx.uow, case, ctx.actor_id, "form", "other children at risk safeguarded: " + ", ".join(actions),
+                 form="case_safeguard_children", closure_id=closure.id, actions_taken=actions, **texts)
+    others = [r for r in (case.urgent_reason or "").split("; ") if r and r != CHILDREN_AT_RISK]
+    if others:
+        case.urgent_reason = "; ".join(others)
+    else:
+        clear_urgent(ctx.uow, case, ctx.actor_id, "the other children at risk are safeguarded")
     return finish(ctx, case, data)
 
 

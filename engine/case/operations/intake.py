@@ -3,10 +3,11 @@ assignment within the caseload cap, risk rating.
 
 Every operation here works on the case of the instance it runs in, records what the form
 before it said in the case file (the R33 header comes with it, see
-``engine.services.case_records.record_event``) and then *publishes the case context*
+``engine.case.records.record_event``) and then *publishes the case context*
 into the task data: ``case_code``, ``case_status``, ``risk_level`` (``"unrated"`` before
-the first rating), ``caseworker``, ``supervisor`` (usernames) and ``hours_since_clock``
-(hours since registration, a reopening or a reassessment started). The next user task's
+the first rating), ``caseworker``, ``supervisor`` (usernames), ``hours_since_clock``
+(hours since registration, a reopening or a reassessment started) and
+``hours_since_plan_clock`` (hours since the assessment the case plan follows). The next user task's
 ``assign_to``/``priority``/``due`` read those. Free-text answers are moved out of the
 workflow data into the case file.
 
@@ -22,9 +23,18 @@ from engine import clock
 from engine.bpmn.operations import OperationContext, operation
 from engine.case import assignment, lifecycle
 from engine.case import processes as case_processes
-from engine.case.records import load_case, publish_context, record_event, set_risk, set_stage, start_clock, take_text
+from engine.case.records import (
+    PLAN_CLOCK_VARIABLE,
+    load_case,
+    publish_context,
+    record_event,
+    set_risk,
+    set_stage,
+    start_clock,
+    take_text,
+)
 from engine.errors import Forbidden, Invalid, Unauthorized
-from engine.models import Case, CaseStage, HumanTask, TaskState
+from engine.models import Case, CaseStage, HumanTask, RiskLevel, TaskState
 from engine.models.case import NO_ACTION_REASONS, RISK_LEVELS
 from engine.models.case_decisions import CaseAssessment, Conference
 from engine.people import access
@@ -72,30 +82,39 @@ def finish(ctx: OperationContext, case: Case, data: dict, **result) -> dict:
 
 
 @operation("case.context")
-def load_context(ctx: OperationContext, data: dict, start_clock_now: bool = False) -> dict:
+def load_context(ctx: OperationContext, data: dict, start_clock_now: bool = False,
+                 start_plan_clock: bool = False) -> dict:
     """Publish the case context. ``start_clock_now``: deadlines "from registration" now
-    count from this moment (a reopened case's reassessment, R24)."""
+    count from this moment (a reopened case's reassessment, R24). ``start_plan_clock``:
+    the case plan's deadline counts from this moment unless the assessment before it
+    already started that clock (R17: a plan sent back keeps it)."""
     case = case_of(ctx)
     if start_clock_now:
         start_clock(data, clock.now())
     elif case.date_registered is not None and "clock_started_at" not in data:
         start_clock(data, case.date_registered)
+    if start_plan_clock and PLAN_CLOCK_VARIABLE not in data:
+        start_clock(data, clock.now(), PLAN_CLOCK_VARIABLE)
     return finish(ctx, case, data)
 
 
 @operation("case.record_step")
 def record_step(ctx: OperationContext, data: dict, step: str, form: str | None = None, stage: str | None = None,
                 date_field: str | None = None, text_fields: list | None = None,
-                answer_fields: list | None = None) -> dict:
+                answer_fields: list | None = None, start_plan_clock: bool = False) -> dict:
     """Record a form that needs no decision of its own (e.g. the emergency response, the
     start of the comprehensive assessment) in the timeline: ``text_fields`` move out of
     the workflow data into the case file, ``answer_fields`` (flags, choices) are copied.
-    Optionally a new stage and a tracking date (one of ``TRACKING_DATES``)."""
+    Optionally a new stage and a tracking date (one of ``TRACKING_DATES``);
+    ``start_plan_clock``: the case plan's deadline counts from now (the completed
+    assessment, R17)."""
     case = case_of(ctx)
     if date_field is not None:
         if date_field not in TRACKING_DATES:
             raise ValueError(f"case.record_step cannot set {date_field!r} (one of {', '.join(TRACKING_DATES)})")
         setattr(case, date_field, clock.now())
+    if start_plan_clock:
+        start_clock(data, clock.now(), PLAN_CLOCK_VARIABLE)
     texts = take_text(data, *(text_fields or ()))
     answers = {name: data.get(name) for name in (answer_fields or ()) if name in data}
     record_event(ctx.uow, case, ctx.actor_id, "form", step, form=form, **answers, **texts)
@@ -122,7 +141,7 @@ def record_screening(ctx: OperationContext, data: dict) -> dict:
         case.date_intake = clock.now()
     if danger:
         case.in_crisis = True
-        set_risk(ctx.uow, case, ctx.actor_id, "high", "provisional: immediate danger at screening")
+        set_risk(ctx.uow, case, ctx.actor_id, RiskLevel.HIGH, "provisional: immediate danger at screening")
         set_stage(ctx.uow, case, ctx.actor_id, CaseStage.EMERGENCY)
     elif eligible:
         set_stage(ctx.uow, case, ctx.actor_id, CaseStage.ADMISSION)
