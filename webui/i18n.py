@@ -111,6 +111,17 @@ def format_date(value: dt.date | None) -> str:
     return flask_babel.format_date(value, _CLDR_DATE)
 
 
+def as_day(value: object) -> dt.date | None:
+    """A day the system wrote into a form as ISO text ("2026-12-01") as a date, so the page
+    shows it as it shows every day ("01 Dec 2026"); None for anything else."""
+    if not isinstance(value, str) or len(value) != 10:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
 def format_number(value: int | float | None) -> str:
     if value is None:
         return "—"
@@ -129,7 +140,7 @@ def init_app(app: Flask) -> None:
         newstyle=True,
         pgettext=lambda c, s: catalogue().upgettext(c, s),
         npgettext=lambda c, s, p, n: catalogue().unpgettext(c, s, p, n))
-    app.jinja_env.filters.update(datetime=format_datetime, date=format_date, number=format_number)
+    app.jinja_env.filters.update(datetime=format_datetime, date=format_date, number=format_number, as_day=as_day)
 
     @app.context_processor
     def _language() -> dict:

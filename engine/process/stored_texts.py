@@ -118,11 +118,90 @@ FIXED = (
 )
 
 
+# How the summaries that begin with a stored value's words read in English: as the pages word
+# them ("stage screening → admission" as "Stage: Screening → Admission"), each value by its label.
+# The names after each are values inside a sentence, shown in lower case ("voted to approve").
+IN_ENGLISH: dict[str, tuple[str, tuple[str, ...]]] = {
+    "risk level %(before)s → %(after)s: %(why)s": ("Risk level: %(before)s → %(after)s: %(why)s", ("why",)),
+    "status %(before)s → %(after)s: %(why)s": ("Status: %(before)s → %(after)s: %(why)s", ("why",)),
+    "stage %(before)s → %(after)s": ("Stage: %(before)s → %(after)s", ()),
+    "referral received from %(source)s": ("Referral received from %(source)s", ("source",)),
+    "screened: %(result)s": ("Screened: %(result)s", ("result",)),
+    "initial assessment: %(red)s red, %(yellow)s yellow needs, suggested %(level)s":
+        ("Initial assessment: %(red)s red, %(yellow)s yellow needs, suggested %(level)s", ("level",)),
+    "review assessment: %(red)s red, %(yellow)s yellow needs, suggested %(level)s":
+        ("Review assessment: %(red)s red, %(yellow)s yellow needs, suggested %(level)s", ("level",)),
+    "risk level judged %(level)s": ("Risk level judged %(level)s", ("level",)),
+    "first action after the risk rating: %(action)s": ("First action after the risk rating: %(action)s", ()),
+    "%(kind)s conference: %(outcome)s (%(approvals)s of %(votes)s votes to approve, %(members)s members)":
+        ("%(kind)s conference: %(outcome)s (%(approvals)s of %(votes)s votes to approve, %(members)s members)",
+         ("outcome",)),
+    "%(kind)s conference decided by the director: %(outcome)s":
+        ("%(kind)s conference decided by the director: %(outcome)s", ("outcome",)),
+    "%(member)s voted %(vote)s (%(kind)s conference)":
+        ("%(member)s voted to %(vote)s (%(kind)s conference)", ("vote", "kind")),
+    "caseworker %(caseworker)s assigned (%(why)s); supervisor %(supervisor)s":
+        ("Caseworker %(caseworker)s assigned (%(why)s); supervisor %(supervisor)s", ("why",)),
+    "case plan %(status)s": ("Case plan %(status)s", ("status",)),
+    "closure requested: %(reason)s": ("Closure requested: %(reason)s", ("reason",)),
+    "closure review: %(vote)s": ("Closure review: %(vote)s", ("vote",)),
+    "closure not made: %(why)s": ("Closure not made: %(why)s", ()),
+    "case review: %(outcome)s": ("Case review: %(outcome)s", ("outcome",)),
+    "follow-up: contact %(contact)s": ("Follow-up: contact %(contact)s", ("contact",)),
+    "referral to %(provider)s: %(outcome)s": ("Referral to %(provider)s: %(outcome)s", ("outcome",)),
+    "referred to %(provider)s for %(service)s (consent to share given)":
+        ("Referred to %(provider)s for %(service)s (consent to share given)", ()),
+    "incident recorded: %(reason)s": ("Incident recorded: %(reason)s", ()),
+    "case urgent: %(reason)s": ("Case urgent: %(reason)s", ()),
+    "still urgent: %(reason)s": ("Still urgent: %(reason)s", ()),
+    "no longer urgent: %(why)s": ("No longer urgent: %(why)s", ()),
+}
+# Stored words that are no vocabulary's value, as the pages write them in English.
+ENGLISH_WORDS = {"unrated": N_("Not rated")}
+# Names whose values are people, codes, titles, counts and times (written in English already):
+# shown as written, never read as a stored value (a user called "admin" is not "Administrator").
+AS_WRITTEN = frozenset({"member", "caseworker", "supervisor", "username", "code", "id", "title", "provider",
+                        "service", "count", "red", "yellow", "approvals", "votes", "members", "when", "day"})
+
+
 def in_language(text: str | None, language: str | None) -> str:
-    """``text`` (stored English) as a reader of ``language`` reads it."""
-    if not text or not known_language(language) or language == DEFAULT_LANGUAGE:
+    """``text`` (stored English) as a reader of ``language`` reads it (an English reader
+    sees the summaries with their values by their labels too)."""
+    if not text or not known_language(language):
         return text or ""
+    if language == DEFAULT_LANGUAGE:
+        return _in_english(text, depth=0)
     return _remembered(text, str(language))
+
+
+@functools.lru_cache(maxsize=8192)
+def _in_english(text: str, depth: int) -> str:
+    """A summary in English as the pages word it; a text that is none of them as it was written."""
+    if text in ENGLISH_WORDS:
+        return ENGLISH_WORDS[text]
+    if text in _fixed():  # a summary of its own begins as a sentence; a value inside one stays as it is
+        return text[:1].upper() + text[1:] if depth == 0 else text
+    for template in TEMPLATES if depth < 4 else ():
+        values = filled(template, text)
+        if values is not None:
+            shown, in_sentence = IN_ENGLISH.get(template, (template, ()))
+            return shown % {name: _english_value(name, value, name in in_sentence, depth + 1)
+                            for name, value in values.items()}
+    return text
+
+
+def _english_value(name: str, value: str, in_sentence: bool, depth: int) -> str:
+    if not value or name in AS_WRITTEN:
+        return value
+    shown = _label(value, DEFAULT_LANGUAGE) or _in_english(value, depth)
+    if in_sentence and not shown[1:2].isupper():  # "Goals met and …" inside a sentence; "IT failure" kept
+        return shown[:1].lower() + shown[1:]
+    return shown
+
+
+@functools.cache
+def _fixed() -> frozenset[str]:
+    return frozenset(FIXED)
 
 
 _MEMO_SIZE = 8192

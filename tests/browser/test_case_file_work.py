@@ -1,6 +1,7 @@
-"""The case file as a working file, in Chromium (issue 13): a caseworker adds a contact from
-the file; a likely duplicate referral is flagged on the form; a committee member opens the
-file while the conference is open, and no longer once it has decided (R32)."""
+"""The case file as a working file, in Chromium (issue 13): a caseworker adds a contact, a note
+and a strictly confidential entry from the file, and an administrator reading the file sees the
+note but never the confidential entry; a likely duplicate referral is flagged on the form; a
+committee member opens the file while the conference is open, and no longer once it has decided (R32)."""
 from __future__ import annotations
 
 from tests.browser.conftest import shot, sign_in
@@ -64,6 +65,54 @@ def test_a_caseworker_adds_a_contact_from_the_case_file(page, live_app):
         assert shown in header
     assert not page.locator("header.top").is_visible() and words in page.locator("ul.notes").inner_text()
     shot(page, "case_summary_printed")
+
+
+def _add_from_the_file(page, text: str, confidential: bool) -> None:
+    form = page.locator("form.note-form")
+    if not form.is_visible():
+        page.get_by_text("Add a contact or note", exact=True).last.click()
+    form.get_by_role("radio", name="A note").check()
+    form.get_by_label("What happened, or the note").fill(text)
+    if confidential:
+        form.get_by_label("Strictly confidential", exact=False).check()
+    form.get_by_role("button", name="Add to the case file").click()
+
+
+def _registered(live_app) -> str:
+    """A case admitted by the committee, with consent: caseworker1 is its caseworker."""
+    code = _before_the_committee(live_app)
+    for member in MEMBERS:
+        _do(live_app.api(member), code, "mine", {"vote": "approve", "comment": "admit"})
+    _do(live_app.api("caseworker1"), code, "mine", {"consent": "given", "consent_by": "client_and_caregiver",
+                                                    "child_assent": "given"})
+    return code
+
+
+def test_a_caseworker_adds_a_note_and_a_confidential_entry_that_an_administrator_does_not_see(page, live_app):
+    code = _registered(live_app)
+    plain = "Met the teacher: the school will take her back in September."
+    secret = "Her mother told us, in confidence, that the father has threatened the family."
+    sign_in(page, "caseworker1")
+    page.goto(f"/cases/{code}")
+    _add_from_the_file(page, plain, confidential=False)
+    page.get_by_text("Your note is in the case file.").wait_for()
+    assert plain in page.locator("ul.notes").first.inner_text()
+    shot(page, "case_file_note_added")
+    _add_from_the_file(page, secret, confidential=True)
+    page.get_by_text("Your note is in the strictly confidential section.").wait_for()
+    section = page.locator("section.confidential")
+    assert secret in section.inner_text()
+    assert secret not in page.locator("ul.notes").first.inner_text()  # not among the file's ordinary notes
+    section.scroll_into_view_if_needed()
+    shot(page, "case_file_confidential_entry_added")
+
+    page.context.clear_cookies()
+    sign_in(page, "admin")  # reads case files (without names) for support, with no need to know the secret
+    page.goto(f"/cases/{code}")
+    page.get_by_role("heading", name=f"Case {code}").wait_for()
+    assert plain in page.locator("ul.notes").first.inner_text()
+    assert secret not in page.content() and page.locator("section.confidential").count() == 0
+    shot(page, "admin_sees_the_note_not_the_confidential_entry")
 
 
 def test_a_likely_duplicate_referral_is_flagged_and_the_referrer_adds_it_to_the_case(page, live_app):

@@ -47,7 +47,7 @@ def test_R34_the_case_file_shows_tracking_history_tasks_and_where_the_case_stand
     for label in ("Primary concern", "Identified", "Intake", "Registered", "Last contact", "Next contact",
                   "Next review", "Closed", "Transferred"):
         assert f"<dt>{label}</dt>" in html
-    assert "Timeline" in html and "referral received" in html
+    assert "Timeline" in html and "Referral received" in html
     assert "Open tasks" in html and "Done tasks" in html
     diagram = re.search(r'<div class="diagram" data-kind="bpmn" data-src="([^"]+)"\s+data-current="([^"]*)"', html)
     assert diagram and diagram.group(2)  # the current position is marked

@@ -22,8 +22,18 @@ def test_a_stored_summary_and_its_values_read_in_arabic():
     assert in_language("closure requested: goals met", "ar") == "طُلب الإغلاق: تحققت الأهداف والطفل في أمان"
 
 
-def test_english_and_unknown_texts_stay_as_they_were():
-    assert in_language("stage screening → admission", "en") == "stage screening → admission"
+def test_a_stored_summary_reads_in_english_with_its_values_by_their_labels():
+    assert in_language("stage screening → admission", "en") == "Stage: Screening → Admission"
+    assert in_language("supervisor1 voted approve (admission conference)", "en") == (
+        "supervisor1 voted to approve (admission conference)")
+    assert in_language("risk level unrated → medium: judged", "en") == "Risk level: Not rated → Medium: judged"
+    assert in_language("referral received from community_member", "en") == (
+        "Referral received from a member of the community")
+    assert in_language("admin voted reject (closure conference)", "en") == "admin voted to reject (closure conference)"
+
+
+def test_unknown_texts_stay_as_they_were():
+    assert in_language("back to school, weekly visits", "en") == "back to school, weekly visits"
     assert in_language("stage screening → admission", None) == "stage screening → admission"
     assert in_language("back to school, weekly visits", "ar") == "back to school, weekly visits"
     assert in_language("", "ar") == ""

@@ -14,6 +14,7 @@ from engine.errors import Unauthorized
 from engine.process import inbox
 from engine.service_ops import notifications
 from webui.extensions import uow
+from webui.pages.labels import label
 
 bp = Blueprint("navigation", __name__)
 
@@ -68,11 +69,9 @@ def nav_counts() -> dict[str, int]:
     return g.nav_counts
 
 
-CASE_STATUS_LABELS = {"O": _l("Open"), "IA": _l("Inactive"), "AO": _l("Aged out"), "C": _l("Closed")}
-
-
 def case_status_label(code: str | None) -> str:
-    return f"{CASE_STATUS_LABELS.get(code, code)} ({code})" if code else "—"
+    """A case's status by its label ("Open"), the one vocabulary's words."""
+    return label(code, "case_status")
 
 
 def has_endpoint(name: str) -> bool:

@@ -45,6 +45,27 @@
     editors.string.prototype.sanitize = function (value) { return value }
   }
 
+  /* The array buttons in the page's words and in sentence case, as every other button
+     ("Remove referral", not json-editor's "Delete Referral"): task.html's data-words-*. */
+  var words = holder.dataset
+  window.JSONEditor.defaults.languages.casework = Object.assign({}, window.JSONEditor.defaults.languages.en, {
+    button_add_row_title: words.wordsAddRow || 'Add {{0}}',
+    button_delete_row_title: words.wordsRemoveRow || 'Remove {{0}}',
+    button_delete_row_title_short: words.wordsRemove || 'Remove',
+    button_move_up_title: words.wordsMoveUp || 'Move up',
+    button_move_down_title: words.wordsMoveDown || 'Move down'
+  })
+  window.JSONEditor.defaults.language = 'casework'
+  var translate = window.JSONEditor.defaults.translate
+  window.JSONEditor.defaults.translate = function (key, variables, schema) {
+    /* an item's title inside a sentence: "Referral" -> "referral" ("SMS" stays as it is) */
+    var inSentence = (variables || []).map(function (value) {
+      var text = String(value)
+      return text.charAt(1) === text.charAt(1).toUpperCase() ? text : text.charAt(0).toLowerCase() + text.slice(1)
+    })
+    return translate(key, inSentence, schema)
+  }
+
   holder.textContent = ''
   holder.removeAttribute('data-loading')
   var options = {
