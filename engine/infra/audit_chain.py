@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -147,8 +148,8 @@ def append(session: Session, events: Sequence[AuditEvent]) -> None:
         return
     postgresql = session.get_bind().dialect.name == "postgresql"
     if not postgresql:  # registered each time: cheap, and whichever engine made the connection
-        session.connection().connection.driver_connection.create_function(
-            "audit_sha256_hex", 1, _sha256_hex, deterministic=True)
+        sqlite_connection = cast(sqlite3.Connection, session.connection().connection.driver_connection)
+        sqlite_connection.create_function("audit_sha256_hex", 1, _sha256_hex, deterministic=True)
     build = _chain_rows_postgresql if postgresql else _chain_rows_sqlite
     for start in range(0, len(events), _CHUNK):
         piece = events[start:start + _CHUNK]
