@@ -26,7 +26,8 @@ FORM_WORDS = (
     N_("Referral outcome"), N_("Review"), N_("Risk judgement"), N_("Screening"), N_("Trace"),
     N_("Transfer consent"), N_("Transition plan"), N_("Committee director decision"),
     N_("Committee review conclusions"), N_("Committee vote"), N_("Conference request"), N_("Handover"),
-    N_("Incident report"), N_("Referral"), N_("Supervision file audit"),
+    N_("Incident report"), N_("Referral"), N_("Supervision file audit"), N_("Consultation request"),
+    N_("Consultation answer"),
 )
 
 

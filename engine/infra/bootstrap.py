@@ -23,6 +23,7 @@ from engine.case import handover as handover_operations
 from engine.case.operations import aged_out as aged_out_operations
 from engine.case.operations import care as care_operations
 from engine.case.operations import closure as closure_operations
+from engine.case.operations import consultation as consultation_operations
 from engine.case.operations import file_release as file_release_operations
 from engine.case.operations import intake as intake_operations
 from engine.case.operations import monitoring as monitoring_operations
@@ -45,7 +46,8 @@ log = logging.getLogger(__name__)
 # Importing these registers their operations (engine.bpmn.operations knows none by name).
 OPERATION_MODULES = (intake_operations, care_operations, monitoring_operations, closure_operations,
                      aged_out_operations, committee_operations, crisis_operations, committee_review_operations,
-                     complaint_operations, handover_operations, supervision_operations, file_release_operations)
+                     complaint_operations, handover_operations, supervision_operations, file_release_operations,
+                     consultation_operations)
 
 
 @dataclass

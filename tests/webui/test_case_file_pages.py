@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from engine.models import Case, CaseNote, HumanTask
@@ -145,6 +146,99 @@ def test_a_resubmitted_referral_form_never_creates_a_second_case(app):
     second = user.post("/cases/new", data=data, follow_redirects=True)
     assert first.status_code == 302 and _count(app, Case) == 1
     assert "Nothing new was recorded" in second.get_data(as_text=True)
+
+
+# -- a client asks to see their file (R51) ----------------------------------------------------------
+FILE_REQUEST_FORM = "/file-requests\" class=\"file-request\""
+
+
+def _file_requests(driver: CaseDriver, code: str) -> list[HumanTask]:
+    return driver.tasks(code, "file_request")
+
+
+@pytest.mark.parametrize("username", ["caseworker1", "supervisor1", "director1"])
+def test_R51_the_cases_own_people_record_from_the_case_file_that_the_client_asked_to_see_it(app, username):
+    driver, code = _registered(app)
+    user = sign_in(app, username)
+    html = user.get(f"/cases/{code}").get_data(as_text=True)
+    assert FILE_REQUEST_FORM in html and "Record the request to see the file" in html
+    resp = user.post(f"/cases/{code}/file-requests", follow_redirects=True,
+                     data={"csrf_token": csrf_from(html), "requested_by": "caregiver"})
+    shown = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "The request to see the case file is recorded." in shown
+    (task,) = _file_requests(driver, code)
+    assert driver.assignee(task) == "caseworker1"
+    inbox = sign_in(app, "caseworker1").get("/").get_data(as_text=True)
+    assert task.id in inbox and "Record when and how the client wants to see their case file" in inbox
+
+
+@pytest.mark.parametrize("username", ["caseworker2", "committee1", "admin"])
+def test_R51_others_get_no_file_request_button_and_are_refused(app, username):
+    driver, code = _registered(app)
+    user = sign_in(app, username)
+    page = user.get(f"/cases/{code}")
+    assert FILE_REQUEST_FORM not in page.get_data(as_text=True)
+    resp = user.post(f"/cases/{code}/file-requests", data={"csrf_token": page_token(user), "requested_by": "client"})
+    assert resp.status_code == 403
+    assert _file_requests(driver, code) == []
+
+
+def test_R51_a_second_request_while_one_is_open_is_refused_in_words(app):
+    driver, code = _registered(app)
+    user = sign_in(app, "caseworker1")
+    token = page_token(user, f"/cases/{code}")
+    user.post(f"/cases/{code}/file-requests", data={"csrf_token": token, "requested_by": "client"})
+    resp = user.post(f"/cases/{code}/file-requests", follow_redirects=True,
+                     data={"csrf_token": token, "requested_by": "client"})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "A request to see this case file is already being handled." in html
+    assert len(_file_requests(driver, code)) == 1
+    unsaid = user.post(f"/cases/{code}/file-requests", follow_redirects=True, data={"csrf_token": token})
+    assert "Say who asks to see the file" in unsaid.get_data(as_text=True)
+
+
+# -- an urgent consultation (R49) ------------------------------------------------------------------
+CONSULTATION_FORM = "/consultations\" class=\"consultation\""
+
+
+def test_R49_the_caseworker_asks_for_an_urgent_consultation_from_the_case_file(app):
+    driver, code = _registered(app)
+    user = sign_in(app, "caseworker1")
+    html = user.get(f"/cases/{code}").get_data(as_text=True)
+    assert CONSULTATION_FORM in html and "Ask for an urgent consultation" in html
+    resp = user.post(f"/cases/{code}/consultations", follow_redirects=True,
+                     data={"csrf_token": csrf_from(html), "about": "The father threatened the mother tonight."})
+    shown = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "Your request for an urgent consultation is sent." in shown
+    (task,) = driver.tasks(code, "consult_supervisor")
+    assert driver.assignee(task) == "supervisor1"
+    inbox = sign_in(app, "supervisor1").get("/").get_data(as_text=True)
+    assert task.id in inbox and "Urgent consultation: the caseworker asks for your advice on this case" in inbox
+    again = user.post(f"/cases/{code}/consultations", follow_redirects=True,
+                      data={"csrf_token": csrf_from(html), "about": "And another thing."})
+    assert "An urgent consultation on this case is already waiting for its answer." in again.get_data(as_text=True)
+    assert len(driver.tasks(code, "consult_supervisor")) == 1
+
+
+def test_R49_a_consultation_without_its_subject_is_refused_on_its_field(app):
+    driver, code = _registered(app)
+    user = sign_in(app, "caseworker1")
+    resp = user.post(f"/cases/{code}/consultations", data={"csrf_token": page_token(user, f"/cases/{code}"),
+                                                           "about": "  "})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "The consultation was not asked" in html
+    assert "Say what the consultation is about." in html and 'aria-invalid="true"' in html
+    assert driver.tasks(code, "consult_supervisor") == []
+
+
+@pytest.mark.parametrize("username", ["supervisor1", "director1", "caseworker2", "committee1"])
+def test_R49_only_the_cases_caseworker_gets_the_consultation_form(app, username):
+    driver, code = _registered(app)
+    user = sign_in(app, username)
+    assert CONSULTATION_FORM not in user.get(f"/cases/{code}").get_data(as_text=True)
+    resp = user.post(f"/cases/{code}/consultations", data={"csrf_token": page_token(user), "about": "Help"})
+    assert resp.status_code == 403
+    assert driver.tasks(code, "consult_supervisor") == [] and driver.tasks(code, "consult_director") == []
 
 
 # -- supervisors -----------------------------------------------------------------------------------

@@ -24,7 +24,8 @@ STOCK_PROCESSES = ("bcp_cbf5", "bcp_crisis_check", "bcp_readiness_activity", "bc
                    "supervision_plan",
                    "case_first_action", "case_aged_out",  # monitoring from the rating, ageing out (issue 12)
                    "bcp_function_resumption",  # a sub-function added to an active disruption (issue 17)
-                   "case_file_release")  # a client sees their own file: POST /api/cases/<code>/file-requests (R51)
+                   "case_file_release",  # a client sees their own file: POST /api/cases/<code>/file-requests (R51)
+                   "case_consultation")  # an urgent consultation: the case file page's form, its caseworker (R49)
 STARTERS = {"sample_intake": {"caseworker1", "caseworker2", "supervisor1", "director1", "processowner1"}}
 
 

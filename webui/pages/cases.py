@@ -8,13 +8,14 @@ from __future__ import annotations
 import secrets
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from engine import clock
-from engine.case import case_lists, intake, notes
+from engine.case import case_lists, consultation, file_release, intake, notes
 from engine.case import files as case_files
-from engine.errors import Forbidden, Invalid
+from engine.errors import Conflict, Forbidden, Invalid
 from engine.models.case import CASE_STAGES, CASE_STATUSES, RISK_LEVELS, ContactMethod, ContactType, ReferralSource
 from engine.people import access, directory
 from engine.process import positions, reassignment
@@ -41,6 +42,7 @@ REFERRAL_WORDS = {  # each field's label and what to do when it is missing (show
 }
 NOTE_FIELDS = ("kind", "contact_type", "contact_method", "contact_at", "text", "confidential")
 FORM_TOKEN_MAX = 100
+FILE_REQUESTERS = (("client", N_("The child or young person")), ("caregiver", N_("Their caregiver")))
 
 
 @bp.get("/cases")
@@ -115,9 +117,10 @@ def _note_values(form=None) -> dict:
 
 
 def _case_file_page(code: str, note_values: dict | None = None, note_errors: dict | None = None,
-                    status: int = 200):
+                    status: int = 200, consult_about: str = "", consult_error: str | None = None):
     with uow() as work:
         record = case_files.get_case_file(work, current_user.id, code)
+        may_consult = consultation.may_ask(directory.get_user(work.session, current_user.id), record.case)
         where = positions.case_positions(work.session, record.case.code)
         caseworkers = directory.people_with_role(work.session, "caseworker") if record.may_hand_over else []
         choices = reassignment.reassignment_choices(work.session, current_user.id, record.open_tasks)
@@ -125,7 +128,10 @@ def _case_file_page(code: str, note_values: dict | None = None, note_errors: dic
                            positions=where, may_hand_over=record.may_hand_over, caseworkers=caseworkers,
                            reassign_choices=choices, note=note_values or _note_values(),
                            note_errors=note_errors or {}, contact_types=list(ContactType),
-                           contact_methods=list(ContactMethod), note_max=notes.NOTE_MAX), status
+                           contact_methods=list(ContactMethod), note_max=notes.NOTE_MAX,
+                           file_requesters=[(value, _(label)) for value, label in FILE_REQUESTERS],
+                           may_consult=may_consult, consult_about=consult_about, consult_error=consult_error,
+                           consult_max=consultation.ABOUT_MAX), status
 
 
 @bp.get(f"/cases/<{CASE_CODE}:code>")
@@ -157,6 +163,48 @@ def add_note(code: str):
     return redirect(url_for("pages_cases.case_file", code=code) + ("#confidential-heading"
                                                                    if values["confidential"] == "yes"
                                                                    else "#notes-heading"))
+
+
+@bp.post(f"/cases/<{CASE_CODE}:code>/file-requests")
+@login_required
+def request_file(code: str):
+    """The client (or their caregiver) asked to see their own case file (R51): its caseworker,
+    a supervisor or the director records it here; the request task then waits in the inbox."""
+    requested_by = request.form.get("requested_by") or ""
+    with uow() as work:
+        try:
+            file_release.request_file_release(work, runtime(), current_user.id, code, requested_by)
+        except Invalid:
+            flash(_("Say who asks to see the file: the child or young person, or their caregiver."), "error")
+            return redirect(url_for("pages_cases.case_file", code=code) + "#file-request-heading")
+        except Conflict:
+            flash(_("A request to see this case file is already being handled. Finish it before recording "
+                    "another."), "error")
+            return redirect(url_for("pages_cases.case_file", code=code) + "#file-request-heading")
+    flash(_("The request to see the case file is recorded. Its task is in the caseworker's inbox; a supervisor "
+            "screens the file before anything is shared."), "info")
+    return redirect(url_for("pages_cases.case_file", code=code) + "#open-heading")
+
+
+@bp.post(f"/cases/<{CASE_CODE}:code>/consultations")
+@login_required
+def ask_consultation(code: str):
+    """The case's caseworker asks for an urgent consultation (R49): it goes to the case's
+    supervisor, to the project director when the supervisor is absent or has not answered in time."""
+    about = request.form.get("about") or ""
+    with uow() as work:
+        try:
+            consultation.request_consultation(work, runtime(), current_user.id, code, about)
+        except Invalid:
+            words = (_("Say what the consultation is about.") if not about.strip() else
+                     _("Shorten it to %(max)s characters or fewer.", max=format_number(consultation.ABOUT_MAX)))
+            return _case_file_page(code, status=422, consult_about=about, consult_error=words)
+        except Conflict:
+            flash(_("An urgent consultation on this case is already waiting for its answer."), "error")
+            return redirect(url_for("pages_cases.case_file", code=code) + "#consultation-heading")
+    flash(_("Your request for an urgent consultation is sent. The supervisor answers it, or the project director "
+            "when the supervisor is absent or does not answer in time."), "info")
+    return redirect(url_for("pages_cases.case_file", code=code) + "#open-heading")
 
 
 @bp.get(f"/cases/<{CASE_CODE}:code>/summary")
