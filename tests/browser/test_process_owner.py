@@ -153,6 +153,13 @@ def test_a_case_stranded_on_a_broken_version_is_moved_to_the_fix_and_goes_on(pag
 
     sign_in(page, "processowner1")
     page.goto("/models")
+    # the incidents page lists the failed step: its process version, element and instance
+    page.get_by_role("link", name="Incidents: the steps that failed, open and resolved").click()
+    incident = page.locator("#open tr.incident", has_text="plan_route")
+    assert "Home visit" in incident.inner_text() and "version 1" in incident.inner_text()
+    assert incident.get_by_role("link", name=f"instance {instance_id}").count() == 1
+    shot(page, "process_owner_incidents")
+    page.goto("/models")
     fixed = tmp_path / "home_visit.bpmn"
     fixed.write_text(HOME_VISIT.format(script=FIXED_ROUTE))
     page.get_by_label("Files (.bpmn, .dmn, .json forms)").set_input_files(str(fixed))
@@ -187,3 +194,6 @@ def test_a_case_stranded_on_a_broken_version_is_moved_to_the_fix_and_goes_on(pag
     assert page.locator("#failure-heading").count() == 0
     page.locator(".diagram[data-kind=bpmn][data-rendered=true]").wait_for()
     shot(page, "process_owner_instance_goes_on")
+    page.goto("/models/incidents")  # past the failed element: its incident is resolved
+    assert page.locator("#open tr.incident").count() == 0
+    assert page.locator("#resolved tr.incident", has_text="plan_route").count() == 1

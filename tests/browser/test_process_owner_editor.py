@@ -203,3 +203,46 @@ def test_lanes_take_a_role_and_the_process_says_who_may_start_it(page, live_app,
     shot(page, "process_owner_editor_start_roles")
     draft = live_app.api("processowner1").get("/api/process-models/drafts/sample_intake.bpmn").get_json()
     assert 'name="start_roles" value="caseworker supervisor process_owner"' in draft["content"]
+
+
+def _scale(page, container: str) -> float:
+    """The zoom a diagram is drawn at (its viewport's transform)."""
+    matrix = page.locator(f"{container} svg g.viewport").first.get_attribute("transform") or ""
+    return float(re.match(r"matrix\(([-\d.e]+)", matrix).group(1))
+
+
+def test_a_large_diagram_opens_readable_and_the_tool_palette_hides_none_of_it(page, live_app, modeler_bundle):
+    """case_management fitted to the frame would be too small to read: the version page opens
+    it at a readable zoom, at its start; the editor opens it clear of the tool palette."""
+    sign_in(page, "processowner1")
+    page.goto("/models")
+    page.get_by_role("link", name="Case management").click()
+    diagram = page.locator(".diagram[data-kind=bpmn][data-rendered=true]").first
+    diagram.wait_for()
+    assert _scale(page, ".diagram[data-kind=bpmn]") >= 0.75
+    frame = diagram.bounding_box()
+    start = page.locator(".diagram[data-kind=bpmn]").first.locator("g.djs-element[data-element-id=start]")
+    start_box = start.bounding_box()
+    assert frame["x"] <= start_box["x"] and start_box["x"] + start_box["width"] <= frame["x"] + frame["width"]
+    diagram.screenshot(path=str(shot(page, "process_owner_version_diagram_readable")))
+
+    page.get_by_role("link", name="Edit this diagram").click()
+    page.locator("#bpmn-canvas[data-ready=true]").wait_for()
+    palette = page.locator("#bpmn-canvas .djs-palette").bounding_box()
+    shapes = page.locator("#bpmn-canvas g.djs-element.djs-shape:not([data-element-id$=_label])")
+    lefts = shapes.evaluate_all("els => els.map(e => e.getBoundingClientRect().left)")
+    assert lefts and min(lefts) >= palette["x"] + palette["width"]
+    assert _scale(page, "#bpmn-canvas") >= 0.75
+    page.locator("#bpmn-canvas").screenshot(path=str(shot(page, "process_owner_editor_clear_of_palette")))
+    page.get_by_role("button", name="Fit the diagram to the frame").click()
+    lefts = shapes.evaluate_all("els => els.map(e => e.getBoundingClientRect().left)")
+    assert min(lefts) >= palette["x"] + palette["width"]
+
+
+def test_the_editors_scripts_write_in_arabic_for_an_arabic_reader(page, live_app, modeler_bundle):
+    sign_in(page, "processowner1")
+    page.set_extra_http_headers({"Accept-Language": "ar"})
+    page.goto("/models/edit/case_management.bpmn?process=case_management")
+    page.locator("#bpmn-canvas[data-ready=true]").wait_for()
+    page.locator("#checks-summary").get_by_text("لا مشكلات: هذه المسودة قابلة للنشر.").wait_for()
+    shot(page, "process_owner_editor_arabic")

@@ -16,6 +16,7 @@ what changed from the version before (or ``?compare=<version>``), element by ele
 """
 from __future__ import annotations
 
+import json
 import logging
 import re
 from dataclasses import dataclass
@@ -24,12 +25,16 @@ from flask import Response, flash, jsonify, redirect, render_template, request, 
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from engine.bpmn.diagram_outline import element_names
 from engine.bpmn.dmn_check import Problem
 from engine.errors import NotFound, SpecInvalid
 from engine.models import ProcessModel
+from engine.models.ops import Incident, IncidentState
 from engine.people.languages import Language
 from engine.process import deployment as model_service
 from engine.process import drafts, instances, positions, version_compare, workflow_catalogues
+from engine.service_ops import incidents
+from webui import workflow_words
 from webui.extensions import engine_ctx, uow
 from webui.pages import form_display
 from webui.pages.common import page_blueprint, require_roles
@@ -171,6 +176,69 @@ def model_instance(instance_id: int):
                     if m.process_id == instance.process_id]
     return render_template("model_instance.html", instance=instance, position=position, versions=versions,
                            may_deploy=current_user.has_role(*DEPLOY_ROLES))
+
+
+@dataclass(frozen=True)
+class IncidentRow:
+    """One incident as the incidents page shows it: a failed step of a diagram (its case,
+    process version, element and instance), or, for admins, a background job that gave up."""
+    incident: Incident
+    case_code: str | None = None
+    process_id: str | None = None
+    version: int | None = None
+    model_id: int | None = None
+    element_id: str | None = None
+    element_name: str | None = None
+    instance_id: int | None = None
+    process_name: str | None = None
+
+    @property
+    def is_step(self) -> bool:
+        return self.incident.actor == incidents.DIAGRAM_FAILURE
+
+
+RESOLVED_SHOWN = 50
+
+
+def _incident_row(session, incident: Incident, names: dict) -> IncidentRow:
+    if incident.actor != incidents.DIAGRAM_FAILURE:
+        return IncidentRow(incident)
+    try:
+        args = json.loads(incident.args_json or "{}")
+    except ValueError:
+        args = {}
+    if not isinstance(args, dict):
+        args = {}
+    model_id, element_id = args.get("model_id"), args.get("element_id")
+    model = session.get(ProcessModel, model_id) if isinstance(model_id, int) else None
+    if model is not None and model.id not in names:
+        names[model.id] = {}
+        for f in model_service.model_files(session, model.id):
+            if f.kind == "bpmn":
+                names[model.id].update(element_names(f.content))
+    name = names.get(model.id, {}).get(element_id) if model is not None and isinstance(element_id, str) else None
+    return IncidentRow(incident, args.get("case_code"), args.get("process_id"), args.get("version"),
+                       model.id if model is not None else None, element_id,
+                       workflow_words.text(name) if name else None, args.get("instance_id"),
+                       workflow_words.text(model.name) if model is not None and model.name else None)
+
+
+@bp.get("/models/incidents")
+@require_roles(*DEPLOY_ROLES)
+def incident_list():
+    """Open and recent incidents: the steps diagrams failed (process owners and admins) and,
+    for admins, the background jobs that gave up; resolved ones apart, the latest first."""
+    with uow() as work:
+        names: dict[int, dict[str, str]] = {}
+        unresolved = [r for state in (IncidentState.OPEN, IncidentState.RETRIED)
+                      for r in incidents.list_incidents(work.session, current_user.id, state=state, limit=200)[0]]
+        unresolved.sort(key=lambda i: (i.last_seen_at, i.id), reverse=True)
+        resolved, resolved_total = incidents.list_incidents(work.session, current_user.id,
+                                                            state=IncidentState.RESOLVED, limit=RESOLVED_SHOWN)
+        open_rows = [_incident_row(work.session, i, names) for i in unresolved]
+        resolved_rows = [_incident_row(work.session, i, names) for i in resolved]
+    return render_template("model_incidents.html", open_rows=open_rows, resolved_rows=resolved_rows,
+                           resolved_total=resolved_total)
 
 
 @bp.get("/models/edit/<path:filename>")

@@ -5,11 +5,34 @@
  *               data-current="task_a task_b"           elements where the instance waits
  *               data-done="start task_0"               elements already passed
  *               data-error="bad_element"></div>        elements a validation error names
- * A sibling .diagram-controls holds zoom buttons for keyboard and touch users.
+ * A sibling .diagram-controls holds zoom buttons for keyboard and touch users. The words it
+ * writes come from the page (_script_words.html: diagrams()).
  */
 (function () {
   'use strict'
   var READABLE_ZOOM = 0.8
+  var MIN_ZOOM = 0.75 // below this a task's name is too small to read
+  var MARGIN = 20 // px of air around the diagram
+  var w = window.scriptWords
+
+  /* Fit the diagram to the frame, but never smaller than MIN_ZOOM: a diagram too large for
+     that (case_management) opens at its start, its left edge (and its top, when it is also
+     too tall) in view, for the reader to pan and zoom from. ``left``: px on the frame's
+     left that something floats over (the editor's tool palette), kept clear. */
+  function openReadable (canvas, options) {
+    var left = ((options && options.left) || 0) + MARGIN
+    canvas.zoom('fit-viewport', 'auto')
+    var inner = canvas.viewbox().inner
+    var size = canvas.getSize()
+    if (!inner.width || !inner.height || !size.width || !size.height) return
+    var room = { width: Math.max(size.width - left - MARGIN, 1), height: Math.max(size.height - 2 * MARGIN, 1) }
+    var zoom = Math.max(MIN_ZOOM, Math.min(1, room.width / inner.width, room.height / inner.height))
+    var width = size.width / zoom
+    var height = size.height / zoom
+    var y = inner.height * zoom <= room.height ? inner.y + inner.height / 2 - height / 2 : inner.y - MARGIN / zoom
+    canvas.viewbox({ x: inner.x - left / zoom, y: y, width: width, height: height })
+  }
+  window.CaseworkDiagrams = { openReadable: openReadable }
 
   function ids (node, name) {
     return (node.getAttribute('data-' + name) || '').split(/\s+/).filter(Boolean)
@@ -21,7 +44,7 @@
       return Promise.resolve(JSON.parse(document.getElementById(inline).textContent))
     }
     return fetch(node.getAttribute('data-src'), { credentials: 'same-origin' }).then(function (resp) {
-      if (!resp.ok) throw new Error('could not load the diagram (' + resp.status + ')')
+      if (!resp.ok) throw new Error(w('diagram_not_loaded', { status: resp.status }))
       return resp.text()
     })
   }
@@ -30,7 +53,7 @@
     node.setAttribute('data-rendered', 'failed')
     var message = document.createElement('p')
     message.className = 'field-error'
-    message.textContent = 'This diagram cannot be drawn: ' + (err && err.message ? err.message : err)
+    message.textContent = w('diagram_cannot_be_drawn', { reason: err && err.message ? err.message : err })
     node.appendChild(message)
   }
 
@@ -56,14 +79,14 @@
   }
 
   function renderBpmn (node) {
-    if (!window.BpmnJS) return fail(node, 'the BPMN viewer is not installed')
+    if (!window.BpmnJS) return fail(node, w('bpmn_viewer_missing'))
     var viewer = new window.BpmnJS({ container: node })
     return loadXml(node).then(function (xml) {
       return viewer.importXML(xml)
     }).then(function () {
       var canvas = viewer.get('canvas')
       var registry = viewer.get('elementRegistry')
-      canvas.zoom('fit-viewport', 'auto')
+      openReadable(canvas)
       markAll(canvas, registry, ids(node, 'done'), 'highlight-done')
       var current = markAll(canvas, registry, ids(node, 'current'), 'highlight-current')
       var errors = markAll(canvas, registry, ids(node, 'error'), 'highlight-error')
@@ -75,7 +98,7 @@
   }
 
   function renderDmn (node) {
-    if (!window.DmnJS) return fail(node, 'the DMN viewer is not installed')
+    if (!window.DmnJS) return fail(node, w('dmn_viewer_missing'))
     var viewer = new window.DmnJS({ container: node })
     return loadXml(node).then(function (xml) {
       return viewer.importXML(xml)

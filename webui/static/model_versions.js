@@ -1,9 +1,11 @@
 /* The version and instance pages' controls for process owners (model_version.html,
  * model_instance.html): move instances to another version — a dry run first — through
  * POST /api/process-models/<id>/migrations, and choose the version new instances start on
- * through PUT /api/process-models/<id>/start-version. The answers are shown in place. */
+ * through PUT /api/process-models/<id>/start-version. The answers are shown in place, in the
+ * page's words (_script_words.html: versions(); webui/static/page.js: scriptWords). */
 (function () {
   'use strict'
+  var w = window.scriptWords
   var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content
 
   function send (method, url, body) {
@@ -25,46 +27,46 @@
   function failure (resp) {
     var body = resp.body || {}
     var details = Object.keys(body.errors || {}).map(function (k) { return body.errors[k].join('; ') }).join(' ')
-    return (body.message || 'the request failed (' + resp.status + ')') + (details ? ' — ' + details : '')
+    return (body.message || w('request_failed', { status: resp.status })) + (details ? ' — ' + details : '')
   }
 
   function showMigration (out, result) {
     out.textContent = ''
     var moved = result.migrated.length
     var refused = result.refused.length
-    var summary = result.dry_run
-      ? 'Dry run (nothing changed): ' + moved + ' would move to version ' + result.to_version + ', ' + refused + ' refused.'
-      : moved + ' moved to version ' + result.to_version + ', ' + refused + ' refused.'
+    var summary = w(result.dry_run ? 'dry_run_summary' : 'moved_summary',
+      { moved: moved, version: result.to_version, refused: refused })
     out.appendChild(el('p', refused ? 'is-bad' : 'is-ok', summary))
     if (result.unlisted) {
-      out.appendChild(el('p', 'muted', result.total + ' instances in all; the first ' + result.instances.length +
-        ' are listed below, the other ' + result.unlisted + ' are counted above.'))
+      out.appendChild(el('p', 'muted', w('unlisted', { total: result.total, listed: result.instances.length,
+        unlisted: result.unlisted })))
     }
     var table = el('table', 'migration-result')
     var head = table.createTHead().insertRow()
-    ;['Instance', 'Case', 'Verdict', 'What happens', 'Waiting tasks and timers'].forEach(function (t) {
-      var th = el('th', '', t); th.scope = 'col'; head.appendChild(th)
+    ;['column_instance', 'column_case', 'column_verdict', 'column_what_happens', 'column_waiting'].forEach(function (t) {
+      var th = el('th', '', w(t)); th.scope = 'col'; head.appendChild(th)
     })
     var body = table.createTBody()
     var verdicts = result.instances.slice()
     if (!result.unlisted) result.refused.forEach(function (r) {
       if (!verdicts.some(function (v) { return v.instance_id === r.instance_id })) {
-        verdicts.push({ instance_id: r.instance_id, movable: false, reason: r.reason, will: 'nothing', waiting: [] })
+        verdicts.push({ instance_id: r.instance_id, movable: false, reason: r.reason, will: w('will_nothing'), waiting: [] })
       }
     })
     verdicts.forEach(function (v) {
       var row = body.insertRow()
       row.className = v.movable ? 'movable' : 'refused'
       row.setAttribute('data-instance', v.instance_id)
-      row.insertCell().textContent = 'instance ' + v.instance_id
+      row.insertCell().textContent = w('instance', { id: v.instance_id })
       row.insertCell().textContent = v.case_code || '—'
-      row.insertCell().textContent = v.movable ? (result.dry_run ? 'can move' : 'moved') : 'refused: ' + v.reason
+      row.insertCell().textContent = v.movable ? w(result.dry_run ? 'can_move' : 'moved') : w('refused', { reason: v.reason })
       row.insertCell().textContent = v.will + ((v.notes || []).length ? ' (' + v.notes.join('; ') + ')' : '')
       var cell = row.insertCell()
       var list = el('ul', 'waiting-list')
-      ;(v.waiting || []).forEach(function (w) {
-        list.appendChild(el('li', w.in_target ? '' : 'is-bad', w.kind + ' ' + w.element_id + ': ' +
-          (w.in_target ? 'exists in the target' : 'missing in the target') + (w.note ? ' — ' + w.note : '')))
+      ;(v.waiting || []).forEach(function (waiting) {
+        var what = w(waiting.kind === 'timer' ? 'waiting_timer' : 'waiting_task', { element: waiting.element_id })
+        list.appendChild(el('li', waiting.in_target ? '' : 'is-bad',
+          w(waiting.in_target ? 'in_target' : 'not_in_target', { waiting: what }) + (waiting.note ? ' — ' + waiting.note : '')))
       })
       cell.appendChild(list)
     })
@@ -77,7 +79,7 @@
       event.preventDefault()
       var button = event.submitter
       var dryRun = !button || button.value !== 'false'
-      if (!dryRun && !window.confirm('Move the chosen instances now? Each move is audited.')) return
+      if (!dryRun && !window.confirm(w('confirm_move'))) return
       var ids = Array.prototype.map.call(migration.querySelectorAll('[name=instance_ids]'), function (input) {
         return input.type === 'checkbox' && !input.checked ? null : parseInt(input.value, 10)
       }).filter(function (id) { return id !== null })
@@ -85,11 +87,11 @@
       if (ids.length) body.instance_ids = ids
       else if (migration.getAttribute('data-from-version')) body.from_version = parseInt(migration.getAttribute('data-from-version'), 10)
       var out = document.getElementById('migration-result')
-      out.textContent = dryRun ? 'Trying a dry run…' : 'Moving…'
+      out.textContent = w(dryRun ? 'trying_dry_run' : 'moving')
       send('POST', migration.getAttribute('data-api'), body).then(function (resp) {
-        if (!resp.ok) { out.textContent = ''; out.appendChild(el('p', 'is-bad', 'Nothing was moved: ' + failure(resp))); return }
+        if (!resp.ok) { out.textContent = ''; out.appendChild(el('p', 'is-bad', w('nothing_moved', { reason: failure(resp) }))); return }
         showMigration(out, resp.body)
-      }).catch(function (err) { out.textContent = 'Nothing was moved: ' + err.message })
+      }).catch(function (err) { out.textContent = w('nothing_moved', { reason: err.message }) })
     })
   }
 
@@ -101,8 +103,8 @@
       var version = parseInt(start.querySelector('[name=version]').value, 10)
       send('PUT', start.getAttribute('data-api'), { version: version }).then(function (resp) {
         out.className = resp.ok ? 'is-ok' : 'is-bad'
-        out.textContent = resp.ok ? 'New instances now start on version ' + resp.body.version + '.' : 'Not changed: ' + failure(resp)
-      }).catch(function (err) { out.textContent = 'Not changed: ' + err.message })
+        out.textContent = resp.ok ? w('start_version_set', { version: resp.body.version }) : w('not_changed', { reason: failure(resp) })
+      }).catch(function (err) { out.textContent = w('not_changed', { reason: err.message }) })
     })
   }
 })()

@@ -20,6 +20,25 @@
     return text + ': ' + (words.wordsTooMany || '{count} too many').replace('{count}', numbers.format(used - limit))
   }
   window.countedCharacters = counted
+  /* The words of a page's scripts, in the page's language: the JSON blocks
+     <script type="application/json" class="script-words"> that _script_words.html writes.
+     scriptWords(key, {name: value}) fills each {name}; a key the page lacks shows as itself,
+     which tests/webui/test_script_words.py keeps from happening. */
+  var scriptTable = null
+  window.scriptWords = function (key, values) {
+    if (scriptTable === null) {
+      scriptTable = {}
+      document.querySelectorAll('script.script-words').forEach(function (block) {
+        var table = JSON.parse(block.textContent)
+        Object.keys(table).forEach(function (k) { scriptTable[k] = table[k] })
+      })
+    }
+    var text = Object.prototype.hasOwnProperty.call(scriptTable, key) ? scriptTable[key] : key
+    Object.keys(values || {}).forEach(function (name) {
+      text = text.split('{' + name + '}').join(String(values[name]))
+    })
+    return text
+  }
   document.querySelectorAll('[data-max-length][data-counter]').forEach(function (input) {
     var counter = document.getElementById(input.getAttribute('data-counter'))
     var limit = Number(input.getAttribute('data-max-length'))

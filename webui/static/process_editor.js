@@ -12,10 +12,12 @@
  * with the owner's other drafts through POST /api/process-models/validate — the checks of a
  * deploy — the problems listed and, in the modeler, marked on their elements. Path tests run
  * on the drafts (POST /api/process-models/scenarios); nothing is deployed until the owner
- * asks (POST /api/process-models/drafts/deploy). Page data comes in #editor-config (JSON).
+ * asks (POST /api/process-models/drafts/deploy). Page data comes in #editor-config (JSON),
+ * the words it writes in the page's language (_script_words.html: editor(); page.js: scriptWords).
  */
 (function () {
   'use strict'
+  var w = window.scriptWords
   var configNode = document.getElementById('editor-config')
   if (!configNode) return
   var config = JSON.parse(configNode.textContent)
@@ -34,7 +36,9 @@
   }
 
   function clock () {
-    return new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' })
+    /* in the page's language, with the digits the server writes (Latin, as Babel does) */
+    var lang = document.documentElement.lang
+    return new Date().toLocaleTimeString(lang ? lang + '-u-nu-latn' : [], { hour: '2-digit', minute: '2-digit', second: '2-digit' })
   }
 
   function api (method, url, body) {
@@ -67,7 +71,7 @@
 
   /* -- saving and checking --------------------------------------------------------------- */
   function changed () {
-    say(statusNode, 'Changed — saving your draft…', 'is-busy')
+    say(statusNode, w('changed_saving'), 'is-busy')
     clearTimeout(saveTimer)
     saveTimer = setTimeout(save, SAVE_AFTER_MS)
   }
@@ -81,14 +85,14 @@
       if (config.base_hash) body.base_hash = config.base_hash // the deployed file this draft starts from
       return api('PUT', draftUrl(config.filename), body).then(function (resp) {
         if (!resp.ok) {
-          say(statusNode, 'Not saved: ' + (resp.body.message || 'error ' + resp.status), 'is-bad')
+          say(statusNode, w('not_saved', { reason: resp.body.message || w('error_status', { status: resp.status }) }), 'is-bad')
           return null
         }
         saved.content = content
-        say(statusNode, 'Draft saved at ' + clock() + '.', 'is-ok')
+        say(statusNode, w('draft_saved', { time: clock() }), 'is-ok')
         return check(content)
       })
-    }).catch(function (err) { say(statusNode, 'Not saved: ' + err.message, 'is-bad') })
+    }).catch(function (err) { say(statusNode, w('not_saved', { reason: err.message }), 'is-bad') })
     return queue
   }
 
@@ -110,10 +114,10 @@
 
   function check (content) {
     var summary = document.getElementById('checks-summary')
-    say(summary, 'Checking…', 'is-busy')
+    say(summary, w('checking'), 'is-busy')
     return api('POST', config.urls.validate, multipart(modelFiles(content))).then(function (resp) {
       if (!resp.ok) {
-        showProblems([{ file: config.filename, message: resp.body.message || 'the check failed (' + resp.status + ')' }])
+        showProblems([{ file: config.filename, message: resp.body.message || w('check_failed', { status: resp.status }) }])
         return
       }
       var problems = resp.body.problems || []
@@ -139,18 +143,17 @@
         var code = el('button', 'link-button element-id', p.element_id)
         code.type = 'button'
         code.setAttribute('data-element', p.element_id)
-        code.setAttribute('aria-label', 'Show ' + p.element_id + ' in the editor')
+        code.setAttribute('aria-label', w('show_element', { element: p.element_id }))
         item.appendChild(code)
         item.appendChild(document.createTextNode(' '))
       }
-      if (p.line) item.appendChild(el('span', 'muted', '(line ' + p.line + ') '))
+      if (p.line) item.appendChild(el('span', 'muted', w('at_line', { line: p.line }) + ' '))
       item.appendChild(el('span', 'problem-message', p.message))
       list.appendChild(item)
     })
     if (problems.length) {
-      say(summary, problems.length + ' problem' + (problems.length === 1 ? '' : 's') +
-        ' — the same a deploy would refuse or make view-only:', 'is-bad')
-    } else say(summary, 'No problems: this draft would deploy.', 'is-ok')
+      say(summary, problems.length === 1 ? w('one_problem') : w('problems', { count: problems.length }), 'is-bad')
+    } else say(summary, w('no_problems'), 'is-ok')
     if (editor) {
       editor.mark(problems.filter(function (p) { return p.element_id && (!p.file || p.file === config.filename) })
         .map(function (p) { return p.element_id }))
@@ -178,80 +181,82 @@
 
   function runPathTests () {
     var out = document.getElementById('path-test-results')
-    say(out, 'Running the path tests on your draft…', 'is-busy')
+    say(out, w('running_path_tests'), 'is-busy')
     save().then(saveScenario).then(function () { return editor ? editor.content() : saved.content }).then(function (content) {
       var scenarios = {}
       if (scenarioText() !== null) scenarios[config.process_id + '.json'] = scenarioText()
       return api('POST', config.urls.scenarios, multipart(modelFiles(content), scenarios))
     }).then(function (resp) {
       out.textContent = ''
-      if (!resp.ok) return say(out, 'The path tests could not run: ' + (resp.body.message || resp.status), 'is-bad')
+      if (!resp.ok) return say(out, w('path_tests_not_run', { reason: resp.body.message || resp.status }), 'is-bad')
       var results = resp.body.results || []
       var passed = results.filter(function (r) { return r.passed }).length
-      out.appendChild(el('p', resp.body.passed ? 'is-ok' : 'is-bad', (resp.body.passed ? 'All ' : '') + passed + ' of ' +
-        results.length + ' path test' + (results.length === 1 ? '' : 's') + ' passed.'))
+      var said = (resp.body.passed ? 'path_tests_all_passed' : 'path_tests_passed') + (results.length === 1 ? '_one' : '')
+      out.appendChild(el('p', resp.body.passed ? 'is-ok' : 'is-bad', w(said, { passed: passed, total: results.length })))
       var table = el('table', 'path-test-table')
       var head = table.createTHead().insertRow()
-      ;['Path test', 'Result', 'Why'].forEach(function (t) { var th = el('th', '', t); th.scope = 'col'; head.appendChild(th) })
+      ;['column_path_test', 'column_result', 'column_why'].forEach(function (t) { var th = el('th', '', w(t)); th.scope = 'col'; head.appendChild(th) })
       var body = table.createTBody()
       results.forEach(function (r) {
         var row = body.insertRow()
         row.className = r.passed ? 'passed' : 'failed'
         row.insertCell().textContent = r.name
-        row.insertCell().textContent = r.passed ? 'passed' : (r.failed_step ? 'failed at step ' + r.failed_step : 'failed')
+        row.insertCell().textContent = r.passed ? w('passed') : (r.failed_step ? w('failed_at_step', { step: r.failed_step }) : w('failed'))
         row.insertCell().textContent = r.why || ''
       })
       out.appendChild(table)
-    }).catch(function (err) { say(out, 'The path tests could not run: ' + err.message, 'is-bad') })
+    }).catch(function (err) { say(out, w('path_tests_not_run', { reason: err.message }), 'is-bad') })
   }
 
   /* -- deploying and discarding --------------------------------------------------------------- */
   function deploy (overwrite) {
     var out = document.getElementById('deploy-result')
-    say(out, 'Deploying your drafts…', 'is-busy')
+    say(out, w('deploying'), 'is-busy')
     save().then(function () { return api('POST', config.urls.deploy, overwrite ? { overwrite: true } : {}) }).then(function (resp) {
       out.textContent = ''
       refusedContent = null
       if (resp.status === 409) {
         /* a drafted file was deployed again since: say so, and deploy over it only on purpose */
-        out.appendChild(el('p', 'is-bad', 'Nothing was deployed: ' + (resp.body.message || 'a newer version exists')))
-        var again = el('button', 'secondary', 'Deploy over the newer version')
+        out.appendChild(el('p', 'is-bad', w('nothing_deployed', { reason: resp.body.message || w('newer_version_exists') })))
+        var again = el('button', 'secondary', w('deploy_over'))
         again.type = 'button'
         again.addEventListener('click', function () {
-          if (window.confirm('Deploy your drafts over the version deployed since? Its changes are replaced by yours.')) deploy(true)
+          if (window.confirm(w('confirm_deploy_over'))) deploy(true)
         })
         out.appendChild(again)
         return null
       }
       if (!resp.ok) {
         /* a refused model names its file, element and line */
-        var where = [resp.body.file, resp.body.element_id, resp.body.line ? 'line ' + resp.body.line : null]
+        var where = [resp.body.file, resp.body.element_id, resp.body.line ? w('line', { line: resp.body.line }) : null]
           .filter(Boolean).join(', ')
-        say(out, 'Nothing was deployed: ' + (where ? where + ': ' : '') + (resp.body.message || 'error ' + resp.status), 'is-bad')
+        say(out, w('nothing_deployed', { reason: (where ? where + ': ' : '') + (resp.body.message || w('error_status', { status: resp.status })) }), 'is-bad')
         return editor ? editor.content().then(function (content) { refusedContent = content; return check(content) }) : null
       }
       var created = (resp.body.deployed || []).filter(function (r) { return r.created })
-      var line = el('p', 'is-ok', created.length ? 'Deployed: ' : 'Nothing changed: every process is deployed as it is.')
+      /* the deployed versions are links, put where the sentence says {versions} */
+      var sentence = created.length ? w('deployed').split('{versions}') : [w('nothing_changed')]
+      var line = el('p', 'is-ok', sentence[0])
       created.forEach(function (r, i) {
-        var link = el('a', '', r.process_id + ' version ' + r.version + (r.runnable ? '' : ' (view-only)'))
+        var link = el('a', '', w(r.runnable ? 'process_version' : 'view_only_version', { process: r.process_id, version: r.version }))
         link.href = config.urls.models + '/' + r.model_id
         if (i) line.appendChild(document.createTextNode(', '))
         line.appendChild(link)
       })
-      if (created.length) line.appendChild(document.createTextNode('. New instances start on it; your drafts of these files are done.'))
+      if (sentence.length > 1) line.appendChild(document.createTextNode(sentence.slice(1).join('')))
       out.appendChild(line)
       config.other_drafts = {}
       config.base_hash = null // a further change starts from what was just deployed
-      say(statusNode, 'Deployed at ' + clock() + '. Further changes start a new draft.', 'is-ok')
-    }).catch(function (err) { say(out, 'Nothing was deployed: ' + err.message, 'is-bad') })
+      say(statusNode, w('deployed_at', { time: clock() }), 'is-ok')
+    }).catch(function (err) { say(out, w('nothing_deployed', { reason: err.message }), 'is-bad') })
   }
 
   function discard () {
-    if (!window.confirm('Throw away your draft of ' + config.filename + '? The deployed file stays as it is.')) return
+    if (!window.confirm(w('confirm_discard', { filename: config.filename }))) return
     clearTimeout(saveTimer)
     api('DELETE', draftUrl(config.filename)).then(function (resp) {
       if (resp.ok || resp.status === 404) window.location.reload()
-      else say(statusNode, 'Not discarded: ' + (resp.body.message || resp.status), 'is-bad')
+      else say(statusNode, w('not_discarded', { reason: resp.body.message || resp.status }), 'is-bad')
     })
   }
 
@@ -263,6 +268,6 @@
 
   /* -- the editor of this kind of file (webui/static/process_editor_views.js) -------------------- */
   editor = window.CaseworkEditorViews
-    ? window.CaseworkEditorViews.open({ config: config, changed: changed, check: check, api: api, el: el })
+    ? window.CaseworkEditorViews.open({ config: config, changed: changed, check: check, api: api, el: el, words: w })
     : null
 })()

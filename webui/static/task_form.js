@@ -49,11 +49,11 @@
      ("Remove referral", not json-editor's "Delete Referral"): task.html's data-words-*. */
   var words = holder.dataset
   window.JSONEditor.defaults.languages.casework = Object.assign({}, window.JSONEditor.defaults.languages.en, {
-    button_add_row_title: words.wordsAddRow || 'Add {{0}}',
-    button_delete_row_title: words.wordsRemoveRow || 'Remove {{0}}',
-    button_delete_row_title_short: words.wordsRemove || 'Remove',
-    button_move_up_title: words.wordsMoveUp || 'Move up',
-    button_move_down_title: words.wordsMoveDown || 'Move down'
+    button_add_row_title: words.wordsAddRow,
+    button_delete_row_title: words.wordsRemoveRow,
+    button_delete_row_title_short: words.wordsRemove,
+    button_move_up_title: words.wordsMoveUp,
+    button_move_down_title: words.wordsMoveDown
   })
   window.JSONEditor.defaults.language = 'casework'
   var translate = window.JSONEditor.defaults.translate
@@ -137,8 +137,6 @@
   }
 
   /* -- long texts: a counter and the limit, never a silent cut ------------------------ */
-  var numbers = new Intl.NumberFormat('en-GB')
-
   function countCharacters (text) {
     return Array.from(text || '').length /* code points, as the server counts */
   }
@@ -148,10 +146,8 @@
     var counter = document.getElementById(input.getAttribute('data-counter'))
     if (!counter) return
     var used = countCharacters(input.value)
-    var text = numbers.format(used) + ' of ' + numbers.format(limit) + ' characters'
-    if (used > limit) text += ': ' + numbers.format(used - limit) + ' too many'
-    /* in the page's language when page.js (loaded first) offers it */
-    counter.textContent = window.countedCharacters ? window.countedCharacters(used, limit) : text
+    /* in the page's language: page.js (loaded first, on every page) */
+    counter.textContent = window.countedCharacters(used, limit)
     counter.classList.toggle('over', used > limit)
   }
 
@@ -175,11 +171,9 @@
   }
 
   /* -- the risk level the needs suggest ---------------------------------------------------- */
-  var LEVEL_WORDS = {
-    high: 'High: urgent follow-up needed',
-    medium: 'Medium: follow-up needed',
-    low: 'Low: information or referral, no case management'
-  }
+  /* the words in the page's language: task.html's script words (_script_words.html: task_form()) */
+  var w = window.scriptWords
+  var LEVEL_WORDS = { high: w('level_high'), medium: w('level_medium'), low: w('level_low') }
   var suggestion = null
   var lastNeeds = null
 
@@ -206,15 +200,15 @@
       if (key !== lastNeeds) return /* the needs changed while we asked */
       suggestion.classList.toggle('problem', !answer.ok)
       if (!answer.ok) {
-        var problem = (answer.body && answer.body.message) || 'no suggestion for these needs'
-        suggestion.textContent = 'No suggested level: ' + problem + '.'
+        var problem = (answer.body && answer.body.message) || w('no_suggestion_for_needs')
+        suggestion.textContent = w('no_suggested_level', { reason: problem })
         return
       }
       var level = answer.body.risk_level
-      suggestion.textContent = 'Suggested risk level: ' + (LEVEL_WORDS[level] || level) +
-        (answer.body.needs_judgement ? '. Exactly three yellow needs: the level needs your judgement.' : '.')
+      suggestion.textContent = w(answer.body.needs_judgement ? 'suggested_level_judgement' : 'suggested_level',
+        { level: LEVEL_WORDS[level] || level })
     }).catch(function () {
-      suggestion.textContent = 'The suggested level cannot be shown right now; it is worked out when you submit.'
+      suggestion.textContent = w('suggestion_unavailable')
     })
   }
 
