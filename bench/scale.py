@@ -9,22 +9,40 @@ service. Signed in as each person, requests in-process (server time only) the ca
 inbox (``/``), the case list (``/cases``), the supervisor's dashboard (``/dashboard``) and the
 committee board (``/committee``), and prints p50 and p95 of each. Every statement one request
 of each page runs is EXPLAINed: a sequential scan of ``cases`` or ``human_tasks`` is named on
-the line (the indexes of migrations 0013 and 0018 are what avoids them on the tasks; what is
-left is a read of every case a person may see, to count them, which the planner rightly does
-in one pass when that is half the table or all of it).
+the line (the indexes of migrations 0013 and 0018 are what avoids them on the tasks, 0019's on
+the dashboard's counts of cases; what is left is the case list's read of every case a person
+may see, to count them, which the planner rightly does in one pass when that is half the table
+or all of it).
 
-Measured 2026-12-01 on the shared 2-core machine while other suites ran (load average 5-7):
+Measured 2026-12-01 on the shared 2-core machine, before and after the cuts below, back to back
+(the code before them from a copy of the tree), twice each, load average 1.9-3.1 while other
+helpers' suites ran (p50 / p95 ms, SCALE=1):
 
-    scale: inbox p50 79 p95 144 ms, cases p50 172 p95 219 ms, dashboard p50 335 p95 487 ms,
-    committee p50 181 p95 295 ms; seq scans: /cases cases, /dashboard cases
-    (100000 cases, 1000000 tasks, SCALE=1, postgres; filled in 53 s, the whole run 1 min 40 s)
-    scale: inbox p50 77 p95 123 ms, cases p50 60 p95 82 ms, dashboard p50 172 p95 368 ms,
-    committee p50 98 p95 160 ms; seq scans: /cases cases, /dashboard cases (SCALE=0.1)
+    before: inbox 42/72, cases 70/84, dashboard 135/231, committee 82/182; seq scans: /cases cases, /dashboard cases
+    after:  inbox 26/35, cases 62/82, dashboard 110/225, committee 49/76;  seq scans: /cases cases
+    before: inbox 38/45, cases 57/70, dashboard 113/211, committee 57/75
+    after:  inbox 33/46, cases 112/247, dashboard 105/223, committee 46/65
 
-Before issue 16 item 6, on the same data (load average 2-6): SCALE=1 inbox p95 343 ms, cases
-2141 ms, dashboard 2173 ms, committee 4161 ms; SCALE=0.1 132, 248, 566 and 1072 ms. What is left
-is mostly template rendering (the dashboard's and the committee's long lists: one in three of
-their milliseconds) and, on the dashboard, the team's 100,000 cases counted by status and risk.
+and a set before that at load average 2.9-3.8: before inbox 77/157 and 65/202, cases 98/153 and
+89/131, dashboard 146/252 and 174/380, committee 79/222 and 87/262; after inbox 34/71 and 33/68,
+cases 86/104 and 85/148, dashboard 170/287 and 125/224, committee 84/127 and 46/68. At this load
+the p95 of 30 requests is mostly the machine's; in a quieter moment (load 1.8) the dashboard took
+p50 87 and p95 108 ms. The cuts: the dashboard's and the committee board's cells (risk badge,
+times, due flags) are Python (webui.pages.cells) instead of a macro call each, and the words
+every row repeats are translated once a page; the ``label`` filter looks a value up by a dict
+and reads the request's catalogue; the dashboard's late and upcoming lists come in two
+statements (their four counts, and every part of both lists as one UNION ALL) instead of
+twelve, and the navigation's counts in one instead of four (the dashboard 35 statements instead
+of 48); the team's cases are counted by status, risk and caseworker off an index alone
+(``ix_cases_team_counts``, migration 0019: no sequential scan of ``cases`` on /dashboard). Left:
+the case list's exact total (a read of every case a person may see; a count capped at a limit
+would need the page to say "more than N"), and on the dashboard that count (10-17 ms at
+100,000 cases) and the template of its 75 task rows and 500 hand-over choices.
+
+Earlier the same day (load average 5-7): SCALE=1 inbox p50 79 p95 144 ms, cases 172/219,
+dashboard 335/487, committee 181/295; SCALE=0.1 inbox 77/123, cases 60/82, dashboard 172/368,
+committee 98/160. Before issue 16 item 6, on the same data (load average 2-6): SCALE=1 inbox p95
+343 ms, cases 2141 ms, dashboard 2173 ms, committee 4161 ms; SCALE=0.1 132, 248, 566 and 1072 ms.
 
 Target: each p95 <= 100 ms. SCALE (default 1) multiplies the rows (SCALE=0.1: 10,000 cases,
 100,000 tasks). The crisis fan-out to 10,000 cases with 2 workers is bench/crisis_fanout.py.

@@ -80,13 +80,14 @@ def catalogue() -> NullTranslations:
     after it): the remembered catalogue serves only while that very locale object is in place."""
     if not has_app_context():
         return flask_babel.get_translations()
-    cached = getattr(g, _CATALOGUE, None)
-    if cached is not None and cached[0] is getattr(getattr(g, "_flask_babel", None), "babel_locale", None):
+    store = g._get_current_object()  # once: each attribute read through the proxy looks it up again
+    cached = getattr(store, _CATALOGUE, None)
+    if cached is not None and cached[0] is getattr(getattr(store, "_flask_babel", None), "babel_locale", None):
         return cached[1]
     translations = flask_babel.get_translations()
-    locale = getattr(getattr(g, "_flask_babel", None), "babel_locale", None)
+    locale = getattr(getattr(store, "_flask_babel", None), "babel_locale", None)
     if locale is not None:
-        setattr(g, _CATALOGUE, (locale, translations))
+        setattr(store, _CATALOGUE, (locale, translations))
     return translations
 
 

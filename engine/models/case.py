@@ -134,6 +134,8 @@ class Case(Base):
         Index("ix_cases_updated", "updated_at", "id"),  # the case list, newest first
         Index("ix_cases_caseworker_code", "caseworker_id", "code"),  # the "hand a case over" list
         Index("ix_cases_next_review", "date_next_review"),  # reviews due
+        # the dashboard's counts of the team's cases, read off the index alone (migration 0019)
+        Index("ix_cases_team_counts", "supervisor_id", "caseworker_id", "status", "risk_level"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

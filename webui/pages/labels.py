@@ -13,14 +13,13 @@ version) is shown as words, never as ``a_stored_value``.
 from __future__ import annotations
 
 from flask import Blueprint, g
-from flask_babel import gettext
 
 import engine.models  # noqa: F401 - every vocabulary registers when its model module is imported
 from engine.models.base import vocabulary
 from engine.process import workflow_catalogues
 from engine.process.human_tasks import process_names
 from webui.extensions import uow
-from webui.i18n import current_locale
+from webui.i18n import catalogue, current_locale
 
 bp = Blueprint("labels", __name__)
 
@@ -34,13 +33,28 @@ def as_words(value: object) -> str:
 @bp.app_template_filter("label")
 def label(value: object, vocabulary_name: str, default: str = "—") -> str:
     """The label of ``value`` in the vocabulary ``vocabulary_name``."""
-    words = vocabulary(vocabulary_name)  # an unknown vocabulary is a mistake in a template: it fails loudly
+    labels = _labels(vocabulary(vocabulary_name))  # an unknown vocabulary is a mistake in a template: it fails loudly
     if value is None or value == "":
         return default
-    for member in words:
-        if member.value in (value, str(value).replace(" ", "_")):  # "community member" written for the value
-            return gettext(member.label)
-    return as_words(value)
+    text = labels.get(value) if isinstance(value, str) else None
+    if text is None:
+        text = labels.get(str(value).replace(" ", "_"))  # "community member" written for the value
+    # the request's catalogue, as flask_babel.gettext reads it (a page looks up a thousand labels)
+    return catalogue().ugettext(text) if text is not None else as_words(value)
+
+
+_LABELS: dict[type, dict[str, str]] = {}
+
+
+def _labels(words: type) -> dict[str, str]:
+    """Each member's label by its value (the first member of a value, as a loop over them finds)."""
+    found = _LABELS.get(words)
+    if found is None:
+        found = {}
+        for member in words:  # type: ignore[attr-defined]
+            found.setdefault(member.value, member.label)
+        _LABELS[words] = found
+    return found
 
 
 def process_label(process_id: str | None) -> str:
