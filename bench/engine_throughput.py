@@ -10,6 +10,10 @@ process's CPU time only ("cpu"): on a machine whose disk is shared, the commits'
 dominate the wall clock, while the CPU figure still shows the engine's own cost (PostgreSQL's
 server work is in another process and not in it).
 
+Figures, 2026-12-01 20:00, quiet machine: ratio 0.04 (persisted 46/s vs raw 1042/s, sqlite; cpu
+0.05); ratio 0.02 (persisted 21/s, postgres; cpu 0.03). Statements per completion 6-7 on SQLite
+(the audit in two statements since this stop), 5-6 on PostgreSQL.
+
 Figures, 2026-12-01 (2 cores shared with a parallel test suite and other benchmarks: load
 average 5-17, so raw SpiffWorkflow itself ran anywhere from 117/s to 812/s between runs and
 the ratios mostly measure the load; compare persisted figures of one run only). Issue 16,

@@ -14,6 +14,15 @@ the dashboard's counts of cases; what is left is the case list's read of every c
 may see, to count them, which the planner rightly does in one pass when that is half the table
 or all of it).
 
+Measured 2026-12-01 20:05 on a quiet machine (load average 1.3), SCALE=1:
+
+    scale: inbox p50 42 p95 55 ms, cases p50 78 p95 88 ms, dashboard p50 119 p95 269 ms,
+    committee p50 43 p95 65 ms; seq scans: /cases cases
+
+The dashboard's 89 ms of SQL per request are mostly its count of the team's 100,000 cases by
+status, risk and caseworker (37 ms, an index-only scan of every one of them) and its task lists
+(13 ms): under 100 ms needs counts kept as cases change rather than counted per view.
+
 Measured 2026-12-01 on the shared 2-core machine, before and after the cuts below, back to back
 (the code before them from a copy of the tree), twice each, load average 1.9-3.1 while other
 helpers' suites ran (p50 / p95 ms, SCALE=1):
