@@ -14,7 +14,7 @@ from engine.errors import ScriptError
 from engine.infra import db
 from engine.infra.sqlite_writers import WriterQueue
 from engine.process.deployment import latest_model
-from tests.integration.attack_samples import XMLNS, script_process
+from tests.integration.attack_samples import script_process, user_task_process
 from tests.webui.test_process_models_api import upload
 
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -111,24 +111,7 @@ def test_a_start_writes_nothing_while_its_diagram_runs_and_nothing_when_it_fails
         event.remove(ctx.engine, "before_cursor_execute", count_writes)
 
 
-SLOW_AFTER_FORM = f"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions {XMLNS}>
-  <bpmn:process id="slow_after_form" name="Slow after a form" isExecutable="true">
-    <bpmn:extensionElements><spiffworkflow:properties>
-      <spiffworkflow:property name="start_roles" value="caseworker"/>
-    </spiffworkflow:properties></bpmn:extensionElements>
-    <bpmn:laneSet id="lanes">
-      <bpmn:lane id="lane" name="caseworker"><bpmn:flowNodeRef>fill</bpmn:flowNodeRef></bpmn:lane>
-    </bpmn:laneSet>
-    <bpmn:startEvent id="start"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="fill"/>
-    <bpmn:userTask id="fill" name="Fill in"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="fill" targetRef="slow"/>
-    <bpmn:scriptTask id="slow" name="Slow"><bpmn:script>slow_part = 1</bpmn:script></bpmn:scriptTask>
-    <bpmn:sequenceFlow id="f3" sourceRef="slow" targetRef="end"/>
-    <bpmn:endEvent id="end"/>
-  </bpmn:process>
-</bpmn:definitions>"""
+SLOW_AFTER_FORM = user_task_process("slow_after_form", after="slow_part = 1")  # the script after the task runs long
 
 
 @SQLITE_ONLY

@@ -74,26 +74,8 @@ def loop_process(process_id: str) -> str:
 
 
 def form_process(process_id: str) -> str:
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions {XMLNS}>
-  <bpmn:process id="{process_id}" name="Attack form" isExecutable="true">
-    <bpmn:extensionElements><spiffworkflow:properties>
-      <spiffworkflow:property name="start_roles" value="caseworker"/>
-    </spiffworkflow:properties></bpmn:extensionElements>
-    <bpmn:laneSet id="lanes">
-      <bpmn:lane id="lane" name="caseworker"><bpmn:flowNodeRef>fill</bpmn:flowNodeRef></bpmn:lane>
-    </bpmn:laneSet>
-    <bpmn:startEvent id="start"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="fill"/>
-    <bpmn:userTask id="fill" name="Fill in">
-      <bpmn:extensionElements><spiffworkflow:properties>
-        <spiffworkflow:property name="form" value="attack_pattern.json"/>
-      </spiffworkflow:properties></bpmn:extensionElements>
-    </bpmn:userTask>
-    <bpmn:sequenceFlow id="f2" sourceRef="fill" targetRef="end"/>
-    <bpmn:endEvent id="end"/>
-  </bpmn:process>
-</bpmn:definitions>"""
+    """A caseworker's task whose form is ``attack_pattern.json``."""
+    return user_task_process(process_id, form="attack_pattern.json")
 
 
 PATTERN_FORM = json.dumps({"type": "object", "required": ["code"],
@@ -142,11 +124,13 @@ def big_table(rules: int) -> str:
 </definitions>"""
 
 
-def user_task_process(process_id: str, after: str = "", due: str | None = None) -> str:
-    """A caseworker's task (the generic done/comment form), with a ``due`` and then a script
-    ``after`` it if given."""
-    due_property = (f'<bpmn:extensionElements><spiffworkflow:properties><spiffworkflow:property name="due" '
-                    f'value="{due}"/></spiffworkflow:properties></bpmn:extensionElements>') if due else ""
+def user_task_process(process_id: str, after: str = "", due: str | None = None, form: str | None = None) -> str:
+    """A caseworker's task (the generic done/comment form unless ``form`` names one), with a
+    ``due`` and then a script ``after`` it if given."""
+    properties = "".join(f'<spiffworkflow:property name="{name}" value="{value}"/>'
+                         for name, value in (("due", due), ("form", form)) if value)
+    task_properties = (f'<bpmn:extensionElements><spiffworkflow:properties>{properties}'
+                       '</spiffworkflow:properties></bpmn:extensionElements>') if properties else ""
     script = (f'<bpmn:sequenceFlow id="f3" sourceRef="fill" targetRef="after"/>'
               f'<bpmn:scriptTask id="after" name="After"><bpmn:script>{after}</bpmn:script></bpmn:scriptTask>'
               f'<bpmn:sequenceFlow id="f4" sourceRef="after" targetRef="end"/>') if after else \
@@ -162,7 +146,7 @@ def user_task_process(process_id: str, after: str = "", due: str | None = None) 
     </bpmn:laneSet>
     <bpmn:startEvent id="start"/>
     <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="fill"/>
-    <bpmn:userTask id="fill" name="Fill in">{due_property}</bpmn:userTask>
+    <bpmn:userTask id="fill" name="Fill in">{task_properties}</bpmn:userTask>
     {script}
     <bpmn:endEvent id="end"/>
   </bpmn:process>
