@@ -13,30 +13,32 @@ XMLNS = ('xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
          'targetNamespace="http://example.org/attack"')
 
 
-def script_process(process_id: str, script: str, extra: str = "") -> str:
-    """A process a caseworker may start that runs one script on its start data."""
+def caseworker_process(process_id: str, name: str, body: str) -> str:
+    """The definitions of one process named ``name`` that a caseworker may start, around its
+    flow elements ``body``."""
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions {XMLNS}>
-  <bpmn:process id="{process_id}" name="Attack {process_id}" isExecutable="true">
+  <bpmn:process id="{process_id}" name="{name}" isExecutable="true">
     <bpmn:extensionElements><spiffworkflow:properties>
       <spiffworkflow:property name="start_roles" value="caseworker"/>
     </spiffworkflow:properties></bpmn:extensionElements>
-    <bpmn:startEvent id="start"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work"/>
-    <bpmn:scriptTask id="work" name="Work"{extra}><bpmn:script>{script}</bpmn:script></bpmn:scriptTask>
-    <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end"/>
-    <bpmn:endEvent id="end"/>
+{body}
   </bpmn:process>
 </bpmn:definitions>"""
 
 
+def script_process(process_id: str, script: str, extra: str = "") -> str:
+    """A process a caseworker may start that runs one script on its start data."""
+    return caseworker_process(process_id, f"Attack {process_id}", f"""\
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work"/>
+    <bpmn:scriptTask id="work" name="Work"{extra}><bpmn:script>{script}</bpmn:script></bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end"/>
+    <bpmn:endEvent id="end"/>""")
+
+
 def multi_instance_process(process_id: str) -> str:
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions {XMLNS}>
-  <bpmn:process id="{process_id}" name="Attack fan-out" isExecutable="true">
-    <bpmn:extensionElements><spiffworkflow:properties>
-      <spiffworkflow:property name="start_roles" value="caseworker"/>
-    </spiffworkflow:properties></bpmn:extensionElements>
+    return caseworker_process(process_id, "Attack fan-out", """\
     <bpmn:startEvent id="start"/>
     <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="each"/>
     <bpmn:scriptTask id="each" name="Each">
@@ -46,19 +48,12 @@ def multi_instance_process(process_id: str) -> str:
       <bpmn:script>x = 1</bpmn:script>
     </bpmn:scriptTask>
     <bpmn:sequenceFlow id="f2" sourceRef="each" targetRef="end"/>
-    <bpmn:endEvent id="end"/>
-  </bpmn:process>
-</bpmn:definitions>"""
+    <bpmn:endEvent id="end"/>""")
 
 
 def loop_process(process_id: str) -> str:
     """A gateway loop a caseworker may start; the data decides how often it goes round."""
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions {XMLNS}>
-  <bpmn:process id="{process_id}" name="Attack loop" isExecutable="true">
-    <bpmn:extensionElements><spiffworkflow:properties>
-      <spiffworkflow:property name="start_roles" value="caseworker"/>
-    </spiffworkflow:properties></bpmn:extensionElements>
+    return caseworker_process(process_id, "Attack loop", """\
     <bpmn:startEvent id="start"/>
     <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="count"/>
     <bpmn:scriptTask id="count" name="Count"><bpmn:script>i = i + 1</bpmn:script></bpmn:scriptTask>
@@ -68,9 +63,7 @@ def loop_process(process_id: str) -> str:
       <bpmn:conditionExpression>i &lt; rounds</bpmn:conditionExpression>
     </bpmn:sequenceFlow>
     <bpmn:sequenceFlow id="f_done" sourceRef="again" targetRef="end"/>
-    <bpmn:endEvent id="end"/>
-  </bpmn:process>
-</bpmn:definitions>"""
+    <bpmn:endEvent id="end"/>""")
 
 
 def form_process(process_id: str) -> str:
@@ -135,12 +128,7 @@ def user_task_process(process_id: str, after: str = "", due: str | None = None, 
               f'<bpmn:scriptTask id="after" name="After"><bpmn:script>{after}</bpmn:script></bpmn:scriptTask>'
               f'<bpmn:sequenceFlow id="f4" sourceRef="after" targetRef="end"/>') if after else \
         '<bpmn:sequenceFlow id="f3" sourceRef="fill" targetRef="end"/>'
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions {XMLNS}>
-  <bpmn:process id="{process_id}" name="Attack {process_id}" isExecutable="true">
-    <bpmn:extensionElements><spiffworkflow:properties>
-      <spiffworkflow:property name="start_roles" value="caseworker"/>
-    </spiffworkflow:properties></bpmn:extensionElements>
+    return caseworker_process(process_id, f"Attack {process_id}", f"""\
     <bpmn:laneSet id="lanes">
       <bpmn:lane id="lane" name="caseworker"><bpmn:flowNodeRef>fill</bpmn:flowNodeRef></bpmn:lane>
     </bpmn:laneSet>
@@ -148,19 +136,12 @@ def user_task_process(process_id: str, after: str = "", due: str | None = None, 
     <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="fill"/>
     <bpmn:userTask id="fill" name="Fill in">{task_properties}</bpmn:userTask>
     {script}
-    <bpmn:endEvent id="end"/>
-  </bpmn:process>
-</bpmn:definitions>"""
+    <bpmn:endEvent id="end"/>""")
 
 
 def decision_process(process_id: str, decision_id: str) -> str:
     """A process a caseworker may start whose one task evaluates a decision table on its data."""
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions {XMLNS}>
-  <bpmn:process id="{process_id}" name="Attack {process_id}" isExecutable="true">
-    <bpmn:extensionElements><spiffworkflow:properties>
-      <spiffworkflow:property name="start_roles" value="caseworker"/>
-    </spiffworkflow:properties></bpmn:extensionElements>
+    return caseworker_process(process_id, f"Attack {process_id}", f"""\
     <bpmn:startEvent id="start"/>
     <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="decide"/>
     <bpmn:businessRuleTask id="decide" name="Decide">
@@ -168,9 +149,7 @@ def decision_process(process_id: str, decision_id: str) -> str:
       </bpmn:extensionElements>
     </bpmn:businessRuleTask>
     <bpmn:sequenceFlow id="f2" sourceRef="decide" targetRef="end"/>
-    <bpmn:endEvent id="end"/>
-  </bpmn:process>
-</bpmn:definitions>"""
+    <bpmn:endEvent id="end"/>""")
 
 
 def gigabyte_cell_table(decision_id: str) -> str:
