@@ -101,7 +101,8 @@ ON CONFLICT (id) DO UPDATE SET head_id = EXCLUDED.head_id, head_hash = EXCLUDED.
 @lru_cache(maxsize=_CHUNK)
 def _chain_rows_sqlite(rows: int) -> Executable:
     """SQLite: the rows hashed and inserted in one statement (the same recursive CTE as on
-    PostgreSQL, ``audit_sha256_hex`` being :func:`_sha256_hex` registered on the connection),
+    PostgreSQL, ``audit_sha256_hex`` being :func:`_sha256_hex`, registered on every connection by
+    :func:`register_sqlite_functions`),
     built once per size; the head moves in a second one (:data:`_MOVE_HEAD_SQLITE`). The
     transaction holds SQLite's write lock already (its other changes were flushed first), so no
     other writer can come between the two."""
@@ -133,6 +134,12 @@ def _sha256_hex(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
+def register_sqlite_functions(connection: sqlite3.Connection) -> None:
+    """What the SQLite append needs on each connection (``engine.infra.db`` calls it when one
+    opens): the hash function of :data:`_chain_rows_sqlite`."""
+    connection.create_function("audit_sha256_hex", 1, _sha256_hex, deterministic=True)
+
+
 def append(session: Session, events: Sequence[AuditEvent]) -> None:
     """Link ``events`` (in order) after the chain's head and insert them, in the caller's
     transaction, which must commit right after (the head stays locked until it does).
@@ -147,9 +154,6 @@ def append(session: Session, events: Sequence[AuditEvent]) -> None:
     if not events:
         return
     postgresql = session.get_bind().dialect.name == "postgresql"
-    if not postgresql:  # registered each time: cheap, and whichever engine made the connection
-        sqlite_connection = cast(sqlite3.Connection, session.connection().connection.driver_connection)
-        sqlite_connection.create_function("audit_sha256_hex", 1, _sha256_hex, deterministic=True)
     build = _chain_rows_postgresql if postgresql else _chain_rows_sqlite
     for start in range(0, len(events), _CHUNK):
         piece = events[start:start + _CHUNK]

@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
-from engine.infra import sqlite_writers
+from engine.infra import audit_chain, sqlite_writers
 from engine.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -19,8 +19,9 @@ log = logging.getLogger(__name__)
 
 
 def make_engine(url: str, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S, **kwargs) -> Engine:
-    """An engine for ``url``. SQLite gets foreign keys, WAL and a busy timeout so the
-    embedded web app and its in-process worker can share one file; the timeout is short
+    """An engine for ``url``. SQLite gets foreign keys, the audit chain's hash function
+    (``audit_chain.register_sqlite_functions``), and WAL and a busy timeout so the embedded web
+    app and its in-process worker can share one file; the timeout is short
     (``Settings.sqlite_busy_timeout_s``) so that a request meeting a lock held too long gets
     "database is locked" — answered 503 with Retry-After — instead of waiting half a minute."""
     if url.startswith("sqlite"):
@@ -35,6 +36,7 @@ def make_engine(url: str, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S, **kwar
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
             cur.close()
+            audit_chain.register_sqlite_functions(dbapi_conn)
 
         sqlite_writers.install(engine, busy_timeout_s)  # writers of this process queue fairly
         return engine
