@@ -9,6 +9,7 @@ from webui.pages import (
     assets,
     auth,
     cases,
+    cells,
     committee,
     crisis,
     dashboard,
@@ -27,5 +28,6 @@ PAGE_BLUEPRINTS = (display_labels.bp, auth.bp, inbox.bp, crisis.bp, assets.bp, n
 
 
 def register_pages(app: Flask) -> None:
+    cells.register(app)  # risk_badge, when, day, due_cell, urgent_flag on every page
     for bp in PAGE_BLUEPRINTS:
         app.register_blueprint(bp)

@@ -1,21 +1,18 @@
-"""The small cells of the long lists, in Python: ``risk_badge``, ``when``, ``day``, ``due_cell``
-and ``urgent_flag`` as template globals giving exactly what the macros of the same name in
-``macros.html`` give (tests/webui/test_page_cells.py holds them to it).
+"""The small cells every list and page shows: ``risk_badge``, ``when``, ``day``, ``due_cell``
+and ``urgent_flag``, as template globals of every page (``register``).
 
-A Jinja macro call costs some 10–20 µs (a new context each time); the dashboard and the
-committee board call these a few hundred times a page, so they use the globals (by not
-importing the macros; their blueprints ``add_to`` themselves); every other page keeps the
-macros. Change both together.
+They are Python, not Jinja macros: a macro call costs some 10–20 µs (a new context each
+time), and the dashboard and the committee board draw a few hundred cells a page.
+tests/webui/test_page_cells.py holds them to the HTML the macros they replaced gave.
 """
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Flask
 from markupsafe import Markup
 
+from engine.models.case import RISK_LEVELS
 from webui.i18n import catalogue, format_date, format_datetime
 from webui.pages.labels import label
-
-RISK_LEVELS = ("high", "medium", "low")
 
 
 def _(words: str) -> Markup:
@@ -55,7 +52,7 @@ def due_cell(t) -> Markup:
     return when(t.due_at)
 
 
-def add_to(blueprint: Blueprint) -> None:
-    """Make the cells template globals of the app ``blueprint`` is registered on."""
+def register(app: Flask) -> None:
+    """Make the cells template globals of every page."""
     for cell in (risk_badge, urgent_flag, when, day, due_cell):
-        blueprint.add_app_template_global(cell)
+        app.add_template_global(cell)

@@ -15,11 +15,9 @@ from engine.process import human_tasks
 from engine.process.deployment import form_schema
 from webui.api.bounds import TASK_ID
 from webui.extensions import runtime, uow
-from webui.pages import cells
 from webui.pages.common import page_blueprint, require_roles
 
 bp = page_blueprint("pages_committee", __name__)
-cells.add_to(bp)  # risk_badge, when, day, due_cell for the long lists
 
 VOTE_FIELDS = {"vote", "comment"}
 MAX_COMMENT = 4000

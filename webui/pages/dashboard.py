@@ -17,12 +17,10 @@ from engine.process.decision_parameters import decision_value
 from engine.process.reassignment import reassign_task, reassignment_choices
 from webui.api.bounds import TASK_ID
 from webui.extensions import uow
-from webui.pages import cells
 from webui.pages.auth import safe_next
 from webui.pages.common import page_blueprint, page_number, require_roles
 
 bp = page_blueprint("pages_dashboard", __name__)
-cells.add_to(bp)  # risk_badge, when, day, due_cell for the long lists
 TEAM_ROLES = ("supervisor", "director")
 RISK_ORDER = (*RiskLevel.values(), UNRATED)
 ALL_TASKS_PAGE = 25
