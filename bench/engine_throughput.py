@@ -31,19 +31,22 @@ trip (2-4 ms on this loaded machine), so statements are the cost.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import datetime as dt
 import logging
+import pstats
 import time
 
 from _support import postgres_url, sqlite_url
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import event, select, text
+from sqlalchemy.engine import Engine
 
 from engine import clock
 from engine.bpmn import spec_parsing
-from engine.infra import bootstrap
-from engine.models import HumanTask, Timer, User
+from engine.infra import bootstrap, db
+from engine.models import Timer, User
 from engine.process import human_tasks, instances
 from engine.settings import PROJECT_ROOT, Settings
 
@@ -53,9 +56,54 @@ STEPS = [("record_needs", NEEDS), ("approve_plan", {"vote": "approve", "comment"
          ("follow_up", {"contact_made": True, "notes": ""})]
 
 
-def raw_rate(n: int) -> tuple[float, float]:
+class Counts:
+    """What one run costs that the machine's load does not change: Python function calls
+    (counted by cProfile, so the run is slower) and SQL statements, per instance."""
+
+    def __init__(self) -> None:
+        self.calls = self.statements = 0.0
+        self._profile = cProfile.Profile()
+        self._statements = 0
+
+    def _count(self, *_args: object) -> None:
+        self._statements += 1
+
+    def start(self, engine: Engine | None = None) -> None:
+        if engine is not None:
+            event.listen(engine, "before_cursor_execute", self._count)
+        self._profile.enable()
+
+    def stop(self, engine: Engine | None, n: int) -> None:
+        self._profile.disable()
+        if engine is not None:
+            event.remove(engine, "before_cursor_execute", self._count)
+        self.calls = pstats.Stats(self._profile).total_calls / n  # type: ignore[attr-defined]
+        self.statements = self._statements / n
+
+
+def commit_cost(url: str, n: int = 200) -> float:
+    """Seconds one small durable commit takes on this machine (a one-row UPDATE and COMMIT)."""
+    engine = db.make_engine(url)
+    with engine.connect() as conn:
+        conn.execute(text("CREATE TABLE IF NOT EXISTS bench_commit (id INTEGER PRIMARY KEY, n INTEGER)"))
+        conn.execute(text("INSERT INTO bench_commit (id, n) VALUES (1, 0)"))
+        conn.commit()
+        started = time.perf_counter()
+        for i in range(n):
+            conn.execute(text("UPDATE bench_commit SET n = :n WHERE id = 1"), {"n": i})
+            conn.commit()
+        cost = (time.perf_counter() - started) / n
+        conn.execute(text("DROP TABLE bench_commit"))
+        conn.commit()
+    engine.dispose()
+    return cost
+
+
+def raw_rate(n: int, counts: Counts | None = None) -> tuple[float, float]:
     bundle = spec_parsing.parse_bundle(spec_parsing.load_directory(PROJECT_ROOT / "workflows"))
     parsed = bundle.processes["sample_intake"]
+    if counts is not None:
+        counts.start()
     started, cpu = time.perf_counter(), time.process_time()
     for _ in range(n):
         wf = BpmnWorkflow(parsed.spec, parsed.subprocess_specs)
@@ -71,17 +119,24 @@ def raw_rate(n: int) -> tuple[float, float]:
             task.run()
             wf.do_engine_steps()
         assert wf.is_completed()
-    return n / (time.perf_counter() - started), n / (time.process_time() - cpu)
+    rate, cpu_rate = n / (time.perf_counter() - started), n / (time.process_time() - cpu)
+    if counts is not None:
+        counts.stop(None, n)
+    return rate, cpu_rate
 
 
-def persisted_rate(url: str, n: int) -> tuple[float, float]:
+def persisted_rate(url: str, n: int, counts: Counts | None = None) -> tuple[float, float]:
     settings = Settings(database_url=url, demo=True, in_process_worker=False, secret_key="bench")
     ctx = bootstrap.build(settings)
     bootstrap.deploy_and_seed(ctx)
     with ctx.session_factory() as s:
         ids = dict(s.execute(select(User.username, User.id)).all())
     who = {"record_needs": ids["caseworker1"], "approve_plan": ids["supervisor1"], "follow_up": ids["caseworker1"]}
+    ready: dict[int, str] = {}  # instance id -> its new human task, as the step that made it tells its listeners
+    ctx.runtime.new_task_listeners.append(lambda _uow, rows: ready.update((r.instance_id, r.id) for r in rows))
     clock.freeze(T0)
+    if counts is not None:
+        counts.start(ctx.engine)
     started, cpu = time.perf_counter(), time.process_time()
     for _ in range(n):
         clock.freeze(T0)
@@ -91,19 +146,34 @@ def persisted_rate(url: str, n: int) -> tuple[float, float]:
         for bpmn_id, data in STEPS:
             if bpmn_id == "follow_up":
                 clock.freeze(T0 + dt.timedelta(hours=2))
-                with ctx.session_factory() as s:
+                with ctx.session_factory() as s:  # the id a timer's delayed message carries
                     timer_id = s.scalar(select(Timer.id).where(Timer.instance_id == instance_id))
                 with ctx.uow() as uow:
                     assert instances.fire_timer(uow, ctx.runtime, timer_id)
-            with ctx.session_factory() as s:
-                task_id = s.scalar(select(HumanTask.id).where(HumanTask.instance_id == instance_id,
-                                                              HumanTask.state == "ready"))
             with ctx.uow() as uow:
-                human_tasks.complete_task(uow, ctx.runtime, who[bpmn_id], task_id, data)
+                human_tasks.complete_task(uow, ctx.runtime, who[bpmn_id], ready.pop(instance_id), data)
     rate, cpu_rate = n / (time.perf_counter() - started), n / (time.process_time() - cpu)
+    if counts is not None:
+        counts.stop(ctx.engine, n)
     clock.freeze(None)
     ctx.engine.dispose()
     return rate, cpu_rate
+
+
+COMMITS = 5  # per instance: its start, three completions and one timer, each its own transaction
+COUNTED = 20  # instances of the counted runs
+
+
+def _line(kind: str, url: str, raw: float, raw_cpu: float, raw_counts: Counts, n: int) -> str:
+    rate, cpu = persisted_rate(url, n)
+    counts = Counts()
+    persisted_rate(url, COUNTED, counts)
+    commit = commit_cost(url)
+    ceiling = (1 / raw) / (1 / raw + COMMITS * commit)  # the ratio if the engine cost nothing but its commits
+    return (f"ratio {rate / raw:.2f} (persisted {rate:.0f}/s vs raw {raw:.0f}/s, {kind}; cpu {cpu / raw_cpu:.2f}; "
+            f"calls {counts.calls / raw_counts.calls:.1f}x raw ({counts.calls:.0f} vs {raw_counts.calls:.0f} "
+            f"per instance); {counts.statements:.1f} statements and {COMMITS} commits per instance, a commit "
+            f"{commit * 1000:.2f} ms here: ceiling {ceiling:.2f})")
 
 
 def main() -> None:
@@ -113,18 +183,14 @@ def main() -> None:
     args = parser.parse_args()
     raw_rate(20)  # warm caches and imports
     raw, raw_cpu = raw_rate(args.n)
+    raw_counts = Counts()
+    raw_rate(COUNTED, raw_counts)
     parts = []
     with sqlite_url() as url:
-        rate, cpu = persisted_rate(url, args.n)
-        parts.append(f"ratio {rate / raw:.2f} (persisted {rate:.0f}/s vs raw {raw:.0f}/s, sqlite; "
-                     f"cpu {cpu / raw_cpu:.2f})")
+        parts.append(_line("sqlite", url, raw, raw_cpu, raw_counts, args.n))
     with postgres_url("engine_throughput") as url:
-        if url is None:
-            parts.append("postgres unreachable")
-        else:
-            rate, cpu = persisted_rate(url, args.n)
-            parts.append(f"ratio {rate / raw:.2f} (persisted {rate:.0f}/s vs raw {raw:.0f}/s, postgres; "
-                         f"cpu {cpu / raw_cpu:.2f})")
+        parts.append("postgres unreachable" if url is None
+                     else _line("postgres", url, raw, raw_cpu, raw_counts, args.n))
     print("engine_throughput: " + "; ".join(parts) + f" [{args.n} instances x 3 human tasks + 1 timer]")
 
 

@@ -26,7 +26,8 @@ this module, which does, in this order:
    words that the step could not be completed and that the process owner knows
    (``engine.bpmn.step_failures``). A timer's step stops the instance (status ``error``:
    nobody is there to try again) until a migration resumes it;
-7. save: set the status, bump the version (flush: the version check), sync the
+7. save: the state, the status and the version in one UPDATE that checks the version read
+   (``engine.bpmn.instance_rows``; a row another writer saved since is a 409), sync the
    human-task and timer rows (a diff in memory against what waited before the step; for
    instances just started, the rows of a whole batch at once), tell the runtime's
    listeners about new tasks, clear the failure mark once the failed route got past its
@@ -36,8 +37,8 @@ this module, which does, in this order:
 process (``engine.bpmn.spec_migration``), resuming one stopped at a failed timer.
 
 The caller's use case commits. Nothing else in the engine restores or saves a workflow
-(``tests/engine/test_layering.py`` checks the source for it); :func:`rewrite_saved_state`
-is the one other write of a saved state, for ``engine.bpmn.format_upgrade``.
+(``tests/engine/test_layering.py`` checks the source for it); ``instance_rows`` writes the
+row, and holds the one other write of a saved state, for ``engine.bpmn.format_upgrade``.
 """
 from __future__ import annotations
 
@@ -52,11 +53,21 @@ from functools import partial
 from typing import Any, Protocol
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from sqlalchemy import CursorResult, update
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine import clock
-from engine.bpmn import moved_rows, operations, row_diff, spec_migration, step_budget, step_failures, task_sync
+from engine.bpmn import (
+    instance_rows,
+    moved_rows,
+    operations,
+    row_diff,
+    spec_migration,
+    step_budget,
+    step_failures,
+    task_sync,
+)
 from engine.bpmn.instance_ids import reserve_instance_ids
 from engine.bpmn.runtime import ProcessRuntime
 from engine.bpmn.runtime_hot import RowKey, normalise
@@ -109,6 +120,7 @@ class EngineStep:
     trigger: dict[str, object] = field(default_factory=dict)  # what this step does (kept if it fails)
     before: row_diff.Waiting | None = None  # what waited when the step began (its rows)
     began: float = field(default_factory=time.time)  # tasks changed since then are this step's
+    _unsaved: dict[str, Any] | None = None  # the row's new values, for instance_rows.save_state
 
     # -- what a caller does inside ``advancing`` ------------------------------------------
     def has_ready_task(self, task_id: str) -> bool:
@@ -150,9 +162,16 @@ class EngineStep:
                              {"process_id": self.instance.process_id, "version": self.instance.model.version}))
 
     def _store_state(self) -> None:
-        self.instance.state_json = checked_state(self.runtime.dump, self.workflow)
-        self.instance.status = self.runtime.status(self.workflow)
-        self.instance.updated_at = clock.now()
+        values = {"state_json": checked_state(self.runtime.dump, self.workflow),
+                  "status": self.runtime.status(self.workflow), "updated_at": clock.now()}
+        instance = self.instance
+        if inspect(instance).persistent:  # written by instance_rows.save_state, not by an ORM flush
+            for name, value in values.items():
+                set_committed_value(instance, name, value)
+            self._unsaved = values
+            return
+        for name, value in values.items():
+            setattr(instance, name, value)
 
     def _sync_and_audit(self, ready_tasks: list[Any] | None = None) -> None:
         """The rows of an instance that has some (not one just started: :func:`_sync_started`)."""
@@ -160,6 +179,7 @@ class EngineStep:
                                                      self._completed_by, before=self.before, ready_tasks=ready_tasks)
         for listener in self.runtime.new_task_listeners:
             listener(self.uow, self.created_tasks)
+        task_sync.insert_new_rows(self.uow.session, self.created_tasks)
         self._clear_failure_once_past()
         self._write_audits()
 
@@ -195,8 +215,16 @@ class EngineStep:
             ready = self.runtime.ready_human_tasks(self.workflow)  # one walk for both
             row_diff.end_held_task_rows(self.uow.session, self.runtime, self.workflow, self.before,
                                          self._completed_by, ready)
-        self.uow.flush()  # the version check happens here, before any dependent row is touched
+        self._flush()
         self._sync_and_audit(ready)
+
+    def _flush(self) -> None:
+        """Write what the session holds, then the instance's row (the version check), before any
+        row that depends on it is touched."""
+        self.uow.flush()
+        if self._unsaved is not None:
+            instance_rows.save_state(self.uow.session, self.instance, **self._unsaved)
+            self._unsaved = None
 
     def _keep_hot(self) -> None:
         """Once the unit of work commits, keep the workflow in memory under the version this
@@ -216,8 +244,10 @@ def _sync_started(steps: Sequence[EngineStep]) -> None:
     created = task_sync.sync_started(uow, runtime, [(s.instance, s.workflow) for s in steps])
     for step, rows in zip(steps, created, strict=True):
         step.created_tasks = rows
+    new_rows = [row for rows in created for row in rows]
     for listener in runtime.new_task_listeners:
-        listener(uow, [row for rows in created for row in rows])
+        listener(uow, new_rows)
+    task_sync.insert_new_rows(uow.session, new_rows)
     for step in steps:
         step._write_audits()
 
@@ -346,7 +376,7 @@ def start(uow: StepUnitOfWork, runtime: ProcessRuntime, model: ProcessModel, act
         try:
             step._run_to_wait()
             step._store_state()
-            uow.flush()
+            step._flush()  # an operation on the way may have written the new row already
             _sync_started([step])
             step._keep_hot()
         except ScriptError as err:
@@ -379,15 +409,3 @@ def start_many(uow: StepUnitOfWork, runtime: ProcessRuntime, model: ProcessModel
     uow.flush()  # one multi-row INSERT, before the rows that refer to the instances
     _sync_started(steps)
     return steps
-
-
-# -- a saved state in a newer format ----------------------------------------------------------
-def rewrite_saved_state(session: Session, instance_id: int, read_version: int, state: TaskData) -> bool:
-    """Write ``state`` (this instance's saved state, converted by ``engine.bpmn.format_upgrade``)
-    over the row as read at ``read_version``, and move the version on: no step, so no rows to
-    sync and nothing to audit. False when a step saved the instance meanwhile (its state wins)."""
-    result = session.execute(
-        update(ProcessInstance).where(ProcessInstance.id == instance_id, ProcessInstance.version == read_version)
-        .values(state_json=json.dumps(state, separators=(",", ":")), version=read_version + 1)
-        .execution_options(synchronize_session=False))
-    return isinstance(result, CursorResult) and result.rowcount > 0

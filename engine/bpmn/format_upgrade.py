@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 from sqlalchemy.orm import undefer
 
-from engine.bpmn import engine_step, state_formats
+from engine.bpmn import instance_rows, state_formats
 from engine.bpmn.state_formats import UnknownFormat
 from engine.models import ProcessInstance, ProcessModel
 
@@ -87,7 +87,7 @@ def _upgrade_instance(session, row, specs: dict | None, dry_run: bool, report: U
     if dry_run:
         report.states_upgraded += 1
         return
-    if engine_step.rewrite_saved_state(session, row.id, row.version, state):
+    if instance_rows.rewrite_saved_state(session, row.id, row.version, state):
         report.states_upgraded += 1
     else:
         report.moved_on += 1

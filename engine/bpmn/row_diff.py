@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import cast
 from uuid import UUID
 
 from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState as SpiffTaskState
-from sqlalchemy import func, inspect, update
+from sqlalchemy import Table, bindparam, func, inspect, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from engine import clock
@@ -46,9 +48,10 @@ def end_task_row(row: HumanTask, finished: bool, completed_by: int | None, now: 
 
 def end_held_task_rows(session, runtime: ProcessRuntime, workflow, before: Waiting, completed_by: int | None,
                        ready_tasks: list | None = None) -> None:
-    """Before the save's flush: the rows the session holds (the task being completed) of the
-    tasks the step ended change now, so the flush writes each in one UPDATE with whatever
-    else changed on it (its assignee). ``ready_tasks``: the ready human tasks now, when the
+    """Before the save: the rows the session holds (the task being completed) of the tasks the
+    step ended are written now, each by one prebuilt UPDATE (:data:`_END_HELD_TASK`, no ORM
+    flush) that also gives a task nobody had claimed to the one who completed it, and the
+    session's copy takes the same values. ``ready_tasks``: the ready human tasks now, when the
     caller has them."""
     if ready_tasks is None:
         ready_tasks = runtime.ready_human_tasks(workflow)
@@ -56,8 +59,24 @@ def end_held_task_rows(session, runtime: ProcessRuntime, workflow, before: Waiti
     now = clock.now()
     for task_id in before.tasks - ready:
         row = session.identity_map.get(identity_key(HumanTask, task_id))
-        if row is not None and row.state == TaskState.READY:
-            end_task_row(row, is_finished(workflow, task_id), completed_by, now)
+        if row is None or row.state != TaskState.READY:
+            continue
+        finished = is_finished(workflow, task_id)
+        values = {"state": TaskState.COMPLETED if finished else TaskState.CANCELLED, "completed_at": now,
+                  "completed_by": completed_by if finished else row.completed_by}
+        session.connection().execute(_END_HELD_TASK, {**values, "row_id": task_id,
+                                                      "finisher": completed_by if finished else None})
+        if finished and row.assignee_id is None:
+            values["assignee_id"] = completed_by
+        for name, value in values.items():
+            set_committed_value(row, name, value)
+
+
+_TASKS = cast(Table, HumanTask.__table__)
+_END_HELD_TASK = (update(_TASKS).where(_TASKS.c.id == bindparam("row_id"), _TASKS.c.state == TaskState.READY)
+                  .values(state=bindparam("state"), completed_at=bindparam("completed_at"),
+                          completed_by=bindparam("completed_by"),
+                          assignee_id=func.coalesce(_TASKS.c.assignee_id, bindparam("finisher"))))
 
 
 def end_task_rows(session, workflow, task_ids: list[str], completed_by: int | None, now: dt.datetime) -> None:

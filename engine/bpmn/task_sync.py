@@ -39,8 +39,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Collection, Iterable, Sequence
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, inspect, select
+from sqlalchemy.orm import make_transient_to_detached
 
 from engine import clock
 from engine.bpmn import durations, row_diff, spec_parsing, task_titles
@@ -172,7 +174,8 @@ def sync_instance(uow, runtime: ProcessRuntime, instance: ProcessInstance, workf
     the new ones inserted by one; ``ready_tasks``: the ready human tasks now, when the caller
     has them (a walk of the tree less). (An instance just started: :func:`sync_started`.)
 
-    Returns the human tasks that became ready in this call (for notifications)."""
+    Returns the human tasks that became ready in this call (for notifications), not written yet:
+    the caller writes them with :func:`insert_new_rows` once the new-task listeners saw them."""
     session = uow.session
     users = users or UserLookup(session)
     now = clock.now()
@@ -191,7 +194,6 @@ def sync_instance(uow, runtime: ProcessRuntime, instance: ProcessInstance, workf
     case_risk = _followed_case_risk(session, runtime, instance.case_code)
     created = [new_human_task(runtime, instance, task, now, users, case_risk) for task_id, task in ready.items()
                if task_id not in existing]
-    session.add_all(created)
     if before is not None:
         row_diff.sync_timers(uow, runtime, instance, workflow, before)
     else:
@@ -205,7 +207,8 @@ def sync_started(uow, runtime: ProcessRuntime,
     pairs; they have no rows yet, so none is read), all at once: the cases' risk levels and
     the assignees the data names are read in one query each, every new row is inserted by
     one statement per table, and the cases' other open rows follow their risk in one query.
-    Returns each instance's new human tasks, in the order of ``started``."""
+    Returns each instance's new human tasks, in the order of ``started``, not written yet
+    (:func:`insert_new_rows`)."""
     session = uow.session
     users = UserLookup(session)
     now = clock.now()
@@ -214,11 +217,29 @@ def sync_started(uow, runtime: ProcessRuntime,
     risks = current_case_risks(session, {instance.case_code for instance, _ in started})
     created = [[new_human_task(runtime, instance, task, now, users, risks.get(instance.case_code or "", UNRATED))
                 for task in tasks] for (instance, _), tasks in zip(started, ready, strict=True)]
-    session.add_all([row for rows in created for row in rows])
     follow_cases_risk(session, runtime, {code for code, risk in risks.items() if risk != UNRATED})
     _add_timers(uow, [(instance, timer) for instance, workflow in started
                       for timer in runtime.pending_timers(workflow)])
     return created
+
+
+def insert_new_rows(session, rows: Sequence[HumanTask]) -> None:
+    """Write new human-task rows in one INSERT (a prebuilt Core statement, no ORM flush), and
+    let the session hold them as it holds rows it read: persistent, every column loaded."""
+    if not rows:
+        return
+    values = [{key: getattr(row, key) for key in _TASK_COLUMNS} for row in rows]
+    session.connection().execute(_INSERT_TASKS, values)
+    for row, written in zip(rows, values, strict=True):
+        loaded = inspect(row).dict
+        for key, value in written.items():
+            loaded.setdefault(key, value)  # the columns left unset are None, as written
+        make_transient_to_detached(row)
+        session.add(row)
+
+
+_TASK_COLUMNS = [attr.key for attr in inspect(HumanTask).column_attrs]
+_INSERT_TASKS = insert(cast(Table, HumanTask.__table__))
 
 
 def _named_assignees(tasks: Iterable) -> list[object]:

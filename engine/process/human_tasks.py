@@ -152,8 +152,6 @@ def complete_task(uow, runtime: ProcessRuntime, user_id: int, task_id: str, data
     with engine_step.advancing(uow, runtime, instance, user.id) as step:
         if not step.has_ready_task(task_id):
             raise Conflict("this task is no longer waiting for input")
-        if task.assignee_id is None:
-            task.assignee_id = user.id
         step.complete(task_id, data, case_code=task.case_code, element=task.bpmn_id)
     uow.commit()
     return task

@@ -8,8 +8,10 @@ are use cases and own their transaction.
 from __future__ import annotations
 
 import logging
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine import clock
 from engine.bpmn import engine_step
@@ -66,19 +68,17 @@ def fire_timer(uow, runtime: ProcessRuntime, timer_id: int) -> bool:
     """Fire one timer exactly once. False when it was fired or cancelled already (a
     repeated message, or the sweeper and the delayed message racing). Commits; a diagram
     failure stops the instance (nobody is there to be told) and raises."""
-    row = uow.session.execute(select(Timer, ProcessInstance)
-                              .join(ProcessInstance, ProcessInstance.id == Timer.instance_id)
-                              .where(Timer.id == timer_id)).first()  # one read: the timer, its instance, model
+    row = uow.session.execute(_TIMER_AND_INSTANCE, {"timer_id": timer_id}).first()  # one read: both and the model
     if row is None or row[0].state != TimerState.PENDING:
         return False
     timer, instance = row[0], row[1]
-    if timer.due_at > clock.now():
+    now = clock.now()
+    if timer.due_at > now:
         return False  # an early message: the delayed one or the sweeper comes back later
-    claimed = uow.session.execute(
-        update(Timer).where(Timer.id == timer_id, Timer.state == TimerState.PENDING)
-        .values(state=TimerState.FIRED, fired_at=clock.now())).rowcount
-    if claimed != 1:
+    if uow.session.connection().execute(_CLAIM_TIMER, {"timer_id": timer_id, "fired_at": now}).rowcount != 1:
         return False
+    set_committed_value(timer, "state", TimerState.FIRED)
+    set_committed_value(timer, "fired_at", now)
     if instance.status != InstanceStatus.RUNNING:
         # the instance ended or failed meanwhile: the timer will never fire, stop re-sending it
         uow.session.execute(update(Timer).where(Timer.id == timer_id).values(state=TimerState.CANCELLED))
@@ -88,6 +88,13 @@ def fire_timer(uow, runtime: ProcessRuntime, timer_id: int) -> bool:
         fired = step.fire_timer(timer.task_id, element=timer.bpmn_id, due_at=timer.due_at)
     uow.commit()
     return fired
+
+
+_TIMER_AND_INSTANCE = (select(Timer, ProcessInstance).join(ProcessInstance, ProcessInstance.id == Timer.instance_id)
+                       .where(Timer.id == bindparam("timer_id")))
+_TIMERS = cast(Table, Timer.__table__)
+_CLAIM_TIMER = (update(_TIMERS).where(_TIMERS.c.id == bindparam("timer_id"), _TIMERS.c.state == TimerState.PENDING)
+                .values(state=TimerState.FIRED, fired_at=bindparam("fired_at")))
 
 
 def due_timer_ids(session, limit: int = 500) -> list[int]:
