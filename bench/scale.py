@@ -23,6 +23,23 @@ The dashboard's 89 ms of SQL per request are mostly its count of the team's 100,
 status, risk and caseworker (37 ms, an index-only scan of every one of them) and its task lists
 (13 ms): under 100 ms needs counts kept as cases change rather than counted per view.
 
+Measured 2026-12-01 22:29-22:37 on the shared 2-core machine (another helper's edits in the
+tree), before and after the dashboard's task rows and hand-over options became Python
+(webui.pages.dashboard_cells: a macro call and some 20 ``Markup %`` a row were most of the
+render), back to back, the code before from a copy of HEAD (p50 / p95 ms, SCALE=1):
+
+    before: inbox 68/85,  cases 92/109,  dashboard 177/305, committee 96/123   (load 0.6-1.2)
+    after:  inbox 75/99,  cases 91/114,  dashboard 179/257, committee 86/129   (load 1.2-1.3)
+    after:  inbox 79/107, cases 97/116,  dashboard 176/293, committee 99/122   (load 3.4-2.2)
+    before: inbox 96/120, cases 108/123, dashboard 253/398, committee 100/124  (load 2.2-1.6)
+
+On one filled database (load 0.0-1.2) a dashboard request went from 228 ms (117 of SQL) to
+123-161 ms (64-93 of SQL), 30 requests p50/p95 186/222 to 149-161/172-201; under cProfile the
+three task tables took 61 ms a request before and 37 after (75 rows 9 ms unprofiled). Left
+over 100 ms: SQL (the count of the team's 100,000 cases, 23 ms, half of it hashing 100,000
+index entries into 12 groups; the task lists' UNION ALL, 14-21 ms; the navigation's and the
+every-task list's counts of ready tasks, 9-14 ms each, in engine/process/inbox.py).
+
 Measured 2026-12-01 on the shared 2-core machine, before and after the cuts below, back to back
 (the code before them from a copy of the tree), twice each, load average 1.9-3.1 while other
 helpers' suites ran (p50 / p95 ms, SCALE=1):

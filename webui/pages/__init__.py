@@ -13,6 +13,7 @@ from webui.pages import (
     committee,
     crisis,
     dashboard,
+    dashboard_cells,
     inbox,
     models,
     navigation,
@@ -29,5 +30,6 @@ PAGE_BLUEPRINTS = (display_labels.bp, auth.bp, inbox.bp, crisis.bp, assets.bp, n
 
 def register_pages(app: Flask) -> None:
     cells.register(app)  # risk_badge, when, day, due_cell, urgent_flag on every page
+    dashboard_cells.register(app)  # the dashboard's task rows and hand-over options
     for bp in PAGE_BLUEPRINTS:
         app.register_blueprint(bp)
