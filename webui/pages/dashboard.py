@@ -19,6 +19,7 @@ from webui.api.bounds import TASK_ID
 from webui.extensions import uow
 from webui.pages.auth import safe_next
 from webui.pages.common import page_blueprint, page_number, require_roles
+from webui.pages.navigation import nav_counts
 
 bp = page_blueprint("pages_dashboard", __name__)
 TEAM_ROLES = ("supervisor", "director")
@@ -36,12 +37,14 @@ def caseload_cap(session) -> int | None:
 @bp.get("/dashboard")
 @require_roles(*TEAM_ROLES)
 def dashboard():
+    counted = nav_counts()  # the navigation's counts, once a request: the team's ready tasks among them
     with uow() as work:
         cap = caseload_cap(work.session)
         data = dashboards.supervisor_dashboard(work.session, current_user.id, ACTIVE_STATUSES, cap)
         caseworkers = [(uid, name) for uid, name, roles in data.team if "caseworker" in roles]
         every_task = inbox_queries.inbox_page(work.session, current_user.id, inbox_queries.InboxQuery(
-            scope="team", page=page_number(request.args.get("tasks")), page_size=ALL_TASKS_PAGE))
+            scope="team", page=page_number(request.args.get("tasks")), page_size=ALL_TASKS_PAGE),
+            known_counts=counted)
         choices = reassignment_choices(work.session, current_user.id,
                                        [*data.overdue, *data.due_this_week, *every_task.rows])
         cases_to_hand_over = case_lists.handover_choices(work.session, current_user.id)
