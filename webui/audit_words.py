@@ -22,6 +22,8 @@ ACTIONS = {
     "case_file_release_refused": N_("Request to see the case file refused"),
     "case_file_released": N_("Screened case file released"),
     "sensitive_records_secured": N_("Sensitive records secured"),
+    "sensitive_records_locked": N_("Sensitive records locked"),
+    "sensitive_records_unlocked": N_("Sensitive records unlocked"),
     "case_note_added": N_("Case note added"), "client_birth_date_read": N_("Client birth date read"),
     "client_contact_details_read": N_("Client contact details read"),
     "client_contact_recorded": N_("Client contact recorded"), "client_message_failed": N_("Client message failed"),

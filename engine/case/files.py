@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from engine import clock
-from engine.case import case_lists
+from engine.case import case_lists, record_locks
 from engine.case.notes import NoteLine, note_lines
 from engine.case.records import load_case
 from engine.errors import Forbidden
@@ -98,6 +98,7 @@ class CaseFile:
     confidential: bool = False  # the strictly confidential section is shown (and its notes are in ``notes``)
     status_history: list[TimelineEntry] = field(default_factory=list)
     risk_history: list[TimelineEntry] = field(default_factory=list)
+    locked: list[str] = field(default_factory=list)  # what is locked during an emergency (R50), in words
     may_hand_over: bool = False
     may_write_notes: bool = False
     shadowing: int | None = None  # the handover through which the reader still sees the case (R29)
@@ -193,9 +194,16 @@ def reader_of(session, user: User, case: Case) -> Reader:
         shadowing=case_lists.shadowing_handover(session, user.id, case.id))
 
 
+def linked_client(session, case: Case) -> Client | None:
+    """The person behind the case code (the name-code list), for those who may see it."""
+    return session.scalar(select(Client).join(CaseClientLink, CaseClientLink.client_id == Client.id)
+                          .where(CaseClientLink.case_id == case.id))
+
+
 def get_case_file(uow, user_id: int, case_code: str) -> CaseFile:
     """The case file, if this user needs to know it (R32): the client only for those who
-    may see the name, the strictly confidential section only for those allowed. Every
+    may see the name, the strictly confidential section only for those allowed, neither
+    while the crisis team has it locked (``record_locks``, R50: ``locked`` says so). Every
     opening is audited (with whether the name was shown, and the handover when the reader
     sees it while shadowing, R29), and so is every sight of the confidential section.
     Commits the audit rows."""
@@ -208,16 +216,21 @@ def get_case_file(uow, user_id: int, case_code: str) -> CaseFile:
     supervised = reader.supervised
     name_shown = access.may_see_client_name(user, case, supervised, works_on_open_task=reader.works_on_open_task,
                                             shadowing=reader.shadowing is not None)
-    client = None
-    if name_shown:
-        client = session.scalar(select(Client).join(CaseClientLink, CaseClientLink.client_id == Client.id)
-                                .where(CaseClientLink.case_id == case.id))
+    locks = record_locks.current(session)
+    locked = ([record_locks.NAMES_LOCKED] if name_shown and locks.names else [])
+    name_shown = name_shown and not locks.names
+    client = linked_client(session, case) if name_shown else None
     confidential = access.may_see_confidential(user, case, supervised)
-    seen_through = {"shadowing": reader.shadowing} if reader.shadowing is not None else {}
+    if confidential and locks.confidential:
+        confidential, locked = False, [record_locks.CONFIDENTIAL_LOCKED, *locked]
+    seen_through: dict[str, object] = {"shadowing": reader.shadowing} if reader.shadowing is not None else {}
+    if locked:
+        seen_through["locked"] = sorted(locks.kinds)
     uow.audit(user.id, "case_file_viewed", "case", case.id, case.code, name_shown=name_shown, **seen_through)
     if confidential:
         uow.audit(user.id, "case_confidential_viewed", "case", case.id, case.code)
     record = load_case_file(session, case, client, reader.open_tasks, confidential=confidential)
+    record.locked = locked
     record.may_hand_over = access.may_hand_over(user, case, supervised)
     record.may_write_notes = access.may_write_notes(user, case, supervised,
                                                     works_on_open_task=reader.works_on_open_task)

@@ -19,12 +19,12 @@ from sqlalchemy import func, select
 from engine import clock
 from engine.bpmn.operations import OperationContext, operation
 from engine.bpmn.runtime import ProcessRuntime
-from engine.case import assignment, files
+from engine.case import assignment, files, record_locks
 from engine.case import processes as case_processes
 from engine.case.operations.intake import case_of, finish
 from engine.case.records import load_case, record_event, take_text
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
-from engine.models import Case, CaseClientLink, CaseStatus, Client, HumanTask, TaskState, Timer, TimerState, User
+from engine.models import Case, CaseStatus, HumanTask, TaskState, Timer, TimerState, User
 from engine.models.case import ACTIVE_STATUSES
 from engine.models.handovers import Handover, HandoverCase, HandoverKind, HandoverStatus
 from engine.people.directory import get_user, supervisee_ids, user_named, usernames
@@ -186,10 +186,13 @@ def shadow_case_file(uow, user_id: int, handover_id: int, case_code: str) -> fil
                         % {"code": case.code})
     open_tasks = list(session.scalars(select(HumanTask).where(HumanTask.case_code == case.code,
                                                               HumanTask.state == TaskState.READY)))
-    uow.audit(user.id, "case_file_viewed", "case", case.id, case.code, name_shown=True, shadowing=handover.id)
-    client = session.scalar(select(Client).join(CaseClientLink, CaseClientLink.client_id == Client.id)
-                            .where(CaseClientLink.case_id == case.id))
+    names_locked = record_locks.current(session).names  # R50: no name while the crisis team has them locked
+    uow.audit(user.id, "case_file_viewed", "case", case.id, case.code, name_shown=not names_locked,
+              shadowing=handover.id)
+    client = None if names_locked else files.linked_client(session, case)
     record = files.load_case_file(session, case, client, open_tasks, confidential=False)
+    if names_locked:
+        record.locked = [record_locks.NAMES_LOCKED]
     uow.commit()
     return record
 

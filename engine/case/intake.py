@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from engine import clock
 from engine.bpmn.runtime import ProcessRuntime
-from engine.case import files
+from engine.case import files, record_locks
 from engine.case import processes as case_processes
 from engine.case.records import load_case, new_case_code, record_event
 from engine.errors import Conflict, Forbidden, Invalid
@@ -169,6 +169,10 @@ def _matching_cases(session, fields: ReferralFields) -> list[Case]:
 
 
 def _as_seen_by(session, user: User, cases: list[Case]) -> list[LikelyDuplicate]:
+    """While the name-code list is locked (R50, ``record_locks``) a match names no case: a
+    name would lead to its code."""
+    if record_locks.current(session).names:
+        return [LikelyDuplicate(None) for _ in cases]
     return [LikelyDuplicate(c.code if files.reader_of(session, user, c).may_view(c) else None) for c in cases]
 
 

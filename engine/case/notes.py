@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 
 from engine import clock
+from engine.case import record_locks
 from engine.case.records import load_case
 from engine.errors import Forbidden, Invalid
 from engine.models import CaseNote, HumanTask, TaskState
@@ -118,6 +119,8 @@ def add_case_note(uow, user_id: int, case_code: str, *, kind: str, text, contact
     if confidential is True and not access.may_see_confidential(user, case, supervised):
         raise Forbidden("only the caseworker, the supervisors and the director write in the strictly "
                         "confidential section")
+    if confidential is True:
+        record_locks.refuse_confidential_note(session)  # R50: locked during the emergency (409)
     errors: dict[str, list[str]] = {}
     if kind not in WRITABLE_KINDS:
         errors["kind"] = ["Choose whether this is a contact or a note"]

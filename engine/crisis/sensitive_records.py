@@ -9,23 +9,28 @@ accounted for (moved, destroyed or locked), a move says where to, and the answer
 the disruption log and the audit trail. The office's paper files are the crisis team's to
 list; the system cannot see them.
 
-Locking is recorded as done, not done by the system: the confidential section stays
-readable in the system by those ``access.may_see_confidential`` allows.
+"Access locked" for a kind the system holds (the confidential section, the confidential
+notes, the name-code list) is done by the system too: from this step on it is locked
+(``record_locks``: what each lock hides and what it leaves, and why) until a director lifts
+it after the crisis. A drill locks nothing; paper files are the crisis team's to lock.
 """
 from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from engine.case import record_locks
 from engine.crisis.declaration import add_system_entry
 from engine.errors import Invalid
 from engine.models import Case, CaseClientLink, CaseNote
 from engine.models.crisis import Crisis
+from engine.people.directory import usernames
+from engine.service_ops.translations import N_
 
 RECORD_KINDS = {
-    "confidential_section": "the strictly confidential section of the case files",
-    "confidential_notes": "the case notes kept in the strictly confidential section",
-    "name_code_list": "the list linking case codes to names",
-    "paper_files": "the separate paper files of highly sensitive cases",
+    "confidential_section": N_("the strictly confidential section of the case files"),
+    "confidential_notes": N_("the case notes kept in the strictly confidential section"),
+    "name_code_list": N_("the list linking case codes to names"),
+    "paper_files": N_("the separate paper files of highly sensitive cases"),
 }
 ACTIONS = {"moved": "moved", "destroyed": "destroyed", "access_locked": "access locked"}
 WHERE_MAX = 500
@@ -78,8 +83,22 @@ def record_secured(uow, crisis: Crisis, actor_id: int | None, records, protocol_
         count = holding.get(line["record"])
         what = RECORD_KINDS[line["record"]] + (f" ({count})" if count is not None else "")
         parts.append(f"{what}: {ACTIONS[line['action']]}" + (f" ({line['where']})" if line["where"] else ""))
+    to_lock = [line["record"] for line in lines
+               if line["action"] == "access_locked" and line["record"] in record_locks.LOCKABLE]
+    locked = [] if crisis.drill else record_locks.lock(uow, crisis.id, actor_id, to_lock)
+    if to_lock:
+        parts.append("Drill: nothing locked in the system" if crisis.drill else
+                      "locked in the system until a director unlocks them")
     add_system_entry(uow.session, crisis.id, "action",
                      "Most sensitive records secured as the data-protection protocol says: " + "; ".join(parts) + ".",
                      author_id=actor_id)
     uow.audit(actor_id, "sensitive_records_secured", "crisis", crisis.id, records=lines, held=holding)
-    return {"secured": lines, "held": holding}
+    return {"secured": lines, "held": holding, "locked": locked}
+
+
+def locks(session) -> list[dict]:
+    """The kinds the system keeps locked now (``record_locks``), in words, who locked each."""
+    rows = record_locks.held_rows(session)
+    names = usernames(session, [r.locked_by for r in rows])
+    return [{"record": r.kind, "label": RECORD_KINDS[r.kind], "crisis_id": r.crisis_id, "locked_at": r.locked_at,
+             "locked_by": names.get(r.locked_by or 0)} for r in rows]

@@ -14,6 +14,8 @@ pre-crisis readiness schedule.
   refuses updates and deletes, and no API offers them.
 - ``readiness_activities``: the recurring pre-crisis duties, one row per activity with
   the instance that carries its next occurrence (R41).
+- ``sensitive_record_locks``: a kind of sensitive record the crisis team locked (R50),
+  until a director lifts the lock.
 """
 from __future__ import annotations
 
@@ -222,6 +224,23 @@ class ReadinessActivity(Base):
     last_completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     last_completed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     last_outcome: Mapped[str] = mapped_column(Text, default="")
+
+
+class SensitiveRecordLock(Base):
+    """A kind of the most sensitive records the system holds, locked on an evacuation or a
+    breach (R50) from the BCP's record step until a director lifts it. ``held_kind`` is the
+    kind while the lock holds and NULL once lifted: its unique constraint keeps one lock
+    per kind, as ``crises.active_slot`` keeps one active crisis."""
+    __tablename__ = "sensitive_record_locks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    held_kind: Mapped[str | None] = mapped_column(String(40), unique=True)
+    crisis_id: Mapped[int] = mapped_column(ForeignKey("crises.id", ondelete="CASCADE"), index=True)
+    locked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    locked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    unlocked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    unlocked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class ImmutableRecordError(Exception):

@@ -33,6 +33,7 @@ MESSAGES = (
     N_('required when the case is reassigned'),
     N_('required when the risk level changes'),
     N_('required when you override the suggested level'),
+    N_('say which kinds of record to unlock'),
     N_('someone else'),
     N_('the username of an active caseworker'),
     N_('the written answer is required'),
@@ -57,6 +58,10 @@ MESSAGES = (
     N_('nobody active has that username'),
     N_('only a supervisor (or the director) records a legal mandate to register without consent'),
     N_('only caseworkers, supervisors and the director take referrals'),
+    N_('only a director unlocks the sensitive records locked during the emergency'),
+    N_('nothing is locked for this crisis'),
+    N_('the strictly confidential section is locked during the emergency: no confidential note can be written '
+       'until a director unlocks it after the crisis'),
     N_('only staff members record complaints'),
     N_('only supervisors and directors have a team inbox'),
     N_('only supervisors and the director reassign tasks'),

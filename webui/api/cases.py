@@ -196,6 +196,8 @@ class CaseFileSchema(Schema):
     votes = fields.List(fields.Nested(VoteSchema))
     notes = fields.List(fields.Nested(NoteSchema), metadata={
         "description": "contacts and notes; the confidential ones only for those who may read that section"})
+    locked = fields.List(fields.String(), metadata={
+        "description": "what the crisis team has locked during an emergency and is not shown (R50), in words"})
 
 
 def case_file_dict(file: case_files.CaseFile) -> dict:
@@ -209,6 +211,7 @@ def case_file_dict(file: case_files.CaseFile) -> dict:
         "tracking": {name: getattr(case, name) for name in TRACKING_DATES},
         "client": file.client, "open_tasks": file.open_tasks, "done_tasks": file.done_tasks,
         "timeline": file.timeline, "referrals": file.referrals, "votes": file.votes, "notes": file.notes,
+        "locked": file.locked,
     }
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
+from engine.case import record_locks
 from engine.crisis import availability as crisis_availability
-from engine.crisis import client_contact, disruption_report
+from engine.crisis import client_contact, disruption_report, sensitive_records
 from engine.crisis import declaration as crisis_service
 from engine.crisis import fanout as crisis_fanout
 from engine.crisis import readiness as crisis_readiness
@@ -50,9 +51,12 @@ from webui.api.crisis_schemas import (
     PreviewSchema,
     ReadinessListSchema,
     ScopeChangeSchema,
+    SensitiveLocksSchema,
     StaffChangeSchema,
     StaffInSchema,
     TemplateListSchema,
+    UnlockInSchema,
+    UnlockOutSchema,
 )
 from webui.auth import current_user_id
 from webui.extensions import engine_ctx, runtime, uow
@@ -347,6 +351,27 @@ def data_validation(query, crisis_id):
     user_id = current_user_id()
     with uow() as work:
         return crisis_reports.data_validation_report(work, user_id, crisis_id, **query)
+
+
+@blp.get("/<id:crisis_id>/sensitive-records")
+@blp.response(200, SensitiveLocksSchema)
+def sensitive_record_locks(crisis_id):
+    """The most sensitive records the system keeps locked since the crisis team locked them
+    (R50), until a director unlocks them."""
+    with uow() as work:
+        crisis_service.view_crisis(work.session, current_user_id(), crisis_id)
+        return {"locked": sensitive_records.locks(work.session)}
+
+
+@blp.post("/<id:crisis_id>/sensitive-records/unlock")
+@idempotent("unlock_sensitive_records")
+@blp.arguments(UnlockInSchema)
+@blp.response(200, UnlockOutSchema)
+def unlock_sensitive_records(body, crisis_id):
+    """A director lifts the locks this crisis set on the most sensitive records (all, or the
+    ``records`` named), after the crisis: 403 for anyone else, 409 when nothing is locked."""
+    with uow() as work:
+        return record_locks.unlock(work, current_user_id(), crisis_id, body["records"])
 
 
 @blp.get("/readiness")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from engine.case import record_locks
 from engine.crisis import records as crisis_records
 from engine.crisis import reports as crisis_reports
 from engine.models.crisis import ALTERNATIVE_METHODS, CRISIS_KINDS, LOG_ENTRY_KINDS, SUB_FUNCTIONS, ContactChannel
@@ -300,3 +301,27 @@ class ReadinessSchema(Schema):
 
 class ReadinessListSchema(Schema):
     activities = fields.List(fields.Nested(ReadinessSchema))
+
+
+class SensitiveLockSchema(Schema):
+    record = fields.String(metadata={"description": "confidential_section, confidential_notes or name_code_list"})
+    label = fields.String()
+    crisis_id = fields.Integer()
+    locked_at = fields.DateTime()
+    locked_by = fields.String(allow_none=True)
+
+
+class SensitiveLocksSchema(Schema):
+    locked = fields.List(fields.Nested(SensitiveLockSchema), metadata={
+        "description": "the sensitive records the system keeps locked until a director unlocks them (R50)"})
+
+
+class UnlockInSchema(Schema):
+    records = fields.List(fields.String(validate=validate.OneOf(record_locks.LOCKABLE)), load_default=None,
+                          validate=validate.Length(min=1, max=len(record_locks.LOCKABLE)),
+                          metadata={"description": "the kinds to unlock; all this crisis locked when left out"})
+
+
+class UnlockOutSchema(Schema):
+    unlocked = fields.List(fields.String())
+    locked = fields.List(fields.String(), metadata={"description": "the kinds still locked (by any crisis)"})

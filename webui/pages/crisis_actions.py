@@ -1,6 +1,7 @@
 """What the crisis team does on an active disruption, from its dashboard: widen or narrow
 the sub-functions (with a note), mark staff unavailable or back, inform clients from a
-message template — and the disruption report (HTML, printable as PDF)."""
+message template, and (a director) unlock the most sensitive records the crisis team locked
+— and the disruption report (HTML, printable as PDF)."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
@@ -15,8 +16,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from engine.case import record_locks
 from engine.crisis import availability as crisis_availability
-from engine.crisis import client_contact, disruption_report
+from engine.crisis import client_contact, disruption_report, sensitive_records
 from engine.crisis import declaration as crisis_service
 from engine.crisis import scope as crisis_scope
 from engine.errors import Conflict, Invalid
@@ -71,6 +73,8 @@ def action_context(session, crisis, forms: dict) -> dict:
             "templates": templates, "template_problem": template_problem,
             "absences": crisis_availability.list_absences(session, crisis.id),
             "contacts": client_contact.contact_summary(session, current_user.id, crisis.id),
+            "locks": [lock for lock in sensitive_records.locks(session) if lock["crisis_id"] == crisis.id],
+            "may_unlock": current_user.has_role(*record_locks.UNLOCK_ROLES),
             "scope_stages": {item["code"]: item["stages"]
                            for item in crisis_scope.describe_scope(session, crisis.functions)}}
 
@@ -81,6 +85,20 @@ def _back(crisis_id: int, anchor: str):
 
 def _again(crisis_id: int, **forms):
     return render_template("crisis_dashboard.html", **dashboard_context(crisis_id, LogEntryForm(), **forms)), 422
+
+
+@bp.post("/crisis/<id:crisis_id>/sensitive-records/unlock")
+@require_roles(*record_locks.UNLOCK_ROLES)
+def unlock_sensitive_records(crisis_id: int):
+    """A director lifts the locks this crisis set on the most sensitive records (R50)."""
+    try:
+        with uow() as work:
+            record_locks.unlock(work, current_user.id, crisis_id)
+    except Conflict:
+        flash(_("Nothing is locked for this crisis."), "info")
+        return _back(crisis_id, "#sensitive-records")
+    flash(_("The sensitive records are unlocked: those who may read them see them again."), "info")
+    return _back(crisis_id, "#sensitive-records")
 
 
 @bp.post("/crisis/<id:crisis_id>/scope")
