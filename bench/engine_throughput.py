@@ -33,7 +33,7 @@ SpiffWorkflow itself ran 283-449/s between runs, which is why the wall-clock rat
 So on this machine the goal (0.3) is near or past what five durable commits allow at all, raw
 SpiffWorkflow doing a whole instance in 2.2-3.5 ms. Where a step's time goes now (SQLite,
 perf_counter per part, 30.9 ms per instance): commits 4.8 (fsync), SpiffWorkflow with the
-sandboxed script engine 4.6 (raw: 2.2-3.5 for everything), the audit chain 2.6, the
+sandboxed script engine ~3.3 (raw: 3-3.8 for everything; the sandbox ~0.2), the audit chain 2.6, the
 completion's one read (user, roles, task, instance) 3.0, the writes 3.6, the session and
 connection per transaction ~0.5 each. On PostgreSQL each round trip waits ~0.44 ms here
 (``SELECT 1``: 0.2 ms), and every transaction has three besides its statements: the pool's
