@@ -39,11 +39,18 @@ class Waiting:
                    {t.task_id: t.due_at for t in runtime.pending_timers(workflow)})
 
 
-def end_task_row(row: HumanTask, finished: bool, completed_by: int | None, now: dt.datetime) -> None:
-    row.state = TaskState.COMPLETED if finished else TaskState.CANCELLED
-    row.completed_at = now
+def ended(finished: bool, completed_by: int | None, now: dt.datetime) -> dict[str, object]:
+    """What changes on the row of a task no longer ready: completed (by whom) or cancelled."""
+    values: dict[str, object] = {"state": TaskState.COMPLETED if finished else TaskState.CANCELLED,
+                                 "completed_at": now}
     if finished:
-        row.completed_by = completed_by
+        values["completed_by"] = completed_by
+    return values
+
+
+def end_task_row(row: HumanTask, finished: bool, completed_by: int | None, now: dt.datetime) -> None:
+    for name, value in ended(finished, completed_by, now).items():
+        setattr(row, name, value)
 
 
 def end_held_task_rows(session, runtime: ProcessRuntime, workflow, before: Waiting, completed_by: int | None,
@@ -62,8 +69,7 @@ def end_held_task_rows(session, runtime: ProcessRuntime, workflow, before: Waiti
         if row is None or row.state != TaskState.READY:
             continue
         finished = is_finished(workflow, task_id)
-        values = {"state": TaskState.COMPLETED if finished else TaskState.CANCELLED, "completed_at": now,
-                  "completed_by": completed_by if finished else row.completed_by}
+        values = {"completed_by": row.completed_by, **ended(finished, completed_by, now)}
         session.connection().execute(_END_HELD_TASK, {**values, "row_id": task_id,
                                                       "finisher": completed_by if finished else None})
         if finished and row.assignee_id is None:
@@ -93,12 +99,8 @@ def end_task_rows(session, workflow, task_ids: list[str], completed_by: int | No
             end_task_row(row, finished, completed_by, now)
     for finished, ids in by_outcome.items():
         if ids:
-            values: dict[str, object] = {"state": TaskState.COMPLETED if finished else TaskState.CANCELLED,
-                                         "completed_at": now}
-            if finished:
-                values["completed_by"] = completed_by
             session.execute(update(HumanTask).where(HumanTask.id.in_(ids), HumanTask.state == TaskState.READY)
-                            .values(**values).execution_options(synchronize_session=False))
+                            .values(**ended(finished, completed_by, now)).execution_options(synchronize_session=False))
 
 
 def sync_timers(uow, runtime: ProcessRuntime, instance: ProcessInstance, workflow, before: Waiting) -> None:
