@@ -106,7 +106,8 @@ def unlock(uow, user_id: int, crisis_id: int, kinds=None) -> dict:
         raise NotFound(N_("no crisis %(id)s") % {"id": crisis_id})
     if kinds is not None and (not isinstance(kinds, list) or any(k not in LOCKABLE for k in kinds)):
         raise Invalid("say which kinds of record to unlock", errors={"records": list(LOCKABLE)})
-    rows = [r for r in held_rows(uow.session) if r.crisis_id == crisis_id and (kinds is None or r.kind in kinds)]
+    held = held_rows(uow.session)
+    rows = [r for r in held if r.crisis_id == crisis_id and (kinds is None or r.kind in kinds)]
     if not rows:
         raise Conflict("nothing is locked for this crisis")
     now = clock.now()
@@ -116,4 +117,4 @@ def unlock(uow, user_id: int, crisis_id: int, kinds=None) -> dict:
     lifted = [r.kind for r in rows]
     uow.audit(user.id, "sensitive_records_unlocked", "crisis", crisis_id, records=lifted)
     uow.commit()
-    return {"unlocked": lifted, "locked": sorted(current(uow.session).kinds)}
+    return {"unlocked": lifted, "locked": sorted({r.kind for r in held if r not in rows})}
