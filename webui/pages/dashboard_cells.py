@@ -37,9 +37,11 @@ def _url_of(endpoint: str, name: str, placeholder: str = "0PLACEHOLDER0") -> tup
     return url_for(endpoint, **{name: placeholder}), placeholder
 
 
-def _task_url(pattern: tuple[str, str], task_id: str) -> str:
+def _address_with(pattern: tuple[str, str], value: str) -> str:
+    """``pattern`` (from :func:`_url_of`) addressing ``value`` (a task id or a case code), or ""
+    when the value does not address as itself (the caller asks ``url_for``)."""
     address, placeholder = pattern
-    return address.replace(placeholder, task_id) if PLAIN_ID.fullmatch(task_id) else ""
+    return address.replace(placeholder, value) if PLAIN_ID.fullmatch(value) else ""
 
 
 def task_table_rows(rows: Iterable[Any], anchor: str, choices: Mapping[str, list[str]], csrf: str) -> Markup:
@@ -58,12 +60,12 @@ def task_table_rows(rows: Iterable[Any], anchor: str, choices: Mapping[str, list
     for t in rows:
         code = escape(t.case_code or "—")
         if t.case_code and case_links:
-            address = _task_url(case_file, t.case_code) or url_for("pages_cases.case_file", code=t.case_code)
+            address = _address_with(case_file, t.case_code) or url_for("pages_cases.case_file", code=t.case_code)
             code = Markup(f'<a href="{escape(address)}">{code}</a>')
         if t.title not in titles:
             titles[t.title] = task_title(t.title)
         held = escape(t.assignee) if t.assignee else _("offered to %(role)s", role=label(t.role, "role").lower())
-        page = _task_url(task_page, t.id) or url_for("pages_tasks.task_page", task_id=t.id)
+        page = _address_with(task_page, t.id) or url_for("pages_tasks.task_page", task_id=t.id)
         css = "overdue" if t.overdue else ("due-today" if t.due_today else "")
         out.append(f'<tr class="{css}" data-task-id="{escape(t.id)}">\n'
                    f'<td class="case-code">{code}</td>\n'
@@ -84,7 +86,7 @@ def _form(t, title: str, candidates: list[str], words: dict) -> str:
                       for name in candidates)
     what = _("Reassign “%(title)s” (%(case_code)s) to", title=title, case_code=t.case_code
              or words["no_case"])
-    action = _task_url(words["action"], t.id) or url_for("pages_dashboard.reassign", task_id=t.id)
+    action = _address_with(words["action"], t.id) or url_for("pages_dashboard.reassign", task_id=t.id)
     return (f'<form method="post" action="{escape(action)}" class="reassign">\n'
             f'<input type="hidden" name="csrf_token" value="{words["csrf"]}">\n'
             f'<input type="hidden" name="anchor" value="{words["anchor"]}">\n'
