@@ -1,12 +1,23 @@
 """Who may see and act on what. Pure functions over already-loaded rows."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from engine.models import CaseStatus, HumanTask, User
 
 TEAM_ROLES = ("supervisor", "director")
 
 
-def offered_to(user: User, task: HumanTask) -> bool:
+@dataclass(frozen=True)
+class Actor:
+    """The acting person as the task rules need them: their id, and those of their roles a
+    query already matched against the task (a completion reads whether the person holds the
+    task's role with the task itself, instead of loading the person and all their roles)."""
+    id: int
+    roles: frozenset[str]
+
+
+def offered_to(user: User | Actor, task: HumanTask) -> bool:
     """The task is offered to one of the user's roles (claimable by them)."""
     return task.role is not None and task.role in user.roles
 
@@ -21,7 +32,7 @@ def may_view_task(user: User, task: HumanTask, supervisee_ids: set[int]) -> bool
     return "admin" in user.roles
 
 
-def may_complete(user: User, task: HumanTask) -> bool:
+def may_complete(user: User | Actor, task: HumanTask) -> bool:
     if task.assignee_id is not None:
         return task.assignee_id == user.id
     return offered_to(user, task)

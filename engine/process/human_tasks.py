@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, exists, func, select, update
 
 from engine.bpmn import engine_step, forms
 from engine.bpmn.runtime import ProcessRuntime
 from engine.errors import Conflict, Forbidden, NotFound
-from engine.models import HumanTask, ProcessInstance, ProcessModel, TaskState, User
+from engine.models import HumanTask, ProcessInstance, ProcessModel, TaskState, User, UserRole
 from engine.people import access
 from engine.people.directory import get_user, supervisee_ids, username
 from engine.process.deployment import form_schema, form_schema_text
@@ -77,23 +76,29 @@ def _task_with_instance(session, task_id: str) -> tuple[HumanTask, ProcessInstan
     return row[0], row[1]
 
 
-_ACTOR_TASK_INSTANCE = (select(User, HumanTask, ProcessInstance)  # built once: a completion's one read
-                        .join_from(HumanTask, ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-                        .join(User, User.id == bindparam("user_id"))
-                        .options(joinedload(User.role_rows))
-                        .where(HumanTask.id == bindparam("task_id")))
+_ACTOR_TASK_INSTANCE = (  # built once: a completion's one read
+    select(User.id, User.active,
+           exists().where(UserRole.user_id == User.id, UserRole.role == HumanTask.role).label("holds_role"),
+           HumanTask, ProcessInstance)
+    .join_from(HumanTask, ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+    .join(User, User.id == bindparam("user_id"))
+    .where(HumanTask.id == bindparam("task_id")))
 
 
-def _actor_task_instance(session, user_id: int, task_id: str) -> tuple[User, HumanTask, ProcessInstance]:
-    """The acting user with their roles, the task, its instance and the instance's model, in
-    one query (a completion's only read); what is missing or disabled raises as
-    ``get_user`` and ``_task_with_instance`` do (the person first)."""
-    row = session.execute(_ACTOR_TASK_INSTANCE, {"user_id": user_id, "task_id": task_id}).unique().first()
-    if row is None or not row[0].active:
+def _actor_task_instance(session, user_id: int, task_id: str) -> tuple[access.Actor, HumanTask, ProcessInstance]:
+    """The acting person (whether they hold the task's role, not all their roles: loading
+    the person and their roles cost a completion more than the rest of its read), the task,
+    its instance and the instance's model, in one query (a completion's only read); what is
+    missing or disabled raises as ``get_user`` and ``_task_with_instance`` do (the person
+    first)."""
+    row = session.execute(_ACTOR_TASK_INSTANCE, {"user_id": user_id, "task_id": task_id}).first()
+    if row is None or not row.active:
         user = get_user(session, user_id)  # raises for a user who does not exist or is disabled
         task, instance = _task_with_instance(session, task_id)  # raises: there is no such task
-        return user, task, instance
-    return row[0], row[1], row[2]
+        return access.Actor(user.id, frozenset(user.roles)), task, instance
+    task, instance = row.HumanTask, row.ProcessInstance
+    roles = frozenset({task.role}) if row.holds_role and task.role is not None else frozenset()
+    return access.Actor(row.id, roles), task, instance
 
 
 def _open_task(session, user_id: int, task_id: str, already: str = "") -> tuple[User, HumanTask]:
