@@ -25,6 +25,7 @@ PostgreSQL a trigger does too).
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import sqlite3
@@ -43,7 +44,20 @@ from engine.models import AuditChainHead, AuditEvent
 HEAD_ID = 1  # the one row of audit_chain
 
 
-def canonical(event: AuditEvent) -> str:
+@dataclass(frozen=True, slots=True)
+class PendingAudit:
+    """An audit row waiting for its transaction's commit (``UnitOfWork.audit``): plain values,
+    not an ORM object (it never enters the session: :func:`append` inserts it)."""
+    at: dt.datetime
+    actor_id: int | None
+    action: str
+    subject_type: str
+    subject_id: str
+    case_code: str | None
+    detail_json: str
+
+
+def canonical(event: AuditEvent | PendingAudit) -> str:
     """What of ``event`` its hash covers, as canonical JSON (the link before it aside)."""
     fields = {"at": clock.as_utc(event.at).isoformat(timespec="microseconds"), "actor_id": event.actor_id,
               "action": event.action, "subject_type": event.subject_type, "subject_id": event.subject_id,
@@ -51,7 +65,7 @@ def canonical(event: AuditEvent) -> str:
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def row_hash(prev_hash: str, event: AuditEvent) -> str:
+def row_hash(prev_hash: str, event: AuditEvent | PendingAudit) -> str:
     """The hash of ``event`` as the link after ``prev_hash``."""
     return hashlib.sha256((prev_hash + canonical(event)).encode("utf-8")).hexdigest()
 
@@ -140,7 +154,7 @@ def register_sqlite_functions(connection: sqlite3.Connection) -> None:
     connection.create_function("audit_sha256_hex", 1, _sha256_hex, deterministic=True)
 
 
-def append(session: Session, events: Sequence[AuditEvent]) -> None:
+def append(session: Session, events: Sequence[PendingAudit]) -> None:
     """Link ``events`` (in order) after the chain's head and insert them, in the caller's
     transaction, which must commit right after (the head stays locked until it does).
 
@@ -153,15 +167,16 @@ def append(session: Session, events: Sequence[AuditEvent]) -> None:
     the rows never enter the session (an ORM flush of them costs more than the INSERT)."""
     if not events:
         return
-    postgresql = session.get_bind().dialect.name == "postgresql"
+    connection = session.connection()  # Core statements: the ORM's execute path adds nothing to them
+    postgresql = connection.dialect.name == "postgresql"
     build = _chain_rows_postgresql if postgresql else _chain_rows_sqlite
     for start in range(0, len(events), _CHUNK):
         piece = events[start:start + _CHUNK]
-        session.execute(build(len(piece)), {
+        connection.execute(build(len(piece)), {
             f"{name}_{n}": canonical(event) if name == "canonical" else getattr(event, name)
             for n, event in enumerate(piece) for name in _PG_FIELDS})
         if not postgresql:
-            session.execute(_MOVE_HEAD_SQLITE)  # before the next piece, which continues from it
+            connection.execute(_MOVE_HEAD_SQLITE)  # before the next piece, which continues from it
 
 
 @dataclass(frozen=True)

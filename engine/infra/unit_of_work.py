@@ -32,12 +32,12 @@ from sqlalchemy.orm.exc import StaleDataError
 from engine import clock
 from engine.errors import Conflict, ServiceUnavailable
 from engine.infra import audit_chain, request_ids
-from engine.models import AuditEvent, OutboxMessage
+from engine.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
 
-IN_USE = "casework_unit_of_work"  # ``session.info`` key: a unit of work runs on this provided session now
+IN_USE = "casework_unit_of_work"  # ``session.info`` key: the unit of work running on this session now
 
 
 class UnitOfWork:
@@ -57,7 +57,7 @@ class UnitOfWork:
         self._after_commit = list(after_commit)
         self._owns_session = owns_session and session is None
         self._session: Session | None = None
-        self._pending_audit: list[AuditEvent] = []
+        self._pending_audit: list[audit_chain.PendingAudit] = []
         self._on_commit: list[Callable[[], None]] = []
         self.committed = False
 
@@ -70,7 +70,7 @@ class UnitOfWork:
 
     @staticmethod
     def in_use(session: Session) -> bool:
-        """A unit of work runs on this provided session now: a use case called from inside it
+        """A unit of work runs on this session now: a use case called from inside it
         needs a session of its own, or it would commit or roll back the other one's work."""
         return bool(session.info.get(IN_USE))
 
@@ -79,26 +79,19 @@ class UnitOfWork:
             if self.in_use(self._provided):
                 raise RuntimeError("another unit of work is running on this session")
             self._provided.rollback()
-            self._provided.info[IN_USE] = True
             self._session = self._provided
         else:
             assert self._session_factory is not None
             self._session = self._session_factory()
-        self._pending_audit = []
-        self._on_commit = []
+        self._forget()
         self.committed = False
-        if isinstance(self._session, Session):
-            # a rollback by anyone (the engine step recording a failure, a lost race) drops
-            # the audit rows of the work it undid
-            event.listen(self._session, "after_soft_rollback", self._forget_audit_on_rollback)
+        if isinstance(self._session, Session):  # for in_use and _forget_on_rollback
+            self._session.info[IN_USE] = self
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self._pending_audit = []
-        self._on_commit = []
+        self._forget()
         session = self.session
-        if isinstance(session, Session):
-            event.remove(session, "after_soft_rollback", self._forget_audit_on_rollback)
         try:
             if self._owns_session:
                 # close() rolls back anything uncommitted but, unlike rollback(), leaves loaded
@@ -107,13 +100,12 @@ class UnitOfWork:
             elif not self.committed:
                 session.rollback()
         finally:
-            if self._provided is not None:
-                self._provided.info.pop(IN_USE, None)
+            if isinstance(session, Session):
+                session.info.pop(IN_USE, None)
 
-    def _forget_audit_on_rollback(self, session: Session, previous: SessionTransaction) -> None:
-        if previous.parent is None:  # the whole transaction, not a savepoint inside it
-            self._pending_audit = []
-            self._on_commit = []
+    def _forget(self) -> None:
+        self._pending_audit = []
+        self._on_commit = []
 
     # -- side effects recorded in the transaction -----------------------------------
     def audit(self, actor_id: int | None, action: str, subject_type: str, subject_id,
@@ -122,13 +114,12 @@ class UnitOfWork:
         session = self.session
         if isinstance(session, Session) and not session.in_transaction():
             session.begin()  # so that a rollback, even before any statement ran, forgets it
-        self._pending_audit.append(AuditEvent(at=clock.now(), actor_id=actor_id, action=action,
-                                              subject_type=subject_type, subject_id=str(subject_id),
-                                              case_code=case_code,
-                                              detail_json=json.dumps(detail, default=str, sort_keys=True)))
+        self._pending_audit.append(audit_chain.PendingAudit(clock.now(), actor_id, action, subject_type,
+                                                            str(subject_id), case_code,
+                                                            json.dumps(detail, default=str, sort_keys=True)))
 
     @property
-    def pending_audit(self) -> list[AuditEvent]:
+    def pending_audit(self) -> list[audit_chain.PendingAudit]:
         """The audit rows this transaction will write, in order (not yet in the database)."""
         return list(self._pending_audit)
 
@@ -186,6 +177,16 @@ class UnitOfWork:
             if _is_serialization_failure(err):
                 raise Conflict("a concurrent change won; reload and try again") from err
             raise
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_on_rollback(session: Session, previous: SessionTransaction) -> None:
+    """A rollback by anyone (the engine step recording a failure, a lost race) drops the audit
+    rows and commit callbacks of the work it undid (one listener for every session: listening
+    on each unit of work's own session cost every transaction more than its audit rows)."""
+    uow = session.info.get(IN_USE)
+    if uow is not None and previous.parent is None:  # the whole transaction, not a savepoint inside it
+        uow._forget()
 
 
 def _is_serialization_failure(err: OperationalError) -> bool:

@@ -12,8 +12,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.errors import Conflict, ServiceUnavailable
+from engine.infra.audit_chain import PendingAudit
 from engine.infra.unit_of_work import UnitOfWork
-from engine.models import AuditEvent, OutboxMessage
+from engine.models import OutboxMessage
 from tests.fakes import FakeSession
 
 
@@ -75,7 +76,7 @@ def test_audit_rows_wait_for_the_commit_outbox_rows_join_the_transaction_and_not
         uow.enqueue("fire_timer", 41)
         [message] = uow.session.added
         [audit] = uow.pending_audit
-    assert isinstance(audit, AuditEvent) and (audit.action, audit.subject_id, audit.case_code) == (
+    assert isinstance(audit, PendingAudit) and (audit.action, audit.subject_id, audit.case_code) == (
         "case_file_viewed", "12", "CM-AAAA-BBBB")
     assert json.loads(audit.detail_json) == {"name_shown": False}
     assert isinstance(message, OutboxMessage) and json.loads(message.args_json) == [41]
