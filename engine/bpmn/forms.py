@@ -22,6 +22,7 @@ from typing import Any
 
 import re2
 from jsonschema import Draft202012Validator, FormatChecker, validators
+from jsonschema._utils import equal  # the equality of const and enum (1 is not True)
 from jsonschema.exceptions import ValidationError
 
 from engine.bpmn.bundle_limits import re2_options
@@ -91,13 +92,36 @@ def _extras(instance: dict[str, Any], schema: dict[str, Any]) -> list[str]:
                    and not any(r is not None and r.search(key) for r in regexes)), key=str)
 
 
+# what a labelled choice may hold beside its ``const`` (annotations, and the author's words)
+_ANNOTATIONS = frozenset({"title", "description", "$comment", "examples", "default", "deprecated", "readOnly",
+                          "writeOnly", "errorMessage"})
+_ONE_OF = Draft202012Validator.VALIDATORS["oneOf"]
+
+
+def _one_of(validator: Any, branches: Any, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+    """As jsonschema's, but a list of labelled choices (``{"const": …, "title": …}`` each, the
+    way forms offer answers) is checked by comparing the answer with each value, instead of
+    validating it against every branch and building an error for each that does not match
+    (most of a completion's form check). The same errors either way: none, or one ``oneOf``."""
+    if not isinstance(branches, list) or not all(
+            isinstance(b, dict) and "const" in b and b.keys() - _ANNOTATIONS == {"const"} for b in branches):
+        yield from _ONE_OF(validator, branches, instance, schema)
+        return
+    matched = sum(1 for branch in branches if equal(instance, branch["const"]))
+    if matched == 0:
+        yield ValidationError(f"{instance!r} is not valid under any of the given schemas")
+    elif matched > 1:
+        yield ValidationError(f"{instance!r} is valid under more than one of the given schemas")
+
+
 def _shown(value: str) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
 FormValidator = validators.extend(Draft202012Validator, {
-    "pattern": _pattern, "patternProperties": _pattern_properties, "additionalProperties": _additional_properties})
+    "pattern": _pattern, "patternProperties": _pattern_properties, "additionalProperties": _additional_properties,
+    "oneOf": _one_of})
 
 _FORMATS = FormatChecker()
 
