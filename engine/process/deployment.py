@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from engine import clock
 from engine.bpmn import other_modelers, spec_parsing
@@ -67,20 +67,24 @@ def latest_models(session) -> list[ProcessModel]:
         .order_by(ProcessModel.process_id)))
 
 
+_STARTING_VERSION = (select(ProcessModel)  # the marked runnable version, else the newest runnable one
+                     .where(ProcessModel.process_id == bindparam("process_id"), ProcessModel.runnable)
+                     .order_by(ProcessModel.starts_new_instances.desc(), ProcessModel.version.desc()).limit(1))
+
+
 def latest_model(session, process_id: str) -> ProcessModel:
     """The version new instances of ``process_id`` start on: the one marked
     ``starts_new_instances`` (the newest deployed runnable one, unless a process owner chose
     another), else the newest runnable one. ``Invalid`` when the process is view-only."""
-    versions = list(session.scalars(select(ProcessModel).where(ProcessModel.process_id == process_id)
-                                    .order_by(ProcessModel.version.desc())))
-    if not versions:
+    chosen = session.scalars(_STARTING_VERSION, {"process_id": process_id}).first()
+    if chosen is not None:  # one row read, however many versions there are
+        return chosen
+    newest = session.scalars(select(ProcessModel).where(ProcessModel.process_id == process_id)
+                             .order_by(ProcessModel.version.desc()).limit(1)).first()
+    if newest is None:
         raise NotFound(f"no process model {process_id!r} is deployed")
-    runnable = [m for m in versions if m.runnable]
-    if not runnable:
-        why = "; ".join(r["message"] for r in view_only_reasons(versions[0])[:3])
-        raise Invalid(f"{process_id} can be viewed and tested here but not started: {why}")
-    return next((m for m in runnable if m.starts_new_instances), runnable[0])
-
+    why = "; ".join(r["message"] for r in view_only_reasons(newest)[:3])
+    raise Invalid(f"{process_id} can be viewed and tested here but not started: {why}")
 
 
 def deployed_files(session) -> dict[str, str]:
