@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import sessionmaker
 
 from engine.infra import audit_chain, sqlite_writers
@@ -40,8 +42,46 @@ def make_engine(url: str, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S, **kwar
 
         sqlite_writers.install(engine, busy_timeout_s)  # writers of this process queue fairly
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    ping_when_idle(engine)
+    return engine
+
+
+PING_AFTER_IDLE_S = 0.5  # HikariCP's default "alive bypass window": a connection used this recently is not pinged
+
+
+def ping_when_idle(engine: Engine, idle_s: float = PING_AFTER_IDLE_S) -> None:
+    """Check a pooled connection with a ping before it is handed out — the pool's pre-ping —
+    but only when it has been idle ``idle_s`` or longer: a connection given back a moment ago
+    was alive then, and the ping is a round trip that every transaction would otherwise pay
+    (one of four on a short step: the ping, BEGIN, the statements, COMMIT). A dead one (the
+    server restarted, the connection was ended) is dropped and the pool connects afresh, as
+    with ``pool_pre_ping``; one that dies within the window fails its request as it would
+    without a ping (the request is answered 503/409 and may be sent again)."""
+    dialect = engine.dialect
+
+    @event.listens_for(engine.pool, "connect")
+    def _fresh(_dbapi_conn, record) -> None:
+        record.info[_LAST_USED] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkin")
+    def _given_back(_dbapi_conn, record) -> None:
+        if record is not None:
+            record.info[_LAST_USED] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def _ping_if_idle(dbapi_conn, record, _proxy) -> None:
+        if time.monotonic() - record.info.get(_LAST_USED, 0.0) < idle_s:
+            return
+        try:
+            dialect.do_ping(dbapi_conn)
+        except dialect.loaded_dbapi.Error as err:
+            if dialect.is_disconnect(err, dbapi_conn, None):
+                raise DisconnectionError(f"a pooled connection was dead: {err}") from err  # the pool reconnects
+            raise
+
+
+_LAST_USED = "casework_last_used"  # the pool record's info: when the connection was last given back
 
 
 def make_session_factory(engine: Engine) -> sessionmaker:
