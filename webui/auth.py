@@ -47,7 +47,8 @@ def current_user_id() -> int:
     token = bearer_token()
     if token is not None:
         with uow() as work:
-            g.user_id = sessions.user_id_for(work, token, sessions.SessionKind.API)
+            signed_in = sessions.signed_in(work, token, sessions.SessionKind.API)
+        g.user_id, g.user_locale = signed_in.user_id, signed_in.locale
     elif current_user.is_authenticated:
         if request.method not in SAFE_METHODS:
             # a browser session proves each change comes from our own pages (X-CSRFToken

@@ -13,7 +13,9 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
+from flask import g
 from flask_babel import gettext
+from sqlalchemy import select
 
 from engine.bpmn.diagram_outline import Outline
 from engine.crisis.drills import DRILL_PREFIX
@@ -28,9 +30,12 @@ def page_language() -> str:
 
 
 def api_language(session, user_id: int) -> str:
-    """The language the API answers this user in: their own choice, else English."""
-    chosen = session.get(User, user_id)
-    locale = getattr(chosen, "locale", None)
+    """The language the API answers this user in: their own choice, else English (read with
+    the request's sign-in when it was a bearer token: ``webui.auth.current_user_id``)."""
+    if g.get("user_id") == user_id and "user_locale" in g:
+        locale = g.user_locale
+    else:
+        locale = session.scalar(select(User.locale).where(User.id == user_id))
     return str(locale) if known_language(locale) else DEFAULT_LANGUAGE
 
 

@@ -17,7 +17,7 @@ import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from engine import clock
 from engine.errors import Unauthorized
@@ -68,16 +68,19 @@ def start(uow, user_id: int, kind: SessionKind, lifetime: dt.timedelta = LIFETIM
     return Issued(row.id, secret, row.expires_at)
 
 
+_LIVE_ROW = (select(AuthSession.id, AuthSession.user_id, AuthSession.expires_at, AuthSession.last_seen_at,
+                    User.locale)  # built once: every request runs it
+             .join(User, User.id == AuthSession.user_id)
+             .where(AuthSession.token_hash == bindparam("token_hash"), AuthSession.kind == bindparam("kind"),
+                    AuthSession.revoked_at.is_(None), User.active.is_(True)))
+
+
 def _live_row(uow, secret: str, kind: SessionKind):
-    """(session id, user id, last seen) of the live session with this secret whose user is
-    active, in one query; None for anything else."""
+    """(session id, user id, expiry, last seen, the user's language) of the live session with
+    this secret whose user is active, in one query; None for anything else."""
     if not isinstance(secret, str) or not secret or len(secret) > MAX_SECRET_LENGTH:
         return None
-    row = uow.session.execute(
-        select(AuthSession.id, AuthSession.user_id, AuthSession.expires_at, AuthSession.last_seen_at)
-        .join(User, User.id == AuthSession.user_id)
-        .where(AuthSession.token_hash == hash_secret(secret), AuthSession.kind == str(kind),
-               AuthSession.revoked_at.is_(None), User.active.is_(True))).first()
+    row = uow.session.execute(_LIVE_ROW, {"token_hash": hash_secret(secret), "kind": str(kind)}).first()
     if row is None or clock.as_utc(row.expires_at) <= clock.now():
         return None
     return row
@@ -90,16 +93,29 @@ def _mark_seen(uow, row) -> None:
         uow.session.execute(update(AuthSession).where(AuthSession.id == row.id).values(last_seen_at=now))
 
 
-def user_id_for(uow, secret: str, kind: SessionKind = SessionKind.API) -> int:
-    """Use case: the user a request's secret signs in, or ``Unauthorized`` when the secret
-    is unknown, ended or expired, or its account is deactivated. Commits (the last-seen
-    time, written at most once a minute)."""
+@dataclass(frozen=True)
+class SignedIn:
+    """Who a request's secret signs in: the user, and the language they chose (None: none)."""
+    user_id: int
+    locale: str | None
+
+
+def signed_in(uow, secret: str, kind: SessionKind = SessionKind.API) -> SignedIn:
+    """Use case: the user a request's secret signs in, with their language (read in the same
+    query, so answering in it costs no other), or ``Unauthorized`` when the secret is unknown,
+    ended or expired, or its account is deactivated. Commits (the last-seen time, written at
+    most once a minute)."""
     row = _live_row(uow, secret, kind)
     if row is None:
         raise Unauthorized(SIGNED_OUT)
     _mark_seen(uow, row)
     uow.commit()
-    return row.user_id
+    return SignedIn(row.user_id, row.locale)
+
+
+def user_id_for(uow, secret: str, kind: SessionKind = SessionKind.API) -> int:
+    """:func:`signed_in`, the user's id only."""
+    return signed_in(uow, secret, kind).user_id
 
 
 def web_user(uow, secret: str | None, user_id: int) -> User | None:
