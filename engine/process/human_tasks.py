@@ -66,48 +66,44 @@ def get_task(uow, user_id: int, task_id: str) -> TaskView:
     return view
 
 
-def _task_with_instance(session, task_id: str) -> tuple[HumanTask, ProcessInstance]:
-    """The task, its instance and the instance's model, in one query (a completion's read)."""
-    row = session.execute(select(HumanTask, ProcessInstance)
-                          .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-                          .where(HumanTask.id == task_id)).first()
-    if row is None:
-        raise NotFound(f"no task {task_id}")
-    return row[0], row[1]
-
-
-_ACTOR_TASK_INSTANCE = (  # built once: a completion's one read
+_ACTOR_AND_TASK = (  # built once: the one read of a claim, a hand-back (and, with the instance, a completion)
     select(User.id, User.active,
            exists().where(UserRole.user_id == User.id, UserRole.role == HumanTask.role).label("holds_role"),
-           HumanTask, ProcessInstance)
-    .join_from(HumanTask, ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-    .join(User, User.id == bindparam("user_id"))
+           HumanTask)
+    .join_from(HumanTask, User, User.id == bindparam("user_id"))
     .where(HumanTask.id == bindparam("task_id")))
+_ACTOR_TASK_INSTANCE = _ACTOR_AND_TASK.add_columns(ProcessInstance).join(
+    ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+
+
+def _actor_row(session, statement, user_id: int, task_id: str):
+    """``(actor, row)`` of ``statement`` (one of the two above): the acting person as whether
+    they hold the task's role, not all their roles (loading the person and their roles cost a
+    completion more than the rest of its read), and the task; what is missing or disabled
+    raises as ``get_user`` and ``load_task`` do (the person first)."""
+    row = session.execute(statement, {"user_id": user_id, "task_id": task_id}).first()
+    if row is None or not row.active:
+        get_user(session, user_id)  # raises for a user who does not exist or is disabled
+        raise NotFound(f"no task {task_id}")  # the user is fine: there is no such task
+    task = row.HumanTask
+    roles = frozenset({task.role}) if row.holds_role and task.role is not None else frozenset()
+    return access.Actor(row.id, roles), row
 
 
 def _actor_task_instance(session, user_id: int, task_id: str) -> tuple[access.Actor, HumanTask, ProcessInstance]:
-    """The acting person (whether they hold the task's role, not all their roles: loading
-    the person and their roles cost a completion more than the rest of its read), the task,
-    its instance and the instance's model, in one query (a completion's only read); what is
-    missing or disabled raises as ``get_user`` and ``_task_with_instance`` do (the person
-    first)."""
-    row = session.execute(_ACTOR_TASK_INSTANCE, {"user_id": user_id, "task_id": task_id}).first()
-    if row is None or not row.active:
-        user = get_user(session, user_id)  # raises for a user who does not exist or is disabled
-        task, instance = _task_with_instance(session, task_id)  # raises: there is no such task
-        return access.Actor(user.id, frozenset(user.roles)), task, instance
-    task, instance = row.HumanTask, row.ProcessInstance
-    roles = frozenset({task.role}) if row.holds_role and task.role is not None else frozenset()
-    return access.Actor(row.id, roles), task, instance
+    """The acting person, the task, its instance and the instance's model, in one query (a
+    completion's only read)."""
+    actor, row = _actor_row(session, _ACTOR_TASK_INSTANCE, user_id, task_id)
+    return actor, row.HumanTask, row.ProcessInstance
 
 
-def _open_task(session, user_id: int, task_id: str, already: str = "") -> tuple[User, HumanTask]:
-    """The acting user and the task, which must still be open (a 409 otherwise)."""
-    user = get_user(session, user_id)
-    task = load_task(session, task_id)
+def _open_task(session, user_id: int, task_id: str) -> tuple[access.Actor, HumanTask]:
+    """The acting person and the task, which must still be open (a 409 otherwise), in one query."""
+    actor, row = _actor_row(session, _ACTOR_AND_TASK, user_id, task_id)
+    task = row.HumanTask
     if task.state != TaskState.READY:
-        raise Conflict(f"this task is {already}{task.state}")
-    return user, task
+        raise Conflict(f"this task is {task.state}")
+    return actor, task
 
 
 def claim_task(uow, user_id: int, task_id: str) -> HumanTask:
