@@ -9,10 +9,46 @@ service. Signed in as each person, requests in-process (server time only) the ca
 inbox (``/``), the case list (``/cases``), the supervisor's dashboard (``/dashboard``) and the
 committee board (``/committee``), and prints p50 and p95 of each. Every statement one request
 of each page runs is EXPLAINed: a sequential scan of ``cases`` or ``human_tasks`` is named on
-the line (the indexes of migrations 0013 and 0018 are what avoids them on the tasks, 0019's on
-the dashboard's counts of cases; what is left is the case list's read of every case a person
-may see, to count them, which the planner rightly does in one pass when that is half the table
-or all of it).
+the line (the indexes of migrations 0013 and 0018 are what avoids them on the tasks; the
+dashboard's counts of cases read the counts kept as cases change, migration 0021, not the cases;
+what is left is the case list's read of every case a person may see, to count them, which the
+planner rightly does in one pass when that is half the table or all of it).
+
+Measured 2026-12-02 01:40-01:58 on the shared 2-core machine (load average 1.6-3.9 while other
+helpers' suites and benchmarks ran), before and after the dashboard's counts of the team's cases
+were kept as cases change (``case_count_deltas``, migration 0021: rows appended by triggers on
+``cases``, summed per group, folded by the periodic sweep; engine.case.case_counts) and the
+navigation's count of the team's late tasks joined its other counts, back to back, the code
+before from a copy of the HEAD this work started from (p50 / p95 ms, SCALE=1):
+
+    after:  inbox 78/137, cases 100/182, dashboard 160/266, committee 131/195  (load 3.0-3.9)
+    before: inbox 73/149, cases 87/169,  dashboard 135/298, committee 86/166   (load 3.9-3.1)
+    after:  inbox 53/110, cases 81/138,  dashboard 111/203, committee 91/174   (load 3.1-2.5)
+    before: inbox 69/164, cases 179/269, dashboard 162/335, committee 91/173   (load 2.5-3.6)
+    after:  inbox 69/124, cases 127/185, dashboard 128/219, committee 85/160   (load 1.6-2.3)
+    before: inbox 111/212, cases 140/226, dashboard 208/411, committee 101/235 (load 2.3-3.7)
+    after:  inbox 60/157, cases 144/252, dashboard 175/280, committee 142/273  (load 3.7-3.1)
+    before: inbox 60/100, cases 92/172,  dashboard 151/272, committee 97/169   (load 3.1-2.5)
+
+At this load the p95 of 30 requests is the machine's (the other pages, untouched, move as much
+between runs). On one filled database, 60 requests a run, alternating, the code before being
+this tree without this change (load 2.0-2.2): the dashboard's SQL went from 82-100 ms a request
+(33 statements) to 57-58 (32), p50/p95 from 134-159/221-241 to 109-113/185-196 ms; at load 0.4
+the dashboard took p50 82, p95 147 ms (SQL 42 ms). The count of the team's 100,000 cases was
+24-50 ms of SQL a request (an index-only scan of all of them, hashed into 12 groups); it is now
+a sum of the dozen or so rows of the team's groups (well under a millisecond; 9,000 unfolded
+rows fold in one transaction of 0.12 s). A change of a case's counted columns costs one more
+small INSERT in its transaction (PostgreSQL: 1,000 single-row UPDATEs of a risk level, one commit
+each, 0.5-0.6 ms each with or without the trigger: within the noise); other changes of a case
+fire nothing. Left over 100 ms at this load, SQL: the late and upcoming lists' UNION ALL (15-23
+ms: each part reads 600-3,000 entries of ``ix_human_tasks_state_due`` and filters them by holder
+or role; a part per holder and per role was tried and was slower, more parts to plan and run),
+the navigation's counts of ready tasks (8-14 ms: index-only counts of the 16,000-33,000 ready tasks
+each person of this fill holds, and the 25,000 offered to roles; exact counts of that many need
+counts kept as tasks change, as here for cases), the late and upcoming lists' four counts (3-5 ms;
+the every-task list's count is the navigation's); and Python, some 40-50 ms a request, about a
+third of it rendering the page (75 task rows, 500 hand-over choices), most of the rest
+SQLAlchemy building and reading 32 statements.
 
 Measured 2026-12-01 20:05 on a quiet machine (load average 1.3), SCALE=1:
 

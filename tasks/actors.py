@@ -22,6 +22,7 @@ import logging
 import dramatiq
 from dramatiq import Retry
 
+from engine.case import case_counts
 from engine.errors import Conflict, DomainError
 from engine.infra.bootstrap import EngineContext
 from engine.process import instances
@@ -69,13 +70,17 @@ def declare(broker: dramatiq.Broker, ctx: EngineContext, actors: dict, relay: Ou
                 log.warning("timer %s could not fire: %s", timer_id, err.message)
 
     def sweep_timers(chained: bool = False) -> None:
-        """The periodic sweep (see :func:`sweep`); it also forgets expired idempotency keys
-        and notes that it ran (``/healthz`` watches it)."""
+        """The periodic sweep (see :func:`sweep`); it also forgets expired idempotency keys,
+        folds the case counts kept as cases change (``engine.case.case_counts``: one short
+        transaction that no case write waits on) and notes that it ran (``/healthz``
+        watches it)."""
         if chained:
             actors["sweep_timers"].send_with_options(args=(True,), delay=chain_delay_ms)
         sweep(ctx, actors, relay, queue_settings)
         with ctx.uow() as uow:
             idempotency.forget_expired(uow)
+        with ctx.uow() as uow:
+            case_counts.fold_and_commit(uow)
         ledger.sweep_ran()
 
     def relay_outbox() -> None:

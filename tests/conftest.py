@@ -100,6 +100,8 @@ def backend(database_url) -> str:
 
 def _empty(engine) -> None:
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    # last: SQLite's triggers append to them as the cases go
+    tables = [t for t in tables if t not in KEPT_BY_TRIGGERS] + sorted(KEPT_BY_TRIGGERS)
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
@@ -134,6 +136,8 @@ def ctx(settings):
 # deploys and seeds for real; every row that left is remembered and later tests get the same
 # rows inserted back, which is what the same deploy into an empty database would have written.
 _baselines: dict[tuple, list[tuple[object, list[dict]]]] = {}
+# written by the database's triggers as the rows above go back in (migration 0021): not copied
+KEPT_BY_TRIGGERS = {"case_count_deltas"}
 
 
 def deploy_and_seed(context) -> None:
@@ -152,7 +156,7 @@ def deploy_and_seed(context) -> None:
         bootstrap.deploy_and_seed(context)
         with engine.connect() as conn:
             _baselines[key] = [(table, [dict(r) for r in conn.execute(table.select()).mappings()])
-                               for table in Base.metadata.sorted_tables]
+                               for table in Base.metadata.sorted_tables if table.name not in KEPT_BY_TRIGGERS]
         return
     with engine.begin() as conn:
         for table, rows in baseline:

@@ -12,8 +12,10 @@ from typing import Any
 from sqlalchemy import and_, func, literal, or_, select, union_all
 
 from engine import clock
+from engine.case import case_counts
 from engine.errors import Forbidden
 from engine.models import RISK_LEVELS, UNRATED, Case, HumanTask, TaskState, User
+from engine.models.case_counts import CaseCountDelta
 from engine.people import access
 from engine.people.directory import get_user, team_members, usernames
 from engine.process.inbox import WEEK, TaskRow, ordered, sort_key, status_filter, task_rows, urgent_case_codes
@@ -71,12 +73,13 @@ class SupervisorDashboard:
     urgent_cases: list[UrgentCase] = field(default_factory=list)
 
 
-def _team_case_filter(user: User, team_ids: set[int]):
+def _team_case_filter(user: User, team_ids: set[int], columns=Case):
     """Cases a supervisor oversees: supervised by them or carried by their team. A
-    director sees every case (need-to-know: the director stands in for supervisors)."""
+    director sees every case (need-to-know: the director stands in for supervisors).
+    ``columns``: of ``cases``, or of the counts kept of them (``CaseCountDelta``)."""
     if user.has_role("director"):
         return None
-    return or_(Case.supervisor_id == user.id, Case.caseworker_id.in_(team_ids or {-1}))
+    return or_(columns.supervisor_id == user.id, columns.caseworker_id.in_(team_ids or {-1}))
 
 
 def caseloads(members: list[User], active_per_caseworker: dict[int | None, int], cap: int | None) -> list[Caseload]:
@@ -92,13 +95,13 @@ class _CaseCounts:
     per_caseworker: dict[int | None, int] = field(default_factory=dict)  # active cases
 
 
-def _case_counts(session, conditions: list, active_statuses: tuple[str, ...]) -> _CaseCounts:
-    """The team's cases by status, and the active ones by risk level and by caseworker, in one
-    read of the cases (the team's caseworkers' cases are all among the team's cases)."""
+def _case_counts(session, user: User, team_ids: set[int], active_statuses: tuple[str, ...]) -> _CaseCounts:
+    """The team's cases by status, and the active ones by risk level and by caseworker, from
+    the counts kept as cases change (``engine.case.case_counts``: a few rows a group, not a
+    read of every case; the team's caseworkers' cases are all among the team's cases)."""
     counts = _CaseCounts()
-    for status, level, worker, count in session.execute(
-            select(Case.status, Case.risk_level, Case.caseworker_id, func.count()).where(*conditions)
-            .group_by(Case.status, Case.risk_level, Case.caseworker_id)).all():
+    scope = _team_case_filter(user, team_ids, CaseCountDelta)
+    for status, level, worker, count in case_counts.counts(session, *([scope] if scope is not None else [])):
         counts.by_status[status] = counts.by_status.get(status, 0) + count
         if status in active_statuses:
             key = level if level in RISK_LEVELS else UNRATED
@@ -161,7 +164,7 @@ def supervisor_dashboard(session, user_id: int, active_statuses: tuple[str, ...]
     case_scope = _team_case_filter(user, team_ids)
     conditions = [case_scope] if case_scope is not None else []
     active = conditions + [Case.status.in_(active_statuses)]
-    counts = _case_counts(session, conditions, active_statuses)
+    counts = _case_counts(session, user, team_ids, active_statuses)
     review_rows = session.execute(
         select(Case.code, Case.caseworker_id, Case.risk_level, Case.date_next_review)
         .where(*active, Case.date_next_review.is_not(None), Case.date_next_review < now + WEEK)

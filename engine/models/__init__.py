@@ -1,5 +1,5 @@
 """Every table, importable from one place (Alembic and Flask-SQLAlchemy need them all)."""
-from engine.models import backups, complaints, crisis, handovers, ops, supervision  # noqa: F401 - their tables register on Base.metadata
+from engine.models import backups, case_counts, complaints, crisis, handovers, ops, supervision  # noqa: F401 - their tables register on Base.metadata
 from engine.models.base import Base, UTCDateTime, Vocabulary
 from engine.models.case import (
     CASE_STAGES,

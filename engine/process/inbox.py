@@ -285,21 +285,24 @@ def task_list(session, user_id: int, scope: str = "mine", overdue: bool = False,
 
 
 def inbox_counts(session, user_id: int) -> dict[str, int]:
-    """How many ready tasks each of the user's scopes holds, and how many of mine are overdue."""
+    """How many ready tasks each of the user's scopes holds, how many of mine are overdue and,
+    for a supervisor or the director, how many of the team's (``team_overdue``: what
+    :func:`team_overdue_count` counts)."""
     user = get_user(session, user_id)
 
     def ready(*conditions):
         return select(func.count()).select_from(HumanTask).where(HumanTask.state == TaskState.READY,
                                                                  *conditions).scalar_subquery()
 
-    scopes = [scope for scope in scopes_for(user) if scope != "open"]
+    scopes = {scope: scope_filter(session, user, scope) for scope in scopes_for(user) if scope != "open"}
+    late = (HumanTask.due_at.is_not(None), HumanTask.due_at < clock.now())
+    extra = {"overdue": ready(HumanTask.assignee_id == user.id, *late)}
+    if "team" in scopes:
+        extra["team_overdue"] = ready(scopes["team"], *late)
     # every count in one statement (each its own read off its index): the navigation asks on every page
-    *found, overdue = session.execute(select(
-        *(ready(scope_filter(session, user, scope)) for scope in scopes),
-        ready(HumanTask.assignee_id == user.id, HumanTask.due_at.is_not(None), HumanTask.due_at < clock.now()))).one()
-    counts = {scope: found[i] or 0 for i, scope in enumerate(scopes)}
+    found = session.execute(select(*(ready(condition) for condition in scopes.values()), *extra.values())).one()
+    counts = {name: found[i] or 0 for i, name in enumerate([*scopes, *extra])}
     counts["open"] = counts["mine"] + counts["claimable"]  # disjoint: held by me / held by nobody
-    counts["overdue"] = overdue or 0
     return counts
 
 

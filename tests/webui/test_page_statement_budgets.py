@@ -23,8 +23,9 @@ from tests.webui.test_pages_support import sign_in
 
 PAGES = (("caseworker1", "/"), ("caseworker1", "/cases"), ("supervisor1", "/dashboard"),
          ("committee1", "/committee"))
-# statements one request runs in the steady state (sign-in, navigation counts and the page itself)
-CEILING = {"/": 28, "/cases": 23, "/dashboard": 34, "/committee": 33}
+# statements one request runs in the steady state (sign-in, navigation counts and the page itself);
+# /dashboard 33: a supervisor's count of the team's late tasks comes with the navigation's other counts
+CEILING = {"/": 28, "/cases": 23, "/dashboard": 33, "/committee": 33}
 _serial = itertools.count(1)
 DMN = ('<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="d{n}" name="d{n}" '
        'namespace="x"><decision id="unused_{n}" name="Unused"/></definitions>')

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from engine.process import deployment as model_service
+from engine.process import inbox
 from engine.settings import PROJECT_ROOT
 from tests.webui.test_pages_support import page_token, sign_in
 from tests.workflows.case_driver import DAY, CaseDriver
@@ -52,6 +53,9 @@ def test_R30_late_tasks_cases_by_risk_and_status_and_reviews_due(app):
     assert "overdue" in overdue and codes[0] in overdue
     assert re.search(r"high 1;", html)  # the risk chart's text alternative
     assert re.search(r"Open 1;", html) and "(O)" not in html  # the status chart: the label, never the code
+    with app.extensions["engine_ctx"].session_factory() as session:  # the navigation's count of the team's late work
+        late = inbox.team_overdue_count(session, driver.uid("supervisor1"))
+    assert late > 0 and f'aria-label="{late} overdue"' in html
 
 
 def test_a_supervisor_reassigns_a_late_task_within_the_team(app):
