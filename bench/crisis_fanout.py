@@ -16,6 +16,37 @@ Figures, 2026-12-01, 10,000 cases, 2 workers, postgres+redis, load average 6-8 o
 22.9 s with the tree of 15:53 UTC; 35.3 s with the tree of 16:25 without the issue-16 engine
 changes and 35.7 s with them (so those are neutral here; the 12 s came with changes made
 between the two, e.g. the new human-task indexes, not yet looked at).
+
+Figures, 2026-12-02 01:44-02:15 UTC, 10,000 cases, 2 workers x 2 threads, postgres+redis, the
+tree before (``git archive HEAD``) and after this stop's fan-out changes run back to back
+(other benchmarks share the 2 cores and the PostgreSQL server): at load average 2-3.6, before
+22.9, 22.5, 18.9, 24.9 s, after 15.1, 18.3, 17.5, 18.5 s; at load 0.8-2.1, with the last
+change (``tree_walks``), before 16.8, 17.0 s, after 11.3, 14.1 s. The workers' CPU during the
+fan-out (``ps``, both processes): 21 s before, 16 s after. Every batch in turn in one process
+(2,000 cases, unprofiled): 2.3-2.4 ms a case before, 1.6-1.9 ms after.
+In one process (every batch in turn, 1,000-2,000 cases): 3,800 Python calls a case before,
+2,810 after at 50 checks a batch, 2,800 at 100; on PostgreSQL 161 statement executions a batch
+of 50 before (3 executemanys of a row each: the instances, their task rows, the checks'
+instance ids), 13-14 a batch of any size after. What changed:
+
+* ``CRISIS_CHECK_BATCH`` 50 -> 100: a batch has a cost of its own (its job, its dozen
+  statements, its turn at the audit chain's head); same tree, batch of 50: 19.7-21.6 s, of
+  100: 14.4-15.5 s, of 200: 15.4 s;
+* the instances written by one INSERT, not an ORM flush (``instance_rows.insert_started``),
+  and on PostgreSQL the instances, the task rows, the checks' instance ids and the planned
+  checks each by one statement with the rows as one JSON parameter (``engine.models.bulk_rows``):
+  psycopg's executemany cost ~40 us of client time a row, insertmanyvalues more (one long
+  statement parsed anew each time), arrays more still (psycopg escapes each text element);
+* the claim returns what the starts need (no read of the checks after it, no ORM rows);
+* SpiffWorkflow's tree walks: one per new workflow to collect log details nobody logs
+  (``logs.configure`` sets the level of its own loggers), one to fill the ready tasks' data
+  (the task maps instead), each pass of ``do_engine_steps`` (``runtime._run_engine_tasks``:
+  the same loop, the same tasks in the same order, found without the iterator) and the
+  search for waiting tasks after each completed task (``engine.bpmn.tree_walks``, likewise).
+
+Left: about half of a case's time in the workers is SpiffWorkflow (building the workflow and
+its predictions, running two tasks, the state dump), a tenth the audit chain's two rows; a
+start event's reset still walks its subtree with SpiffWorkflow's iterator (~3 %).
 """
 from __future__ import annotations
 

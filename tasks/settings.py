@@ -32,7 +32,7 @@ variable                       meaning                                      defa
                                sweep has not run for this long
 ``OUTBOX_BACKLOG_SECONDS``     /healthz: "degraded" when a job due this     300
                                long ago is still not done
-``CRISIS_CHECK_BATCH``         crisis checks started by one job (R37)       50
+``CRISIS_CHECK_BATCH``         crisis checks started by one job (R37)       100
 =============================  ===========================================  =========
 
 Dramatiq's own ``dramatiq_worker_timeout`` (ms) sets how often an idle worker polls
@@ -71,7 +71,7 @@ class QueueSettings:
     worker_stale_seconds: float = 10.0
     sweeper_silent_seconds: float = 150.0
     outbox_backlog_seconds: float = 300.0
-    crisis_check_batch: int = 50
+    crisis_check_batch: int = 100
 
     @property
     def due_soon_window(self) -> dt.timedelta:

@@ -405,7 +405,7 @@ def start_many(uow: StepUnitOfWork, runtime: ProcessRuntime, model: ProcessModel
         steps.append(step)
     if not steps:
         return steps
-    session.add_all([s.instance for s in steps])
-    uow.flush()  # one multi-row INSERT, before the rows that refer to the instances
+    instance_rows.insert_started(session, [s.instance for s in steps])  # one INSERT, no ORM flush
+    uow.flush()  # what operations on the way added, after the instances they may refer to
     _sync_started(steps)
     return steps

@@ -41,7 +41,7 @@ import logging
 from collections.abc import Collection, Iterable, Sequence
 from typing import cast
 
-from sqlalchemy import Table, insert, inspect, select
+from sqlalchemy import Table, inspect, select
 from sqlalchemy.orm import make_transient_to_detached
 
 from engine import clock
@@ -62,6 +62,7 @@ from engine.models import (
     Timer,
     TimerState,
     User,
+    bulk_rows,
 )
 
 log = logging.getLogger(__name__)
@@ -224,12 +225,12 @@ def sync_started(uow, runtime: ProcessRuntime,
 
 
 def insert_new_rows(session, rows: Sequence[HumanTask]) -> None:
-    """Write new human-task rows in one INSERT (a prebuilt Core statement, no ORM flush), and
+    """Write new human-task rows in one INSERT (``engine.models.bulk_rows``, no ORM flush), and
     let the session hold them as it holds rows it read: persistent, every column loaded."""
     if not rows:
         return
     values = [{key: getattr(row, key) for key in _TASK_COLUMNS} for row in rows]
-    session.connection().execute(_INSERT_TASKS, values)
+    bulk_rows.insert_rows(session.connection(), _TASKS, values)
     for row, written in zip(rows, values, strict=True):
         loaded = inspect(row).dict
         for key, value in written.items():
@@ -239,7 +240,7 @@ def insert_new_rows(session, rows: Sequence[HumanTask]) -> None:
 
 
 _TASK_COLUMNS = [attr.key for attr in inspect(HumanTask).column_attrs]
-_INSERT_TASKS = insert(cast(Table, HumanTask.__table__))
+_TASKS = cast(Table, HumanTask.__table__)
 
 
 def _named_assignees(tasks: Iterable) -> list[object]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from engine.crisis import declaration as crisis
 from engine.crisis import fanout as crisis_fanout
@@ -217,3 +217,40 @@ def test_a_batch_of_checks_brings_the_cases_other_open_rows_to_the_cases_current
     assert len(rows) == 4
     assert rows[("MOVED", first_checks["MOVED"])] == ("high", 3)  # the first crisis's check follows the case
     assert rows[("STILL", first_checks["STILL"])] == ("low", 1)
+
+
+def test_a_batch_costs_the_same_statements_however_many_checks_it_starts(ctx, backend):
+    """A batch's statements do not grow with its checks (the crisis fan-out's cost, see
+    bench/crisis_fanout.py): the instances, their task rows and the checks' instance ids are
+    written by one statement each — on PostgreSQL one execution each too (engine.models.bulk_rows),
+    not a statement a row; SQLite's executemany is cheap and stays."""
+    for n in range(9):
+        add_case(ctx, f"C-{n}")
+    crisis_id = declare(ctx)
+    with ctx.uow() as uow:
+        crisis_fanout.plan_checks(uow, crisis_id, batch_size=3)
+    batches = [batch for _, batch in pending_jobs(ctx, "crisis_start_checks")]
+    assert [len(b) for b in batches] == [3, 3, 3]
+    with ctx.uow() as uow:  # a first batch: the caches (the model's specs, compiled statements) are warm after it
+        crisis_fanout.start_check_batch(uow, ctx.runtime, crisis_id, batches[0])
+    executions: list[tuple[str, int]] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        executions.append((statement.split(None, 3)[:3][-1], len(parameters) if executemany else 1))
+
+    def one_batch(check_ids: list[int]) -> list[tuple[str, int]]:
+        executions.clear()
+        event.listen(ctx.engine, "before_cursor_execute", count)
+        try:
+            with ctx.uow() as uow:
+                assert crisis_fanout.start_check_batch(uow, ctx.runtime, crisis_id, check_ids) == len(check_ids)
+        finally:
+            event.remove(ctx.engine, "before_cursor_execute", count)
+        return list(executions)
+
+    small = one_batch(batches[1][:1])
+    big = one_batch(batches[1][1:] + batches[2])
+    assert [s for s, _ in small] == [s for s, _ in big], (small, big)
+    assert len(big) <= 14, big
+    if backend == "postgres":
+        assert all(n == 1 for _, n in big), big
