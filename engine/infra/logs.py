@@ -73,5 +73,9 @@ def configure(env: Mapping[str, str] | None = None, stream=None) -> logging.Hand
     # SpiffWorkflow logs every task's change of state at INFO with the task's data, which is a
     # child's case: it stays out of the logs (and the time it costs out of every step) unless
     # someone debugging asks for it with LOG_LEVEL=DEBUG.
-    logging.getLogger("spiff").setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
+    # Its workflow and task loggers are set too: SpiffWorkflow reads their own level (not the
+    # effective one) to decide whether each log call's details walk the whole task tree.
+    spiff_level = logging.DEBUG if level == "DEBUG" else logging.WARNING
+    for name in ("spiff", "spiff.workflow", "spiff.task"):
+        logging.getLogger(name).setLevel(spiff_level)
     return handlers[0]
