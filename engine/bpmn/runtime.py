@@ -221,13 +221,13 @@ def _budget() -> step_budget.StepBudget:
 
 def _run_engine_tasks(workflow: BpmnWorkflow) -> None:
     """``workflow.do_engine_steps`` with the step's budget, the same loop over the same tasks
-    in the same order, but each pass's ready tasks found by :func:`_ready_in_tree_order`
+    in the same order, but each pass's ready tasks found by ``tree_walks.ready_in_tree_order``
     (SpiffWorkflow's iterator costs a start of a short diagram a fifth of its engine time)."""
     budget = _budget()
 
     def run_ready(wf) -> int:
         count = 0
-        for task in _ready_in_tree_order(wf):
+        for task in tree_walks.ready_in_tree_order(wf):
             if not task.task_spec.manual:
                 budget.before_task(task)
                 task.run()
@@ -246,29 +246,6 @@ def _run_engine_tasks(workflow: BpmnWorkflow) -> None:
         if run_ready(workflow) == 0 and len(workflow.get_active_subprocesses()) <= len(active):
             break
     workflow.refresh_timers()
-
-
-_ITERATOR_MAX_DEPTH = 1000  # SpiffWorkflow's TaskIterator looks no deeper
-
-
-def _ready_in_tree_order(workflow) -> list:
-    """``workflow.get_tasks(state=TaskState.READY)``: the ready tasks of ``workflow``'s tree and
-    of the subprocesses in it, depth first, a subprocess's tree before the children of its
-    task; below a task that is only predicted, nothing (a predicted task's children are)."""
-    subprocesses = workflow.top_workflow.subprocesses
-    found = []
-    stack = [(workflow.task_tree, 0)]
-    while stack:
-        task, depth = stack.pop()
-        state = task._state
-        if state == TaskState.READY:
-            found.append(task)
-        subprocess = subprocesses.get(task.id)
-        if (task._children or subprocess is not None) and (state >= TaskState.FUTURE or subprocess is not None) \
-                and depth < _ITERATOR_MAX_DEPTH:
-            below = ([subprocess.task_tree] if subprocess is not None else []) + task.children
-            stack.extend((child, depth + 1) for child in reversed(below))
-    return found
 
 
 @contextmanager

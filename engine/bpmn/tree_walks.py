@@ -1,4 +1,6 @@
-"""One of SpiffWorkflow's walks of the whole task tree, without its iterator.
+"""Two of SpiffWorkflow's walks of the whole task tree, without its iterator: the ready tasks
+of each pass of the engine's run (:func:`ready_in_tree_order`, for ``runtime._run_engine_tasks``)
+and the waiting tasks updated after each completed task.
 
 ``Workflow.update_waiting_tasks`` runs on every completed task: it walks the tree with a
 ``TaskIterator`` for the tasks waiting (a timer, an event) and updates each. The iterator
@@ -30,6 +32,26 @@ def waiting_in_tree_order(root: Task) -> Iterator[Task]:
             stack.extend((child, depth + 1) for child in reversed(task.children))
         if state == TaskState.WAITING:
             yield task
+
+
+def ready_in_tree_order(workflow) -> list[Task]:
+    """``workflow.get_tasks(state=TaskState.READY)``: the ready tasks of ``workflow``'s tree and
+    of the subprocesses in it, depth first, a subprocess's tree before the children of its
+    task; below a task that is only predicted, nothing (a predicted task's children are)."""
+    subprocesses = workflow.top_workflow.subprocesses
+    found: list[Task] = []
+    stack = [(workflow.task_tree, 0)]
+    while stack:
+        task, depth = stack.pop()
+        state = task._state
+        if state == TaskState.READY:
+            found.append(task)
+        subprocess = subprocesses.get(task.id)
+        if (task._children or subprocess is not None) and (state >= TaskState.FUTURE or subprocess is not None) \
+                and depth < _ITERATOR_MAX_DEPTH:
+            below = ([subprocess.task_tree] if subprocess is not None else []) + task.children
+            stack.extend((child, depth + 1) for child in reversed(below))
+    return found
 
 
 def _update_waiting_tasks(self: Workflow) -> None:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from SpiffWorkflow.util.task import TaskIterator, TaskState
 
-from engine.bpmn import runtime, tree_walks
+from engine.bpmn import tree_walks
 from tests.engine.crisis_support import add_case, check_tasks, declare, run_crisis_jobs
 
 
 def test_each_pass_runs_the_ready_tasks_spiffworkflow_would_in_its_order(ctx, monkeypatch):
     passes: list[int] = []
-    own = runtime._ready_in_tree_order
+    own = tree_walks.ready_in_tree_order
 
     def compared(workflow):
         found = own(workflow)
@@ -31,7 +31,7 @@ def test_each_pass_runs_the_ready_tasks_spiffworkflow_would_in_its_order(ctx, mo
         waiting.append(len(found))
         return iter(found)
 
-    monkeypatch.setattr(runtime, "_ready_in_tree_order", compared)
+    monkeypatch.setattr(tree_walks, "ready_in_tree_order", compared)
     monkeypatch.setattr(tree_walks, "waiting_in_tree_order", compared_waiting)
     for n in range(3):
         add_case(ctx, f"C-{n}")
