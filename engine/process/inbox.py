@@ -286,8 +286,8 @@ def task_list(session, user_id: int, scope: str = "mine", overdue: bool = False,
 
 def inbox_counts(session, user_id: int) -> dict[str, int]:
     """How many ready tasks each of the user's scopes holds, how many of mine are overdue and,
-    for a supervisor or the director, how many of the team's (``team_overdue``: what
-    :func:`team_overdue_count` counts)."""
+    for a supervisor or the director, how many of the team's (``team_overdue``: held by the
+    people they supervise)."""
     user = get_user(session, user_id)
 
     def ready(*conditions):
@@ -309,16 +309,6 @@ def inbox_counts(session, user_id: int) -> dict[str, int]:
 def inbox_processes(session) -> list[str]:
     """Process ids someone can filter the inbox by (every deployed process)."""
     return list(session.scalars(select(ProcessModel.process_id).distinct().order_by(ProcessModel.process_id)))
-
-
-def team_overdue_count(session, user_id: int) -> int:
-    """Overdue ready tasks held by the people this user supervises."""
-    user = get_user(session, user_id)
-    if not user.has_role(*access.TEAM_ROLES):
-        return 0
-    return session.scalar(select(func.count()).select_from(HumanTask).where(
-        HumanTask.state == TaskState.READY, scope_filter(session, user, "team"),
-        HumanTask.due_at.is_not(None), HumanTask.due_at < clock.now())) or 0
 
 
 def newly_ready_for(session, user_id: int, instance_id: int, exclude_task_id: str) -> list[HumanTask]:

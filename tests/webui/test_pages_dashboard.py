@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import func, select
+
+from engine import clock
+from engine.models import HumanTask, TaskState
+from engine.people.directory import supervisee_ids
 from engine.process import deployment as model_service
-from engine.process import inbox
 from engine.settings import PROJECT_ROOT
 from tests.webui.test_pages_support import page_token, sign_in
 from tests.workflows.case_driver import DAY, CaseDriver
@@ -53,8 +57,10 @@ def test_R30_late_tasks_cases_by_risk_and_status_and_reviews_due(app):
     assert "overdue" in overdue and codes[0] in overdue
     assert re.search(r"high 1;", html)  # the risk chart's text alternative
     assert re.search(r"Open 1;", html) and "(O)" not in html  # the status chart: the label, never the code
-    with app.extensions["engine_ctx"].session_factory() as session:  # the navigation's count of the team's late work
-        late = inbox.team_overdue_count(session, driver.uid("supervisor1"))
+    with app.extensions["engine_ctx"].session_factory() as session:  # the team's late work, counted here
+        team = supervisee_ids(session, driver.uid("supervisor1"))
+        late = session.scalar(select(func.count()).select_from(HumanTask).where(
+            HumanTask.state == TaskState.READY, HumanTask.assignee_id.in_(team), HumanTask.due_at < clock.now()))
     assert late > 0 and f'aria-label="{late} overdue"' in html
 
 
