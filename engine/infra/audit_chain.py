@@ -34,9 +34,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import cast
 
-from sqlalchemy import Table, bindparam, select, text
+import orjson
+from sqlalchemy import Dialect, Table, bindparam, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Executable
+from sqlalchemy.types import TypeEngine
 
 from engine import clock
 from engine.models import AuditChainHead, AuditEvent
@@ -70,7 +72,7 @@ def row_hash(prev_hash: str, event: AuditEvent | PendingAudit) -> str:
     return hashlib.sha256((prev_hash + canonical(event)).encode("utf-8")).hexdigest()
 
 
-_CHUNK = 100  # audit rows per INSERT of the last (or only) piece; the pieces before go as one executemany
+_CHUNK = 100  # audit rows per statement (the recursive join of a piece stays short)
 _COLUMNS = ("at", "actor_id", "action", "subject_type", "subject_id", "case_code", "detail_json", "prev_hash",
             "row_hash")
 _TABLE = cast(Table, AuditEvent.__table__)
@@ -79,21 +81,17 @@ _TABLE = cast(Table, AuditEvent.__table__)
 _PG_FIELDS = ("at", "actor_id", "action", "subject_type", "subject_id", "case_code", "detail_json", "canonical")
 _PG_CASTS = ("timestamptz", "integer", "varchar", "varchar", "varchar", "varchar", "text", "text")
 
-
-@lru_cache(maxsize=_CHUNK)
-def _chain_rows_postgresql(rows: int) -> Executable:
-    """PostgreSQL: the whole append of ``rows`` rows in one statement, built once per size.
-    The head is locked and read (``FOR UPDATE``: a concurrent append waits, then reads the head
-    the other committed), each row's hash is ``sha256(prev_hash || canonical JSON)`` exactly as
-    :func:`row_hash` computes it (a recursive CTE, link after link), the rows are inserted in
-    order (ids in chain order) and the head moves — made again from the last row if it was lost."""
-    values = ", ".join("(" + ", ".join([str(n + 1)] + [f"CAST(:{name}_{n} AS {cast})"
-                                                        for name, cast in zip(_PG_FIELDS, _PG_CASTS, strict=True)])
-                       + ")" for n in range(rows))
-    columns = ", ".join(_COLUMNS[:7])
-    sql = f"""WITH RECURSIVE
+# PostgreSQL: the whole append in one statement whose one parameter is the rows as JSON (their
+# position ``n`` with them), so its text is the same whatever the count, short, and parsed once
+# by psycopg and the server. The head is locked and read (``FOR UPDATE``: a concurrent append
+# waits, then reads the head the other committed), each row's hash is ``sha256(prev_hash ||
+# canonical JSON)`` exactly as :func:`row_hash` computes it (a recursive CTE, link after link),
+# the rows are inserted in order (ids in chain order) and the head moves — made again from the
+# last row if it was lost.
+_CHAIN_ROWS_POSTGRESQL = text(f"""WITH RECURSIVE
 head AS (SELECT head_hash FROM audit_chain WHERE id = {HEAD_ID} FOR UPDATE),
-src (n, {", ".join(_PG_FIELDS)}) AS (VALUES {values}),
+src AS (SELECT * FROM json_to_recordset(CAST(:rows AS json))
+        AS r(n integer, {", ".join(f"{name} {cast}" for name, cast in zip(_PG_FIELDS, _PG_CASTS, strict=True))})),
 chain (n, prev_hash, row_hash) AS (
   SELECT 0, CAST(NULL AS text), COALESCE((SELECT COALESCE(head_hash, '') FROM head),
                                        (SELECT row_hash FROM audit_events ORDER BY id DESC LIMIT 1), '')
@@ -101,15 +99,24 @@ chain (n, prev_hash, row_hash) AS (
   SELECT src.n, chain.row_hash, encode(sha256(convert_to(chain.row_hash || src.canonical, 'UTF8')), 'hex')
   FROM chain JOIN src ON src.n = chain.n + 1),
 inserted AS (
-  INSERT INTO audit_events ({columns}, prev_hash, row_hash)
+  INSERT INTO audit_events ({", ".join(_COLUMNS[:7])}, prev_hash, row_hash)
   SELECT {", ".join(f"src.{c}" for c in _COLUMNS[:7])}, chain.prev_hash, chain.row_hash
   FROM src JOIN chain ON chain.n = src.n ORDER BY src.n
   RETURNING id)
 INSERT INTO audit_chain (id, head_id, head_hash)
 SELECT {HEAD_ID}, (SELECT max(id) FROM inserted), (SELECT row_hash FROM chain ORDER BY n DESC LIMIT 1)
-ON CONFLICT (id) DO UPDATE SET head_id = EXCLUDED.head_id, head_hash = EXCLUDED.head_hash"""
-    return text(sql).bindparams(*[bindparam(f"{name}_{n}", type_=_TABLE.c[name].type)
-                                  for n in range(rows) for name in _PG_FIELDS if name == "at"])
+ON CONFLICT (id) DO UPDATE SET head_id = EXCLUDED.head_id, head_hash = EXCLUDED.head_hash""")
+
+
+def _rows_json(events: Sequence[PendingAudit], at_type: TypeEngine[dt.datetime], dialect: Dialect) -> str:
+    """``events`` as the JSON :data:`_CHAIN_ROWS_POSTGRESQL` reads: each time through its
+    column's type first (an aware time in UTC), as a bound parameter would be."""
+    to_db = at_type._cached_bind_processor(dialect)
+    return orjson.dumps([{"n": n, "at": to_db(event.at) if to_db else event.at, "actor_id": event.actor_id,
+                          "action": event.action, "subject_type": event.subject_type,
+                          "subject_id": event.subject_id, "case_code": event.case_code,
+                          "detail_json": event.detail_json, "canonical": canonical(event)}
+                         for n, event in enumerate(events, start=1)]).decode()
 
 
 @lru_cache(maxsize=_CHUNK)
@@ -158,8 +165,9 @@ def append(session: Session, events: Sequence[PendingAudit]) -> None:
     """Link ``events`` (in order) after the chain's head and insert them, in the caller's
     transaction, which must commit right after (the head stays locked until it does).
 
-    On PostgreSQL one statement does it all, the hashing included (up to ``_CHUNK`` rows; one
-    per ``_CHUNK`` rows more: each continues from the head the one before moved), so the head
+    On PostgreSQL one statement with one parameter does it all, the hashing included (up to
+    ``_CHUNK`` rows; one per ``_CHUNK`` rows more: each continues from the head the one before
+    moved, and the recursive join stays short), so the head
     is locked only from that statement to the commit. On SQLite (whose first write of the
     transaction took the database's lock: nobody else inserts audit rows meanwhile, so ids
     follow the chain) the same recursive statement hashes and inserts, and a second one moves
@@ -169,14 +177,16 @@ def append(session: Session, events: Sequence[PendingAudit]) -> None:
         return
     connection = session.connection()  # Core statements: the ORM's execute path adds nothing to them
     postgresql = connection.dialect.name == "postgresql"
-    build = _chain_rows_postgresql if postgresql else _chain_rows_sqlite
     for start in range(0, len(events), _CHUNK):
         piece = events[start:start + _CHUNK]
-        connection.execute(build(len(piece)), {
+        if postgresql:
+            connection.execute(_CHAIN_ROWS_POSTGRESQL,
+                               {"rows": _rows_json(piece, _TABLE.c.at.type, connection.dialect)})
+            continue
+        connection.execute(_chain_rows_sqlite(len(piece)), {
             f"{name}_{n}": canonical(event) if name == "canonical" else getattr(event, name)
             for n, event in enumerate(piece) for name in _PG_FIELDS})
-        if not postgresql:
-            connection.execute(_MOVE_HEAD_SQLITE)  # before the next piece, which continues from it
+        connection.execute(_MOVE_HEAD_SQLITE)  # before the next piece, which continues from it
 
 
 @dataclass(frozen=True)
