@@ -33,8 +33,9 @@ this module, which does, in this order:
    listeners about new tasks, clear the failure mark once the failed route got past its
    element (and tell the recovery listeners), audit what happened.
 
-:func:`migrate` is the same path for moving an instance onto another version of its
-process (``engine.bpmn.spec_migration``), resuming one stopped at a failed timer.
+:func:`engine.bpmn.migrating_step.migrate` is the same path for moving an instance onto
+another version of its process (``engine.bpmn.spec_migration``), resuming one stopped at a
+failed timer.
 
 The caller's use case commits. Nothing else in the engine restores or saves a workflow
 (``tests/engine/test_layering.py`` checks the source for it); ``instance_rows`` writes the
@@ -60,10 +61,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from engine import clock
 from engine.bpmn import (
     instance_rows,
-    moved_rows,
     operations,
     row_diff,
-    spec_migration,
     step_budget,
     step_failures,
     task_sync,
@@ -155,7 +154,7 @@ class EngineStep:
 
     # -- saving (this module only) ------------------------------------------------------------
     def _run_to_wait(self) -> None:
-        with _bound(self):
+        with bound_operations(self):
             self.runtime.advance(self.workflow)
         self._moved = True
         self._audits.append(("instance_started", "process_instance", self.instance.id, self.instance.case_code,
@@ -252,7 +251,7 @@ def _sync_started(steps: Sequence[EngineStep]) -> None:
         step._write_audits()
 
 
-def _bound(step: EngineStep) -> AbstractContextManager[operations.OperationContext]:
+def bound_operations(step: EngineStep) -> AbstractContextManager[operations.OperationContext]:
     return operations.bound(operations.OperationContext(step.uow, step.instance, step.actor_id, step.runtime))
 
 
@@ -292,7 +291,7 @@ def advancing(uow: StepUnitOfWork, runtime: ProcessRuntime, instance: ProcessIns
     where = step_failures.Whereabouts.of(instance)
     with step_budget.running():
         try:
-            with _bound(step):
+            with bound_operations(step):
                 yield step
             if step._moved:
                 step._store_state()  # data that cannot be saved is the diagram's failure
@@ -313,41 +312,6 @@ def advancing(uow: StepUnitOfWork, runtime: ProcessRuntime, instance: ProcessIns
                     raise step_failures.for_the_person(err) from err
                 raise
             step._keep_hot()
-
-
-# -- moving onto another version ---------------------------------------------------------------
-def migration_plan(runtime: ProcessRuntime, instance: ProcessInstance, target: ProcessModel) -> spec_migration.Plan:
-    """What moving ``instance`` onto ``target`` would do (reads only)."""
-    spec, subprocess_specs = runtime.specs_of(target)
-    return spec_migration.plan(runtime.restore(instance), spec, subprocess_specs, target.version)
-
-
-def migrate(uow: StepUnitOfWork, runtime: ProcessRuntime, instance: ProcessInstance, target: ProcessModel,
-            actor_id: int | None) -> EngineStep:
-    """Move a running or stopped instance onto ``target`` (same process; a version whose
-    plan is possible): tasks keep their ids, states, data and due times; the rows of its
-    waiting tasks take the target's title, form and lane. An instance stopped at a failed
-    timer fires that timer again, on the target's diagram. A diagram failure raises and
-    records nothing (the caller refuses the move); the caller commits."""
-    if instance.status not in (InstanceStatus.RUNNING, InstanceStatus.ERROR):
-        raise Conflict(f"process instance {instance.id} is {instance.status}: only running or failed ones move")
-    stopped, before = instance.status == InstanceStatus.ERROR, instance.model.version
-    workflow = runtime.moved(runtime.restore(instance), target)
-    instance.model, instance.model_id = target, target.id
-    step = EngineStep(uow, runtime, instance, workflow, None)  # a timer it fires again fires as timers do
-    trigger = json.loads(instance.failed_step or "{}")
-    with step_budget.running():
-        moved_rows.wake_timers(uow, runtime, instance, workflow)
-        if stopped and trigger.get("trigger") == "timer":
-            with _bound(step):
-                step.fire_timer(str(trigger["task_id"]), element=str(trigger.get("element")),
-                                due_at=dt.datetime.fromisoformat(str(trigger["due_at"])))
-        uow.audit(actor_id, "instance_migrated", "process_instance", instance.id, instance.case_code,
-                  from_version=before, to_version=target.version, resumed=stopped)
-        step._store_state()
-        moved_rows.refresh_task_rows(uow, runtime, instance, workflow)
-        step._flush_and_sync()
-    return step
 
 
 # -- starting ------------------------------------------------------------------------------

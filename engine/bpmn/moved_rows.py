@@ -1,4 +1,4 @@
-"""The rows of an instance moved onto another version (``engine.bpmn.engine_step.migrate``):
+"""The rows of an instance moved onto another version (``engine.bpmn.migrating_step.migrate``):
 its timers that were cancelled while it stood stopped wait again, and its open human tasks
 show what the target version says of them."""
 from __future__ import annotations

@@ -3,7 +3,7 @@ instance of one version, or all — with a dry run that says, per instance, whet
 waiting tasks and timers exist in the target version and what will happen.
 
 Each instance moves in a transaction of its own through the engine-step path
-(``engine.bpmn.engine_step.migrate``): its tasks keep their ids, states, data and due
+(``engine.bpmn.migrating_step.migrate``): its tasks keep their ids, states, data and due
 times (``engine.bpmn.spec_migration`` says when that cannot be, and the instance is
 refused with the reason); an instance stopped at a failed timer resumes by running that
 step again on the target's diagram — if it fails again, it is refused and stays as it
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from engine.bpmn import engine_step, spec_migration, step_failures
+from engine.bpmn import engine_step, migrating_step, spec_migration, step_failures
 from engine.bpmn.runtime import ProcessRuntime
 from engine.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from engine.models import InstanceStatus, ProcessInstance, ProcessModel
@@ -161,7 +161,7 @@ def _verdict(session, runtime: ProcessRuntime, instance_id: int, target_id: int)
 
     if instance.model_id == target.id and instance.status != InstanceStatus.ERROR:
         return verdict(f"it is on version {target.version} already", "nothing: it is on that version already")
-    plan = engine_step.migration_plan(runtime, instance, target)
+    plan = migrating_step.migration_plan(runtime, instance, target)
     if not plan.possible:
         return verdict("; ".join(plan.reasons), "nothing: it stays", plan)
     return verdict(None, _what_happens(instance, target), plan)
@@ -188,7 +188,7 @@ def _move(uow, runtime: ProcessRuntime, instance_id: int, target_id: int, actor_
         target = session.get(ProcessModel, target_id)
         if target is None:
             raise NotFound(f"no process model version {target_id}")
-        engine_step.migrate(uow, runtime, instance, target, actor_id)
+        migrating_step.migrate(uow, runtime, instance, target, actor_id)
         uow.commit()
     except Conflict as err:
         session.rollback()
