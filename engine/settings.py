@@ -42,6 +42,9 @@ class Settings:
     max_form_depth: int = 32  # nesting of a form's JSON, at deploy
     max_form_kb: int = 256  # size of a form file, at deploy
     max_memory_mb: int = 2048  # address space of a production process (RLIMIT_AS; 0: none)
+    # allocations between the garbage collector's young passes in a service process (0: Python's
+    # own settings; engine.infra.garbage_collection)
+    gc_young_threshold: int = 10_000
     smtp_url: str | None = None
     mail_from: str = "casework@localhost"
     testing: bool = False
@@ -105,6 +108,7 @@ class Settings:
             max_form_depth=int(env.get("MAX_FORM_DEPTH", "32")),
             max_form_kb=int(env.get("MAX_FORM_KB", "256")),
             max_memory_mb=int(env.get("MAX_MEMORY_MB", "2048")),
+            gc_young_threshold=int(env.get("GC_YOUNG_THRESHOLD", "10000")),
             smtp_url=env.get("SMTP_URL") or None,
             mail_from=env.get("MAIL_FROM", "casework@localhost"),
             production=production,

@@ -12,6 +12,7 @@ restarted worker resumes at once what a dead one held) and looks for lost jobs e
 from __future__ import annotations
 
 from engine.infra import bootstrap, logs
+from engine.infra.garbage_collection import tune_for_service
 from engine.infra.process_limits import apply_memory_limit
 from engine.settings import Settings
 from tasks.queue import make_task_queue
@@ -22,3 +23,4 @@ settings = Settings.from_env()
 apply_memory_limit(settings)  # production only: the address-space cap behind the sandbox
 queue = make_task_queue(bootstrap.build(settings, migrate=False), periodic_sweep=True)
 broker = queue.broker
+tune_for_service(settings)  # booted: what it holds now is frozen out of the collector's passes

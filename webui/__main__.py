@@ -16,6 +16,7 @@ from waitress import create_server
 
 from engine.infra import logs
 from engine.infra.bootstrap import SchemaNotCurrent
+from engine.infra.garbage_collection import tune_for_service
 from webui.app import create_app
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ def main() -> int:
     except SchemaNotCurrent as err:
         log.critical("not serving: %s", err)
         return 2
+    tune_for_service(app.extensions["engine_ctx"].settings)  # booted: frozen out of the collector's passes
     server = create_server(app, host=host, port=port, threads=threads)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     log.info("serving on http://%s:%d (waitress, %d threads); Ctrl-C stops", host, port, threads)
