@@ -22,7 +22,7 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, Table, bindparam, inspect, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.errors import Conflict
@@ -62,14 +62,10 @@ def insert_started(session: Session, instances: Sequence[ProcessInstance]) -> No
         loaded["version"] = _FIRST_VERSION
         values.append({key: loaded.get(key) for key in _COLUMNS})
     try:
-        bulk_rows.insert_rows(session.connection(), _INSTANCES, values)
+        bulk_rows.insert_objects(session, _INSTANCES, instances, values)
     except IntegrityError as err:
         session.rollback()
         raise Conflict("this change clashes with one made at the same time; reload and try again") from err
-    for instance, written in zip(instances, values, strict=True):
-        inspect(instance).dict.update(written)  # the columns left unset are None, as written
-        make_transient_to_detached(instance)
-        session.add(instance)
 
 
 def rewrite_saved_state(session: Session, instance_id: int, read_version: int, state: dict[str, Any]) -> bool:

@@ -42,7 +42,6 @@ from collections.abc import Collection, Iterable, Sequence
 from typing import cast
 
 from sqlalchemy import Table, inspect, select
-from sqlalchemy.orm import make_transient_to_detached
 
 from engine import clock
 from engine.bpmn import durations, row_diff, spec_parsing, task_titles
@@ -229,14 +228,7 @@ def insert_new_rows(session, rows: Sequence[HumanTask]) -> None:
     let the session hold them as it holds rows it read: persistent, every column loaded."""
     if not rows:
         return
-    values = [{key: getattr(row, key) for key in _TASK_COLUMNS} for row in rows]
-    bulk_rows.insert_rows(session.connection(), _TASKS, values)
-    for row, written in zip(rows, values, strict=True):
-        loaded = inspect(row).dict
-        for key, value in written.items():
-            loaded.setdefault(key, value)  # the columns left unset are None, as written
-        make_transient_to_detached(row)
-        session.add(row)
+    bulk_rows.insert_objects(session, _TASKS, rows, [{key: getattr(row, key) for key in _TASK_COLUMNS} for row in rows])
 
 
 _TASK_COLUMNS = [attr.key for attr in inspect(HumanTask).column_attrs]

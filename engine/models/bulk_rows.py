@@ -22,8 +22,9 @@ from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Table, TextClause, bindparam, insert, text, update
+from sqlalchemy import Connection, Table, TextClause, bindparam, insert, inspect, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.sql.dml import Insert, Update
 
 
@@ -40,6 +41,17 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str
         return
     connection.execute(_json_insert(table, keys, skip_duplicates_of),
                        {"rows": _as_json(connection, table, keys, rows)})
+
+
+def insert_objects(session: Session, table: Table, objects: Sequence[Any], rows: Sequence[Mapping[str, Any]]) -> None:
+    """INSERT ``rows`` (:func:`insert_rows`: every column of each of ``objects``, new ORM objects of
+    ``table``'s class not in the session) and let the session hold the objects as it holds rows it
+    read: persistent, every column loaded with what was written, no flush."""
+    insert_rows(session.connection(), table, rows)
+    for obj, written in zip(objects, rows, strict=True):
+        inspect(obj).dict.update(written)  # the columns left unset are None, as written
+        make_transient_to_detached(obj)
+        session.add(obj)
 
 
 def update_rows(connection: Connection, table: Table, key: str, rows: Sequence[Mapping[str, Any]]) -> None:
