@@ -17,6 +17,15 @@ completions and a timer are five transactions), from the cost of a minimal write
 The next human task comes from the step that made it (a new-task listener, as notifications
 get it); the timer's id is read as the delayed message would carry it.
 
+Figures, 2026-12-02 14:45-15:17, quiet 2-core machine (load 0.4-1.1), both sides in a process whose
+garbage collector is set as the services set theirs (``--python-gc``: Python's own settings): persisted
+sqlite 73-102/s with it, 57-81/s without; postgres 34-37/s, 28/s; raw SpiffWorkflow moved as much
+(631-1,021/s between runs), so the ratios stay 0.05-0.10 sqlite and 0.03-0.04 postgres (cpu
+0.06-0.11, 0.05-0.07); calls per instance 2.9x (sqlite) and 3.2x (postgres) raw, 31.1 and 26.1
+statements; a commit 0.34-0.60 ms, ceiling 0.26-0.42. The gap is Python on the persisted path,
+spread thin: SQLAlchemy's execution and ORM work ~38 % of the time, the sqlite commit 9 %,
+SpiffWorkflow 13 %, the engine's own code 11 %; no single site is above 10 % of a step.
+
 Figures, 2026-12-02 02:27-02:40, 2-core machine (load 1.0-1.5), the code before from a copy of
 the tree at 2969768, interleaved: before sqlite 42, 37/s, postgres 24, 20/s; after 46, 39, 40/s
 and 23, 23, 24/s. Calls per instance (raw SpiffWorkflow as shipped: 8.5k): sqlite 28.8k -> 25.0k
