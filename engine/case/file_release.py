@@ -24,6 +24,7 @@ from sqlalchemy import String, func, literal, select
 
 from engine.bpmn.runtime import ProcessRuntime
 from engine.case import processes as case_processes
+from engine.case import record_locks
 from engine.case.files import load_case_file
 from engine.case.records import load_case
 from engine.errors import Conflict, Forbidden, Invalid
@@ -51,13 +52,15 @@ def may_handle(user, case, supervised: set[int]) -> bool:
 def request_file_release(uow, runtime: ProcessRuntime, actor_id: int, case_code: str,
                          requested_by: str) -> ProcessInstance:
     """The client (or their caregiver) asks to see the case file: start its release. One
-    request at a time per case. Commits."""
+    request at a time per case, and none while the crisis team has the strictly confidential
+    section locked (R50: screening the file means reading it). Commits."""
     session = uow.session
     user = get_user(session, actor_id)
     case = load_case(session, case_code)
     if not may_handle(user, case, supervisee_ids(session, user.id)):
         raise Forbidden(f"only the caseworker, a supervisor or the director of case {case.code} records a request "
                         "to see its file")
+    record_locks.refuse_file_request(session)  # R50: its screening reads the locked section
     if requested_by not in REQUESTERS:
         raise Invalid("say who asks to see the file", errors={"requested_by": list(REQUESTERS)})
     if case_processes.running_instances(session, case.code, [FILE_RELEASE_PROCESS]):

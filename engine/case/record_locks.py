@@ -46,6 +46,8 @@ NAMES_LOCKED = N_("The names behind case codes are locked during the emergency. 
                   "A director can unlock them after the crisis.")
 NOTE_REFUSED = N_("the strictly confidential section is locked during the emergency: no confidential note can be "
                   "written until a director unlocks it after the crisis")
+FILE_REQUEST_REFUSED = N_("the strictly confidential section is locked during the emergency: a request to see a case "
+                          "file can be recorded once a director unlocks it after the crisis")
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,13 @@ def held_rows(session) -> list[SensitiveRecordLock]:
 def refuse_confidential_note(session) -> None:
     if current(session).confidential:
         raise Conflict(NOTE_REFUSED)
+
+
+def refuse_file_request(session) -> None:
+    """A client's request to see their file (R51) waits while the section its screening must
+    read is locked (R50): a 409 saying so (``locked`` names the section)."""
+    if current(session).confidential:
+        raise Conflict(FILE_REQUEST_REFUSED, locked="confidential_section")
 
 
 def lock(uow, crisis_id: int, actor_id: int | None, kinds: list[str]) -> list[str]:

@@ -62,6 +62,8 @@ MESSAGES = (
     N_('nothing is locked for this crisis'),
     N_('the strictly confidential section is locked during the emergency: no confidential note can be written '
        'until a director unlocks it after the crisis'),
+    N_('the strictly confidential section is locked during the emergency: a request to see a case file can be '
+       'recorded once a director unlocks it after the crisis'),
     N_('only staff members record complaints'),
     N_('only supervisors and directors have a team inbox'),
     N_('only supervisors and the director reassign tasks'),

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from engine import clock
 from engine.case import files, intake
-from engine.models import AuditEvent, Case
+from engine.models import AuditEvent, Case, ProcessInstance
 from engine.models.crisis import DisruptionLogEntry, SensitiveRecordLock
 from engine.people.directory import get_user
 from tests.engine.crisis_support import T0, complete_step, declare, user_id
@@ -110,6 +110,34 @@ def test_R50_access_locked_in_the_bcp_hides_the_confidential_section_and_the_nam
     assert body["client"]["name"] == "Amal Example" and body["locked"] == []
     assert [n["text"] for n in body["notes"] if n["confidential"]] == ["Safe house address"]
     assert client.post("/api/cases/CP-SENS-1/notes", json=NOTE, headers=worker).status_code == 201
+
+
+def test_R50_no_request_to_see_a_file_is_recorded_while_its_confidential_section_is_locked(app, client, token_for):
+    """R50 (with R51): screening a file for its client means reading the strictly confidential
+    section, so while the crisis team has it locked a request to see the file is refused (409,
+    through the API as on the page) and no release starts; once a director unlocks, it is taken."""
+    ctx = app.extensions["engine_ctx"]
+    crisis_id = lock_through_the_bcp(ctx)
+    for who in ("caseworker1", "director1"):
+        refused = client.post("/api/cases/CP-SENS-1/file-requests", json={"requested_by": "client"},
+                              headers=token_for(who))
+        assert refused.status_code == 409, refused.get_json()
+        assert refused.get_json()["locked"] == "confidential_section"
+        assert "locked during the emergency" in refused.get_json()["message"]
+    director = sign_in(app, "director1")
+    html = director.get("/cases/CP-SENS-1").get_data(as_text=True)
+    page = director.post("/cases/CP-SENS-1/file-requests", data={"csrf_token": csrf_from(html),
+                                                                  "requested_by": "client"}, follow_redirects=True)
+    assert "A request to see the file can be recorded once a director unlocks it" in page.get_data(as_text=True)
+    with ctx.session_factory() as session:
+        started = session.scalars(select(ProcessInstance.id).where(ProcessInstance.case_code == "CP-SENS-1",
+                                                                   ProcessInstance.process_id == "case_file_release"))
+        assert list(started) == []
+    assert client.post(f"/api/crises/{crisis_id}/sensitive-records/unlock", json={},
+                       headers=token_for("director1")).status_code == 200
+    taken = client.post("/api/cases/CP-SENS-1/file-requests", json={"requested_by": "client"},
+                        headers=token_for("caseworker1"))
+    assert taken.status_code == 201 and taken.get_json()["case_code"] == "CP-SENS-1"
 
 
 def test_R50_a_lock_hides_the_case_file_parts_in_the_engine_for_every_usual_reader(ctx):

@@ -177,9 +177,11 @@ def request_file(code: str):
         except Invalid:
             flash(_("Say who asks to see the file: the child or young person, or their caregiver."), "error")
             return redirect(url_for("pages_cases.case_file", code=code) + "#file-request-heading")
-        except Conflict:
-            flash(_("A request to see this case file is already being handled. Finish it before recording "
-                    "another."), "error")
+        except Conflict as err:
+            flash(_("The strictly confidential section is locked during the emergency. A request to see the file "
+                    "can be recorded once a director unlocks it.") if err.details.get("locked")
+                  else _("A request to see this case file is already being handled. Finish it before recording "
+                         "another."), "error")
             return redirect(url_for("pages_cases.case_file", code=code) + "#file-request-heading")
     flash(_("The request to see the case file is recorded. Its task is in the caseworker's inbox; a supervisor "
             "screens the file before anything is shared."), "info")
