@@ -219,15 +219,14 @@ def _scanned(node: dict) -> list[str]:
 
 def measure(url: str, scale: float) -> str:
     from webui.app import create_app
-    settings = Settings(database_url=url, demo=True, in_process_worker=False, secret_key="bench-scale",
-                        gc_young_threshold=int(os.environ.get("GC_YOUNG_THRESHOLD", "10000")))
+    settings = Settings(database_url=url, demo=True, in_process_worker=False, secret_key="bench-scale")
     app = create_app(settings, start_worker=False)
     cases, tasks = int(CASES * scale), int(TASKS * scale)
     try:
         started = time.perf_counter()
         fill(app, cases, tasks)
         log.info("filled %d cases and %d tasks in %.0f s", cases, tasks, time.perf_counter() - started)
-        tune_for_service(settings)  # as a booted web process is (GC_YOUNG_THRESHOLD=0: Python's settings)
+        tune_for_service(Settings.from_env())  # as a booted web process is (GC_YOUNG_THRESHOLD=0: Python's)
         figures, scans = [], []
         for name, username, path in PAGES:
             client = sign_in(app, username)

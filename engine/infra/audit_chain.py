@@ -38,7 +38,6 @@ import orjson
 from sqlalchemy import Dialect, Table, bindparam, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Executable
-from sqlalchemy.types import TypeEngine
 
 from engine import clock
 from engine.models import AuditChainHead, AuditEvent
@@ -108,10 +107,10 @@ SELECT {HEAD_ID}, (SELECT max(id) FROM inserted), (SELECT row_hash FROM chain OR
 ON CONFLICT (id) DO UPDATE SET head_id = EXCLUDED.head_id, head_hash = EXCLUDED.head_hash""")
 
 
-def _rows_json(events: Sequence[PendingAudit], at_type: TypeEngine[dt.datetime], dialect: Dialect) -> str:
+def _rows_json(events: Sequence[PendingAudit], dialect: Dialect) -> str:
     """``events`` as the JSON :data:`_CHAIN_ROWS_POSTGRESQL` reads: each time through its
     column's type first (an aware time in UTC), as a bound parameter would be."""
-    to_db = at_type._cached_bind_processor(dialect)
+    to_db = _TABLE.c.at.type._cached_bind_processor(dialect)
     return orjson.dumps([{"n": n, "at": to_db(event.at) if to_db else event.at, "actor_id": event.actor_id,
                           "action": event.action, "subject_type": event.subject_type,
                           "subject_id": event.subject_id, "case_code": event.case_code,
@@ -180,8 +179,7 @@ def append(session: Session, events: Sequence[PendingAudit]) -> None:
     for start in range(0, len(events), _CHUNK):
         piece = events[start:start + _CHUNK]
         if postgresql:
-            connection.execute(_CHAIN_ROWS_POSTGRESQL,
-                               {"rows": _rows_json(piece, _TABLE.c.at.type, connection.dialect)})
+            connection.execute(_CHAIN_ROWS_POSTGRESQL, {"rows": _rows_json(piece, connection.dialect)})
             continue
         connection.execute(_chain_rows_sqlite(len(piece)), {
             f"{name}_{n}": canonical(event) if name == "canonical" else getattr(event, name)

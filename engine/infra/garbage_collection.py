@@ -29,8 +29,6 @@ from engine.settings import Settings
 
 log = logging.getLogger(__name__)
 
-PYTHON_DEFAULT_YOUNG_THRESHOLD = 700
-
 
 def tune_for_service(settings: Settings) -> bool:
     """Freeze what the booted process holds and raise the young generation's threshold to
