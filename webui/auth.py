@@ -18,7 +18,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 
 from engine.errors import Unauthorized
-from engine.people import accounts, sessions
+from engine.people import accounts, directory, sessions
 from webui import device_cookies
 from webui.extensions import csrf, engine_ctx, limiter, uow
 
@@ -48,7 +48,7 @@ def current_user_id() -> int:
     if token is not None:
         with uow() as work:
             signed_in = sessions.signed_in(work, token, sessions.SessionKind.API)
-        g.user_id, g.user_locale = signed_in.user_id, signed_in.locale
+        g.user_id, g.user_locale, g.username = signed_in.user_id, signed_in.locale, signed_in.username
     elif current_user.is_authenticated:
         if request.method not in SAFE_METHODS:
             # a browser session proves each change comes from our own pages (X-CSRFToken
@@ -58,6 +58,15 @@ def current_user_id() -> int:
     else:
         raise Unauthorized("sign in, or send 'Authorization: Bearer <token>'")
     return g.user_id
+
+
+def username_of(session, user_id: int | None) -> str | None:
+    """The username of ``user_id``: the caller's as their bearer token's sign-in read it
+    (answering with the task someone just claimed or completed costs no query), anyone
+    else's from the directory."""
+    if user_id is not None and user_id == g.get("user_id") and g.get("username"):
+        return g.username
+    return directory.username(session, user_id)
 
 
 def web_secret() -> str | None:

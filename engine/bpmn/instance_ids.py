@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from sqlalchemy import func, select, text
+from sqlalchemy import URL, func, select, text
 from sqlalchemy.orm import Session
 
 from engine.models import ProcessInstance
@@ -22,7 +22,7 @@ def reserve_instance_ids(session: Session, count: int) -> list[int]:
         return list(session.scalars(text("SELECT nextval(pg_get_serial_sequence('process_instances', 'id')) "
                                          "FROM generate_series(1, :n)"), {"n": count}))
     highest = session.scalar(select(func.max(ProcessInstance.id))) or 0
-    return _sqlite_ids.reserve(str(session.get_bind().engine.url), highest, count)
+    return _sqlite_ids.reserve(session.get_bind().engine.url, highest, count)
 
 
 class _ProcessLocalIds:
@@ -30,9 +30,9 @@ class _ProcessLocalIds:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._next: dict[str, int] = {}
+        self._next: dict[URL, int] = {}  # by the database's URL (a value: equal for every engine on a file)
 
-    def reserve(self, database: str, highest_stored: int, count: int) -> list[int]:
+    def reserve(self, database: URL, highest_stored: int, count: int) -> list[int]:
         with self._lock:
             first = max(self._next.get(database, 0), highest_stored + 1)
             self._next[database] = first + count

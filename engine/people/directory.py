@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Protocol
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session, joinedload
 
 from engine.errors import Unauthorized
@@ -24,20 +24,27 @@ class HasSession(Protocol):
     def session(self) -> Session: ...
 
 
+_USER_AND_ROLES = (select(User).options(joinedload(User.role_rows))  # built once: most requests run it
+                   .where(User.id == bindparam("user_id")))
+
+
 def get_user(session: Session, user_id: int) -> User:
     """The active user with this id, or ``Unauthorized`` (a disabled account acts no more).
     The user and their roles come in one query, once per transaction (``read_memo``)."""
-    user = remembered(session, ("user", user_id),
-                      lambda: session.get(User, user_id, options=[joinedload(User.role_rows)]))
+    user = remembered(session, ("user", user_id), lambda: session.execute(
+        _USER_AND_ROLES, {"user_id": user_id}).unique().scalar_one_or_none())
     if user is None or not user.active:
         raise Unauthorized("this account does not exist or is disabled")
     return user
 
 
+_USERNAME = select(User.username).where(User.id == bindparam("user_id"))
+
+
 def username(session: Session, user_id: int | None) -> str | None:
     if user_id is None:
         return None
-    return session.scalar(select(User.username).where(User.id == user_id))
+    return session.scalar(_USERNAME, {"user_id": user_id})
 
 
 def usernames(session: Session, ids: Iterable[int | None]) -> dict[int, str]:

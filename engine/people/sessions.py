@@ -69,18 +69,19 @@ def start(uow, user_id: int, kind: SessionKind, lifetime: dt.timedelta = LIFETIM
 
 
 _LIVE_ROW = (select(AuthSession.id, AuthSession.user_id, AuthSession.expires_at, AuthSession.last_seen_at,
-                    User.locale)  # built once: every request runs it
+                    User.locale, User.username)  # built once: every request runs it
              .join(User, User.id == AuthSession.user_id)
              .where(AuthSession.token_hash == bindparam("token_hash"), AuthSession.kind == bindparam("kind"),
                     AuthSession.revoked_at.is_(None), User.active.is_(True)))
 
 
 def _live_row(uow, secret: str, kind: SessionKind):
-    """(session id, user id, expiry, last seen, the user's language) of the live session with
-    this secret whose user is active, in one query; None for anything else."""
+    """(session id, user id, expiry, last seen, the user's language and username) of the live
+    session with this secret whose user is active, in one query (on the connection: no ORM
+    objects to make); None for anything else."""
     if not isinstance(secret, str) or not secret or len(secret) > MAX_SECRET_LENGTH:
         return None
-    row = uow.session.execute(_LIVE_ROW, {"token_hash": hash_secret(secret), "kind": str(kind)}).first()
+    row = uow.session.connection().execute(_LIVE_ROW, {"token_hash": hash_secret(secret), "kind": str(kind)}).first()
     if row is None or clock.as_utc(row.expires_at) <= clock.now():
         return None
     return row
@@ -95,9 +96,11 @@ def _mark_seen(uow, row) -> None:
 
 @dataclass(frozen=True)
 class SignedIn:
-    """Who a request's secret signs in: the user, and the language they chose (None: none)."""
+    """Who a request's secret signs in: the user, the language they chose (None: none) and
+    their username."""
     user_id: int
     locale: str | None
+    username: str | None = None
 
 
 def signed_in(uow, secret: str, kind: SessionKind = SessionKind.API) -> SignedIn:
@@ -110,7 +113,7 @@ def signed_in(uow, secret: str, kind: SessionKind = SessionKind.API) -> SignedIn
         raise Unauthorized(SIGNED_OUT)
     _mark_seen(uow, row)
     uow.commit()
-    return SignedIn(row.user_id, row.locale)
+    return SignedIn(row.user_id, row.locale, row.username)
 
 
 def user_id_for(uow, secret: str, kind: SessionKind = SessionKind.API) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, exists, func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.bpmn import engine_step, forms
 from engine.bpmn.runtime import ProcessRuntime
@@ -121,7 +122,7 @@ def claim_task(uow, user_id: int, task_id: str) -> HumanTask:
         raise Conflict("someone else has claimed this task")
     uow.audit(user.id, "task_claimed", "human_task", task_id, task.case_code)
     uow.commit()
-    session.refresh(task)
+    set_committed_value(task, "assignee_id", user.id)  # what the guarded UPDATE wrote: no read back
     return task
 
 

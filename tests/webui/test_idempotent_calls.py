@@ -112,7 +112,7 @@ def user_id_of(app, username: str) -> int:
 def test_a_connection_lost_after_the_commit_answers_applied_never_an_error(app, client, token_for, monkeypatch, key):
     cw = token_for("caseworker1")
     task_id = ready_task(client, cw)
-    monkeypatch.setattr(tasks_api, "username", lost_connection)  # the view reads the assignee after the commit
+    monkeypatch.setattr(tasks_api, "username_of", lost_connection)  # the view names the assignee after the commit
     answer = complete(client, cw, task_id, key)
     assert answer.status_code == 202 and answer.get_json()["applied"] is True
     assert task_state(app, task_id) == "completed"

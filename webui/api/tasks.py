@@ -7,11 +7,10 @@ from marshmallow import Schema, fields, validate
 from engine import clock
 from engine.case import decision_context
 from engine.models import PRIORITY_BY_RISK, RiskLevel, TaskState
-from engine.people.directory import username
 from engine.process import human_tasks, inbox
 from webui import workflow_words
 from webui.api.bounds import TASK_ID, page_limit, page_offset
-from webui.auth import current_user_id
+from webui.auth import current_user_id, username_of
 from webui.extensions import runtime, uow
 from webui.idempotency import idempotent
 
@@ -116,7 +115,7 @@ def claim(task_id):
     user_id = current_user_id()
     with uow() as work:
         task = human_tasks.claim_task(work, user_id, task_id)
-        return task_dict(task, username(work.session, task.assignee_id),
+        return task_dict(task, username_of(work.session, task.assignee_id),
                          language=workflow_words.api_language(work.session, user_id))
 
 
@@ -140,5 +139,5 @@ def complete(body, task_id):
     user_id = current_user_id()
     with uow() as work:
         task = human_tasks.complete_task(work, runtime(), user_id, task_id, body["data"])
-        return task_dict(task, username(work.session, task.assignee_id),
+        return task_dict(task, username_of(work.session, task.assignee_id),
                          language=workflow_words.api_language(work.session, user_id))
