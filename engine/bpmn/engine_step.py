@@ -340,7 +340,10 @@ def start(uow: StepUnitOfWork, runtime: ProcessRuntime, model: ProcessModel, act
         try:
             step._run_to_wait()
             step._store_state()
-            step._flush()  # an operation on the way may have written the new row already
+            if inspect(instance).pending:  # no operation on the way wrote the new row: one INSERT, no ORM flush
+                uow.session.expunge(instance)
+                instance_rows.insert_started(uow.session, [instance])
+            step._flush()  # what operations on the way added, after the instance they may refer to
             _sync_started([step])
             step._keep_hot()
         except ScriptError as err:
