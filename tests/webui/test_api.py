@@ -115,3 +115,37 @@ def test_process_models_listed_with_versions(client, token_for):
     models = client.get("/api/process-models", headers=token_for("processowner1")).get_json()["models"]
     sample = [m for m in models if m["process_id"] == "sample_intake"]
     assert sample and sample[0]["version"] == 1 and sample[0]["latest"]
+
+
+def test_a_claim_and_a_completion_name_the_caller_as_holder_without_reading_anything_back(app, client, token_for):
+    """Issue 16: through the API a claim and a completion each read twice — the sign-in (which
+    brings the caller's name and language) and their one read of person, task and instance —
+    and answer with the caller as the task's holder, read from neither the task nor the users
+    again after their change."""
+    from sqlalchemy import event
+    cw = token_for("caseworker1")
+    needs = {"red_needs": ["child_at_risk"], "yellow_needs": [], "summary": "seen"}
+    start_sample(client, cw)
+    [first] = claimable(client, cw)  # the first completion reads the form's schema once for every later one
+    assert client.post(f"/api/tasks/{first['id']}/complete", json={"data": needs}, headers=cw).status_code == 200
+    start_sample(client, cw)
+    [task] = claimable(client, cw)
+    selects: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            selects.append(statement)
+
+    engine = app.extensions["engine_ctx"].engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        claimed = client.post(f"/api/tasks/{task['id']}/claim", headers=cw)
+        claim_selects, selects[:] = list(selects), []
+        completed = client.post(f"/api/tasks/{task['id']}/complete", json={"data": needs}, headers=cw)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert claimed.status_code == 200 and claimed.get_json()["assignee"] == "caseworker1"
+    assert completed.status_code == 200 and completed.get_json()["assignee"] == "caseworker1"
+    assert completed.get_json()["state"] == "completed"
+    assert len(claim_selects) == 2, "\n".join(claim_selects)
+    assert len(selects) == 2, "\n".join(selects)
