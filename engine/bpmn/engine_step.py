@@ -47,7 +47,7 @@ import datetime as dt
 import json
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -145,6 +145,14 @@ class EngineStep:
             self._audits.append(("timer_fired", "process_instance", self.instance.id, self.instance.case_code,
                                  {"element": element, "due_at": due_at.isoformat()}))
         return fired
+
+    def save_moved(self, before_sync: Callable[[], None]) -> None:
+        """Save a workflow moved onto another version (``engine.bpmn.migrating_step``) by the
+        path every step saves by: its state, then ``before_sync`` (the rows that follow the new
+        version), then the row with its version checked, the task and timer rows and the audit."""
+        self._store_state()
+        before_sync()
+        self._flush_and_sync()
 
     @property
     def last_data(self) -> TaskData:

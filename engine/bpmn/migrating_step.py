@@ -44,7 +44,5 @@ def migrate(uow: StepUnitOfWork, runtime: ProcessRuntime, instance: ProcessInsta
                                 due_at=dt.datetime.fromisoformat(str(trigger["due_at"])))
         uow.audit(actor_id, "instance_migrated", "process_instance", instance.id, instance.case_code,
                   from_version=before, to_version=target.version, resumed=stopped)
-        step._store_state()
-        moved_rows.refresh_task_rows(uow, runtime, instance, workflow)
-        step._flush_and_sync()
+        step.save_moved(before_sync=lambda: moved_rows.refresh_task_rows(uow, runtime, instance, workflow))
     return step

@@ -151,6 +151,16 @@ def test_the_single_path_check_sees_a_bypass():
     assert step_bypasses("bpmn/engine_step.py", "    workflow = runtime.restore(instance)\n") == []
 
 
+def test_the_steps_saving_is_called_only_through_its_public_methods():
+    """How a step saves (``EngineStep._store_state``, ``_flush_and_sync`` …) is engine_step's
+    own: another module saves through a public method (``save_moved``), so a change of those
+    internals cannot leave a caller saving the old way."""
+    found = [f"{path.relative_to(ENGINE)}:{n}: {line.strip()}" for path, source in engine_sources()
+             if path.name != "engine_step.py"
+             for n, line in enumerate(source.splitlines(), 1) if re.search(r"\bsteps?\b(\[\w*\])?\._[a-z]", line)]
+    assert found == []
+
+
 # -- the use case owns the commit -----------------------------------------------------------
 ADAPTERS = (ROOT / "webui", ROOT / "tasks")
 # the outbox relay marks its own rows sent in a session of its own; it is no use case
