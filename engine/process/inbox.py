@@ -227,8 +227,9 @@ def _fetch(session, conditions: list, parts: list, offset: int, limit: int) -> _
     tasks: list[HumanTask] = []
     urgent: set[str] = set()
     checks: set[str] = set()
+    tiers = _tiers(session)  # one read of the active crises for every part
     for part in parts:
-        for tier, (name, condition) in enumerate(_tiers(session)):
+        for tier, (name, condition) in enumerate(tiers):
             found = list(session.scalars(ordered(select(HumanTask).where(*conditions, part, condition)).limit(upto)))
             for task in found:
                 tier_of[task.id] = tier
