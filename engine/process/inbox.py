@@ -216,6 +216,7 @@ class _Fetched:
     tasks: list[HumanTask]
     urgent: set[str]  # case codes of urgent cases among them
     crisis_checks: set[str]  # ids of the active disruption's crisis checks among them
+    every_row: int | None  # how many rows the scope holds when fewer than the window's end were read: all of them
 
 
 def _fetch(session, conditions: list, parts: list, offset: int, limit: int) -> _Fetched:
@@ -239,7 +240,8 @@ def _fetch(session, conditions: list, parts: list, offset: int, limit: int) -> _
                 checks |= {t.id for t in found}
             tasks += found
     window = sorted(tasks, key=lambda t: sort_key(t, tier_of[t.id]))[offset:upto]
-    return _Fetched(window, urgent, checks)
+    # each tier is read from its first row: fewer than ``upto`` in all means every row was read
+    return _Fetched(window, urgent, checks, len(tasks) if len(tasks) < upto else None)
 
 
 def _rows(session, fetched: _Fetched, now: dt.datetime) -> list[TaskRow]:
@@ -280,8 +282,9 @@ def task_list(session, user_id: int, scope: str = "mine", overdue: bool = False,
                        status="overdue" if overdue else "all")
     conditions = _conditions(query, now)
     parts = _parts(session, user, scope)
-    total = _count(session, conditions, parts)
     fetched = _fetch(session, conditions, parts, max(offset, 0), min(max(limit, 1), MAX_PAGE_SIZE * 5))
+    # a list shorter than its window's end was read whole: it is its own count (most lists are)
+    total = fetched.every_row if fetched.every_row is not None else _count(session, conditions, parts)
     return _rows(session, fetched, now), total
 
 

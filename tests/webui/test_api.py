@@ -149,3 +149,34 @@ def test_a_claim_and_a_completion_name_the_caller_as_holder_without_reading_anyt
     assert completed.get_json()["state"] == "completed"
     assert len(claim_selects) == 2, "\n".join(claim_selects)
     assert len(selects) == 2, "\n".join(selects)
+
+
+def test_the_task_list_total_is_every_ready_task_whatever_the_window_and_a_short_list_is_not_counted_again(
+        app, client, token_for):
+    """``GET /api/tasks`` says how many tasks the scope holds, whichever slice it returns; a list
+    read whole (shorter than its window's end) is its own count, so no count query runs for it."""
+    from sqlalchemy import event
+    cw = token_for("caseworker1")
+    for _ in range(3):
+        start_sample(client, cw)
+    statements: list[str] = []
+    engine = app.extensions["engine_ctx"].engine
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        whole = client.get("/api/tasks?scope=claimable", headers=cw).get_json()
+        counted_whole = [s for s in statements if "count(" in s.lower()]
+        windows = {(limit, offset): client.get(f"/api/tasks?scope=claimable&limit={limit}&offset={offset}",
+                                               headers=cw).get_json()
+                   for limit, offset in ((2, 0), (2, 2), (1, 1), (100, 5))}
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert (whole["total"], len(whole["tasks"])) == (3, 3)
+    assert counted_whole == []
+    assert {key: (page["total"], len(page["tasks"])) for key, page in windows.items()} == {
+        (2, 0): (3, 2), (2, 2): (3, 1), (1, 1): (3, 1), (100, 5): (3, 0)}
+    pages = [t["id"] for key in ((2, 0), (2, 2)) for t in windows[key]["tasks"]]
+    assert pages == [t["id"] for t in whole["tasks"]]  # the windows are slices of one order
