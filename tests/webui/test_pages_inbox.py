@@ -97,3 +97,10 @@ def test_the_inbox_is_paged(app, client, token_for):
     assert len(row_ids(second)) == 3
     assert not set(row_ids(first)) & set(row_ids(second))
     assert len(row_ids(user.get("/?page=99").get_data(as_text=True))) == 3  # past the end: the last page
+    # filtered (counted by the page itself, not the navigation): the same pages, the same clamp
+    filtered = [user.get(f"/?process=sample_intake&page={n}").get_data(as_text=True) for n in (1, 2, 99)]
+    assert [len(row_ids(page)) for page in filtered] == [50, 3, 3]
+    assert "page 1 of 2" in filtered[0] and "page 2 of 2" in filtered[1] and "page 2 of 2" in filtered[2]
+    assert row_ids(filtered[1]) == row_ids(second) == row_ids(filtered[2])
+    only_page = user.get("/?process=sample_intake&page=1&status=overdue").get_data(as_text=True)
+    assert row_ids(only_page) == [] and "No tasks match these filters." in only_page
