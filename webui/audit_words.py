@@ -17,6 +17,7 @@ ACTIONS = {
     "account_locked": N_("Account locked"), "availability_changed": N_("Availability changed"),
     "backup_verified": N_("Backup verified"), "bcp_updated": N_("Continuity plan updated"),
     "case_confidential_viewed": N_("Confidential notes read"), "case_file_viewed": N_("Case file read"),
+    "case_counts_rebuilt": N_("Dashboard case counts rebuilt"),
     "case_consultation_answered": N_("Urgent consultation answered"),
     "case_consultation_escalated": N_("Urgent consultation passed to the director"),
     "case_file_release_refused": N_("Request to see the case file refused"),

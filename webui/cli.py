@@ -4,6 +4,8 @@
     python -m webui.cli deploy       # validate and deploy workflows/ (new versions only)
     python -m webui.cli seed-demo    # create the demo users (refused in production)
     python -m webui.cli audit verify # check the audit hash chain: exit 0 intact, 1 naming the first broken row
+    python -m webui.cli case-counts check    # the dashboard's kept counts of cases against the cases: 0 agree, 1 not
+    python -m webui.cli case-counts rebuild  # make them a count of the cases again (after TRUNCATE, a partial restore)
     python -m webui.cli user add USERNAME --role ROLE [--role ROLE ...] [--supervisor USERNAME] [--name "Name"]
                                      # a new account; the password is read from standard input (one line)
     python -m webui.cli user deactivate USERNAME     # sign-ins end at once, claimed tasks go back to their roles
@@ -33,6 +35,7 @@ from engine.people import demo as demo_users
 from engine.process import deployment as model_service
 from engine.settings import Settings
 from webui import cli_backup as backup_commands
+from webui import cli_counts as count_commands
 from webui import cli_state as state_commands
 from webui import cli_texts as text_commands
 from webui import cli_users as user_commands
@@ -50,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         "verify", help="check the hash chain of the audit trail")
     user_commands.add_parsers(commands)
     backup_commands.add_parsers(commands)
+    count_commands.add_parsers(commands)
     state_commands.add_parsers(commands)
     text_commands.add_parsers(commands)
     args = parser.parse_args(argv)
@@ -73,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
             return user_commands.run(ctx, args)
         if args.command == "upgrade-state":
             return state_commands.run(ctx, args)
+        if args.command == "case-counts":
+            return count_commands.run(ctx, args)
         with ctx.uow() as uow:
             if args.command == "deploy":
                 for r in model_service.deploy_workflows(uow, settings.workflows_dir):

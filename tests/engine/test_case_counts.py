@@ -197,3 +197,70 @@ def test_a_fold_while_others_append_loses_nothing_and_makes_nobody_wait(ctx, dat
         for conn in conns:
             conn.close()
         engine.dispose()
+
+
+def _lose_the_counts(ctx, driver: CaseDriver) -> None:
+    """What the triggers cannot see: a restore that skipped the kept counts (every row gone),
+    and a case written with the triggers off (its row never appended)."""
+    with ctx.uow() as uow:
+        uow.session.execute(text("DELETE FROM case_count_deltas"))
+        uow.session.execute(text("INSERT INTO case_count_deltas (supervisor_id, caseworker_id, status, risk_level, "
+                                 "delta) VALUES (:s, :w, 'O', 'high', 2)"),
+                            {"s": driver.uid("supervisor1"), "w": driver.uid("caseworker2")})
+        uow.commit()
+
+
+def test_counts_the_triggers_could_not_see_are_found_and_rebuilt_from_the_cases(ctx):
+    driver = CaseDriver(ctx)
+    codes = [driver.refer() for _ in range(3)]
+    driver.to_registered(codes[0])
+    _lose_the_counts(ctx, driver)
+    with ctx.session_factory() as session:
+        found = case_counts.differences(session)
+        truth, kept = _truth(session), _kept(session)
+    assert kept != truth
+    assert {(d.group, d.kept, d.cases) for d in found} == {
+        ((supervisor, worker, status, level), kept.get((status, level, worker, supervisor), 0), n)
+        for (status, level, worker, supervisor), n in {**{k: 0 for k in kept}, **truth}.items()
+        if kept.get((status, level, worker, supervisor), 0) != n}
+    with ctx.uow() as uow:
+        assert case_counts.recount(uow) == len(truth)
+    with ctx.session_factory() as session:
+        assert case_counts.differences(session) == []
+        assert session.scalar(select(func.count()).select_from(CaseCountDelta)) == len(truth)  # one row a group
+        assert session.scalar(text("SELECT count(*) FROM audit_events WHERE action = 'case_counts_rebuilt'")) == 1
+    _assert_dashboard_counts_true(ctx, driver)
+    driver.to_registered(codes[1])  # the triggers count on from the rebuilt rows
+    _assert_dashboard_counts_true(ctx, driver)
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_a_rebuild_waits_for_a_case_write_in_flight_and_counts_it_once(ctx, database_url):
+    """A case changed while the counts are rebuilt is counted once, never twice or not at
+    all: the rebuild waits for the writer (readers are not held up)."""
+    driver = CaseDriver(ctx)
+    codes = [driver.refer() for _ in range(2)]
+    _lose_the_counts(ctx, driver)
+    engine = create_engine(database_url)
+    writer = engine.connect()
+    try:
+        writer.execute(text("SET lock_timeout = '10s'"))
+        writer.execute(text("UPDATE cases SET risk_level = 'high' WHERE code = :c"), {"c": codes[0]})
+        with ThreadPoolExecutor(1) as pool:
+            def rebuild() -> int:
+                with ctx.uow() as uow:
+                    return case_counts.recount(uow)
+            pending = pool.submit(rebuild)
+            deadline = time.monotonic() + 10
+            with engine.connect() as watcher:  # until the rebuild is seen waiting on the writer's lock
+                while not watcher.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                              "AND query LIKE 'LOCK TABLE cases%'")):
+                    assert time.monotonic() < deadline and not pending.done(), "the rebuild did not wait"
+                with ctx.session_factory() as session:  # meanwhile the cases can be read
+                    assert session.scalar(select(func.count()).select_from(Case)) == 2
+            writer.commit()
+            pending.result(timeout=10)
+    finally:
+        writer.close()
+        engine.dispose()
+    _assert_dashboard_counts_true(ctx, driver)
