@@ -19,7 +19,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import delete, func, insert, literal, select, text, union_all
 
 from engine.models import Case
 from engine.models.case_counts import CaseCountDelta
@@ -78,12 +78,6 @@ class Difference:
     cases: int
 
 
-def _kept(session) -> dict[Group, int]:
-    total = func.sum(D.delta)
-    return {(s, w, st, r): int(n) for s, w, st, r, n in session.execute(
-        select(*KEYS, total).group_by(*KEYS).having(total != 0)).all()}
-
-
 def _counted(session) -> dict[Group, int]:
     keys = (Case.supervisor_id, Case.caseworker_id, Case.status, Case.risk_level)
     return {(s, w, st, r): int(n) for s, w, st, r, n in session.execute(
@@ -92,10 +86,16 @@ def _counted(session) -> dict[Group, int]:
 
 def differences(session) -> list[Difference]:
     """Every group whose kept count differs from a count of its cases (none: the dashboard's
-    counts are true), read in one transaction so that both sides see the same cases."""
-    kept, counted = _kept(session), _counted(session)
-    return [Difference(group, kept.get(group, 0), counted.get(group, 0))
-            for group in sorted(kept.keys() | counted.keys(), key=repr) if kept.get(group, 0) != counted.get(group, 0)]
+    counts are true). One statement, so both sides are read from one snapshot of the database
+    however many cases change meanwhile."""
+    kept = select(*KEYS, D.delta.label("kept"), literal(0).label("cases"))
+    cases = select(Case.supervisor_id, Case.caseworker_id, Case.status, Case.risk_level, literal(0).label("kept"),
+                   literal(1).label("cases"))
+    both = union_all(kept, cases).subquery()
+    keys = (both.c.supervisor_id, both.c.caseworker_id, both.c.status, both.c.risk_level)
+    rows = session.execute(select(*keys, func.sum(both.c.kept), func.sum(both.c.cases)).group_by(*keys)
+                           .having(func.sum(both.c.kept) != func.sum(both.c.cases))).all()
+    return sorted((Difference((s, w, st, r), int(k), int(n)) for s, w, st, r, k, n in rows), key=repr)
 
 
 def recount(uow) -> int:
