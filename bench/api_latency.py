@@ -34,10 +34,14 @@ Figures, 2026-12-03 06:56-07:00 (a 2-core VM whose host moved raw SpiffWorkflow 
 650 instances/s in the same half hour), before (a copy of ec61165) and after this stop's cuts (a
 claim and a completion answer without reading the task or the caller again, a single start writes
 its instance with one Core INSERT, get_user and username from statements built once), 200 samples,
-interleaved: embedded complete p50/p95 61/101 and 40/57 -> 35/48 and 50/76 ms, gunicorn+postgres
-31/49 and 35/53 -> 27/40 and 33/46 ms; one client in one process (Flask's test client, SQLite, four
+five interleaved pairs: embedded complete p95 101, 57, 63, 61, 78 -> 48, 76, 74, 72, 57 ms (medians
+63 -> 72: the noise, see below), gunicorn+postgres 49, 53, 50, 82, 45 -> 40, 46, 41, 50, 48 ms
+(medians 50 -> 46). Four test clients on threads of one process (the embedded server's lock, without
+HTTP), three pairs: complete p95 50, 57, 70 -> 53, 61, 68 ms at 33, 27, 25 -> 33, 29, 27 cycles/s, the
+machine slowing between pairs. One client in one process (Flask's test client, SQLite, four
 interleaved pairs): claim p50 6.3-6.7 -> 5.3-6.1 ms, start, list and complete within the noise
-(complete 8.1-8.5 -> 7.9-8.8 ms); Python calls per start/list/claim/complete cycle 29.1k -> 26.3k.
+(complete 8.1-8.5 -> 7.9-8.8 ms); Python calls per start/list/claim/complete cycle 29.1k -> 25.9k,
+statements 29 -> 25.
 Where a completion's 6.3 ms went (SQLite, perf_counter around each part, 300 completions): the
 engine's use case 4.2 (its commit 1.25 of which SQLite's COMMIT with its fsync 0.88 and the audit
 chain 0.34; the rows 1.0; the one read 0.68; SpiffWorkflow 0.58; the state dump 0.30; the form's
