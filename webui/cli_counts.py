@@ -9,7 +9,7 @@ from __future__ import annotations
 from engine.case import case_counts
 from engine.infra.bootstrap import EngineContext
 from engine.models.case import STATUS_NAMES
-from engine.people.directory import usernames
+from engine.people.directory import name_of, usernames
 
 
 def add_parsers(commands) -> None:
@@ -35,7 +35,8 @@ def run(ctx: EngineContext, args) -> int:
           "(python -m webui.cli case-counts rebuild makes them agree):")
     for difference in found:
         supervisor, caseworker, status, risk = difference.group
-        print(f"  supervisor {names.get(supervisor or 0, 'none')}, caseworker {names.get(caseworker or 0, 'none')}, "
-              f"{STATUS_NAMES.get(status, status)}, risk {risk or 'not rated'}: "
+        print(f"  supervisor {name_of(names, supervisor) or 'none'}, "
+              f"caseworker {name_of(names, caseworker) or 'none'}, {STATUS_NAMES.get(status, status)}, "
+              f"risk {risk or 'not rated'}: "
               f"kept {difference.kept}, cases {difference.cases}")
     return 1

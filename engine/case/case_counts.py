@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, insert, literal, select, text, union_all
@@ -28,6 +29,17 @@ log = logging.getLogger(__name__)
 
 D = CaseCountDelta
 KEYS = (D.supervisor_id, D.caseworker_id, D.status, D.risk_level)
+CASE_KEYS = (Case.supervisor_id, Case.caseworker_id, Case.status, Case.risk_level)  # the same columns of a case
+Group = tuple[int | None, int | None, str, str | None]  # supervisor, caseworker, status, risk level
+
+
+def _insert_groups(session, totals: Mapping[Group, int]) -> int:
+    """One row per group whose total is not 0; how many were written."""
+    rows = [dict(zip((c.key for c in KEYS), group, strict=True), delta=total) for group, total in totals.items()
+            if total]
+    if rows:
+        session.execute(insert(D), rows)
+    return len(rows)
 
 
 def counts(session, *conditions) -> list[tuple[str, str | None, int | None, int]]:
@@ -47,16 +59,13 @@ def fold(session) -> int:
                                             select(func.count()).select_from(groups).scalar_subquery())).one()
     if rows <= distinct:
         return 0
-    sums: Counter[tuple] = Counter()
+    sums: Counter[Group] = Counter()
     gone = 0
-    for *key, change in session.execute(delete(D).returning(*KEYS, D.delta)).all():
-        sums[tuple(key)] += change
+    for supervisor, caseworker, status, level, change in session.execute(delete(D).returning(*KEYS, D.delta)).all():
+        sums[supervisor, caseworker, status, level] += change
         gone += 1
-    folded = [dict(zip(("supervisor_id", "caseworker_id", "status", "risk_level"), key, strict=True), delta=total)
-              for key, total in sums.items() if total]
-    if folded:
-        session.execute(insert(D), folded)
-    log.info("case counts: %d row(s) folded into %d", gone, len(folded))
+    folded = _insert_groups(session, sums)
+    log.info("case counts: %d row(s) folded into %d", gone, folded)
     return gone
 
 
@@ -66,8 +75,6 @@ def fold_and_commit(uow) -> int:
     uow.commit()
     return gone
 
-
-Group = tuple[int | None, int | None, str, str | None]  # supervisor, caseworker, status, risk level
 
 
 @dataclass(frozen=True)
@@ -79,9 +86,8 @@ class Difference:
 
 
 def _counted(session) -> dict[Group, int]:
-    keys = (Case.supervisor_id, Case.caseworker_id, Case.status, Case.risk_level)
     return {(s, w, st, r): int(n) for s, w, st, r, n in session.execute(
-        select(*keys, func.count()).group_by(*keys)).all()}
+        select(*CASE_KEYS, func.count()).group_by(*CASE_KEYS)).all()}
 
 
 def differences(session) -> list[Difference]:
@@ -89,8 +95,7 @@ def differences(session) -> list[Difference]:
     counts are true). One statement, so both sides are read from one snapshot of the database
     however many cases change meanwhile."""
     kept = select(*KEYS, D.delta.label("kept"), literal(0).label("cases"))
-    cases = select(Case.supervisor_id, Case.caseworker_id, Case.status, Case.risk_level, literal(0).label("kept"),
-                   literal(1).label("cases"))
+    cases = select(*CASE_KEYS, literal(0).label("kept"), literal(1).label("cases"))
     both = union_all(kept, cases).subquery()
     keys = (both.c.supervisor_id, both.c.caseworker_id, both.c.status, both.c.risk_level)
     rows = session.execute(select(*keys, func.sum(both.c.kept), func.sum(both.c.cases)).group_by(*keys)
@@ -107,11 +112,8 @@ def recount(uow) -> int:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("LOCK TABLE cases IN SHARE MODE"))  # writes of cases wait; reads go on
     session.execute(delete(D))  # on SQLite the first write: the database's one writer from here on
-    groups = _counted(session)
-    if groups:
-        session.execute(insert(D), [{"supervisor_id": s, "caseworker_id": w, "status": st, "risk_level": r,
-                                     "delta": n} for (s, w, st, r), n in groups.items()])
-    uow.audit(None, "case_counts_rebuilt", "case_count_deltas", "all", groups=len(groups))
+    groups = _insert_groups(session, _counted(session))
+    uow.audit(None, "case_counts_rebuilt", "case_count_deltas", "all", groups=groups)
     uow.commit()
-    log.info("case counts rebuilt from the cases: %d group(s)", len(groups))
-    return len(groups)
+    log.info("case counts rebuilt from the cases: %d group(s)", groups)
+    return groups
