@@ -262,16 +262,16 @@ def inbox_page(session, user_id: int, query: InboxQuery, known_counts: dict[str,
     conditions = _conditions(query, now)
     parts = _parts(session, user, query.scope)
     unfiltered = len(conditions) == 1
+    asked = max(query.page, 1)
     fetched = None
     if unfiltered and known_counts and query.scope in known_counts:
         total = known_counts[query.scope]
     else:  # the page asked for first: a scope shorter than its end is its own count (task_list)
-        asked = max(query.page, 1)
         fetched = _fetch(session, conditions, parts, (asked - 1) * page_size, page_size)
         total = fetched.every_row if fetched.every_row is not None else _count(session, conditions, parts)
     pages = max((total + page_size - 1) // page_size, 1)
-    page = min(max(query.page, 1), pages)
-    if fetched is None or page != max(query.page, 1):  # not read yet, or asked past the last page
+    page = min(asked, pages)
+    if fetched is None or page != asked:  # not read yet, or asked past the last page
         fetched = _fetch(session, conditions, parts, (page - 1) * page_size, page_size)
     return InboxPage(_rows(session, fetched, now), total, page, pages, query)
 
