@@ -8,12 +8,14 @@ actor opens its last unit of work with ``finishing_job``, so the job's outbox ro
 marked done in the same transaction as its work (tasks.outbox).
 
 Periodic jobs (``sweep_timers``, and ``check_deadlines`` in tasks.notification_actors)
-are sent each minute by periodiq in production (``periodiq tasks.worker``). With the
-embedded in-process worker there is no periodiq process: the first run is sent when the
-worker starts, with ``chained=True``, and each chained run first sends the next one,
-delayed by ``EMBEDDED_SWEEP_SECONDS``. Scheduling the successor *before* working keeps
-the chain alive even when a run fails; runs sent by periodiq, at worker boot or by hand
-are not chained, so there is never more than one chain.
+are sent each minute by periodiq in production (``periodiq tasks.worker``), and
+``check_case_counts`` once a day (``COUNTS_CHECK_CRON``). With the embedded in-process
+worker there is no periodiq process: the first run is sent when the worker starts, with
+``chained=True``, and each chained run first sends the next one, delayed by
+``EMBEDDED_SWEEP_SECONDS`` (the daily check: ``EMBEDDED_COUNTS_CHECK_SECONDS``).
+Scheduling the successor *before* working keeps the chain alive even when a run fails;
+runs sent by periodiq, at worker boot or by hand are not chained, so there is never more
+than one chain.
 """
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ from tasks.settings import QueueSettings
 log = logging.getLogger(__name__)
 
 QUEUE_NAME = "engine"
-CHAINED_JOBS = ("sweep_timers", "check_deadlines")  # take ``chained``; see the module docstring
+CHAINED_JOBS = ("sweep_timers", "check_deadlines", "check_case_counts")  # take ``chained``; see the module docstring
 
 
 def sweep(ctx: EngineContext, actors: dict, relay: OutboxRelay, queue_settings: QueueSettings) -> None:
@@ -57,6 +59,7 @@ def declare(broker: dramatiq.Broker, ctx: EngineContext, actors: dict, relay: Ou
     a periodiq cron spec (needs PeriodiqMiddleware on the broker)."""
     periodic = periodic or {}
     chain_delay_ms = int(queue_settings.embedded_sweep_seconds * 1000)
+    counts_check_delay_ms = int(queue_settings.embedded_counts_check_seconds * 1000)
 
     def fire_timer(timer_id: int) -> None:
         with finishing_job(ctx) as uow:
@@ -82,6 +85,15 @@ def declare(broker: dramatiq.Broker, ctx: EngineContext, actors: dict, relay: Ou
         with ctx.uow() as uow:
             case_counts.fold_and_commit(uow)
         ledger.sweep_ran()
+
+    def check_case_counts(chained: bool = False) -> None:
+        """The daily check of the supervisor dashboard's kept case counts
+        (``engine.case.case_counts.mend``): rebuilt, audited and logged as a warning when a
+        group differs from a count of the cases or a count trigger is missing on ``cases``."""
+        if chained:
+            actors["check_case_counts"].send_with_options(args=(True,), delay=counts_check_delay_ms)
+        with ctx.uow() as uow:
+            case_counts.mend(uow)
 
     def relay_outbox() -> None:
         relay.drain()
@@ -111,6 +123,7 @@ def declare(broker: dramatiq.Broker, ctx: EngineContext, actors: dict, relay: Ou
     declared = {}
     for fn, options in ((fire_timer, {}),
                         (sweep_timers, {"max_retries": 0}),
+                        (check_case_counts, {"max_retries": 0}),
                         (relay_outbox, {}),
                         (retry_incident, {})):
         if fn.__name__ in periodic:

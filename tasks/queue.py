@@ -89,7 +89,8 @@ def make_task_queue(ctx: EngineContext, periodic_sweep: bool = False,
     if periodic_sweep:
         broker.add_middleware(PeriodiqMiddleware(skip_delay=30))
         periodic = {"sweep_timers": cron(queue_settings.sweep_cron),
-                    "check_deadlines": cron(queue_settings.deadline_cron)}
+                    "check_deadlines": cron(queue_settings.deadline_cron),
+                    "check_case_counts": cron(queue_settings.counts_check_cron)}
     actors: dict = {}
     relay = OutboxRelay(ctx.session_factory, actors, queue_settings, batch=queue_settings.sweep_batch)
     ledger = JobLedger(ctx.session_factory, queue_settings)

@@ -3,37 +3,41 @@
 Every timeframe the queue uses lives here (never as a literal in the actors), so an
 operator can tune it without touching code:
 
-=============================  ===========================================  =========
-variable                       meaning                                      default
-=============================  ===========================================  =========
-``QUEUE_MAX_RETRIES``          retries of a failing job before an incident  5
-``QUEUE_MIN_BACKOFF_MS``       first retry delay (doubles each time)        1000
-``QUEUE_MAX_BACKOFF_MS``       longest retry delay                          300000
-``QUEUE_TIME_LIMIT_MS``        a job running longer is stopped and retried  600000
-``SWEEP_CRON``                 periodiq schedule of the timer sweep         * * * * *
-``DEADLINE_CRON``              periodiq schedule of the deadline notices    * * * * *
-``EMBEDDED_SWEEP_SECONDS``     sweep interval with the in-process worker    60
-``DUE_SOON_HOURS``             "due soon" notice this long before due       24
-``DUE_SOON_SHARE``             ...but not before this share of the task's   0.5
-                               lifetime is left
-``SWEEP_BATCH``                rows one sweep/deadline pass takes at once   500
-``MAIL_LOST_AFTER_SECONDS``    re-send a pending e-mail untouched this long 3600
-``MAIL_STALE_CLAIM_SECONDS``   a sender silent this long is presumed dead   600
-``SMTP_TIMEOUT_SECONDS``       SMTP connect/command timeout                 30
-``PUBLIC_URL``                 base of links in e-mails                     http://127.0.0.1:5000
-``REDIS_NAMESPACE``            prefix of every Redis key of this deployment dramatiq
-``JOB_VISIBILITY_SECONDS``     a job sent but not taken by a worker this    30
-                               long (after its due time) is sent again
-``JOB_SWEEP_SECONDS``          how often each worker looks for lost jobs    5
-``HEARTBEAT_SECONDS``          how often each worker writes its heartbeat   2
-``WORKER_STALE_SECONDS``       a worker silent this long is presumed dead:  10
-                               the jobs it held are sent again
-``SWEEPER_SILENT_SECONDS``     /healthz: "degraded" when the periodic       150
-                               sweep has not run for this long
-``OUTBOX_BACKLOG_SECONDS``     /healthz: "degraded" when a job due this     300
-                               long ago is still not done
-``CRISIS_CHECK_BATCH``         crisis checks started by one job (R37)       100
-=============================  ===========================================  =========
+=================================  ===========================================  =========
+variable                           meaning                                      default
+=================================  ===========================================  =========
+``QUEUE_MAX_RETRIES``              retries of a failing job before an incident  5
+``QUEUE_MIN_BACKOFF_MS``           first retry delay (doubles each time)        1000
+``QUEUE_MAX_BACKOFF_MS``           longest retry delay                          300000
+``QUEUE_TIME_LIMIT_MS``            a job running longer is stopped and retried  600000
+``SWEEP_CRON``                     periodiq schedule of the timer sweep         * * * * *
+``DEADLINE_CRON``                  periodiq schedule of the deadline notices    * * * * *
+``EMBEDDED_SWEEP_SECONDS``         sweep interval with the in-process worker    60
+``COUNTS_CHECK_CRON``              periodiq schedule of the daily check of the  40 3 * * *
+                                   dashboard's kept case counts
+``EMBEDDED_COUNTS_CHECK_SECONDS``  that check's interval with the               86400
+                                   in-process worker (also run when it starts)
+``DUE_SOON_HOURS``                 "due soon" notice this long before due       24
+``DUE_SOON_SHARE``                 ...but not before this share of the task's   0.5
+                                   lifetime is left
+``SWEEP_BATCH``                    rows one sweep/deadline pass takes at once   500
+``MAIL_LOST_AFTER_SECONDS``        re-send a pending e-mail untouched this long 3600
+``MAIL_STALE_CLAIM_SECONDS``       a sender silent this long is presumed dead   600
+``SMTP_TIMEOUT_SECONDS``           SMTP connect/command timeout                 30
+``PUBLIC_URL``                     base of links in e-mails                     http://127.0.0.1:5000
+``REDIS_NAMESPACE``                prefix of every Redis key of this deployment dramatiq
+``JOB_VISIBILITY_SECONDS``         a job sent but not taken by a worker this    30
+                                   long (after its due time) is sent again
+``JOB_SWEEP_SECONDS``              how often each worker looks for lost jobs    5
+``HEARTBEAT_SECONDS``              how often each worker writes its heartbeat   2
+``WORKER_STALE_SECONDS``           a worker silent this long is presumed dead:  10
+                                   the jobs it held are sent again
+``SWEEPER_SILENT_SECONDS``         /healthz: "degraded" when the periodic       150
+                                   sweep has not run for this long
+``OUTBOX_BACKLOG_SECONDS``         /healthz: "degraded" when a job due this     300
+                                   long ago is still not done
+``CRISIS_CHECK_BATCH``             crisis checks started by one job (R37)       100
+=================================  ===========================================  =========
 
 Dramatiq's own ``dramatiq_worker_timeout`` (ms) sets how often an idle worker polls
 Redis, which bounds the lag of a delayed timer message, and ``dramatiq_queue_prefetch``
@@ -57,6 +61,8 @@ class QueueSettings:
     sweep_cron: str = "* * * * *"
     deadline_cron: str = "* * * * *"
     embedded_sweep_seconds: float = 60.0
+    counts_check_cron: str = "40 3 * * *"
+    embedded_counts_check_seconds: float = 86_400.0
     due_soon_hours: float = 24.0
     due_soon_share: float = 0.5
     sweep_batch: int = 500
@@ -118,6 +124,8 @@ _VARIABLES = {
     "sweep_cron": "SWEEP_CRON",
     "deadline_cron": "DEADLINE_CRON",
     "embedded_sweep_seconds": "EMBEDDED_SWEEP_SECONDS",
+    "counts_check_cron": "COUNTS_CHECK_CRON",
+    "embedded_counts_check_seconds": "EMBEDDED_COUNTS_CHECK_SECONDS",
     "due_soon_hours": "DUE_SOON_HOURS",
     "due_soon_share": "DUE_SOON_SHARE",
     "sweep_batch": "SWEEP_BATCH",

@@ -1,12 +1,14 @@
 """``python -m webui.cli case-counts check|rebuild``: the supervisor dashboard's counts of
 cases are kept as cases change (engine.case.case_counts); what the database's triggers cannot
 see — ``TRUNCATE cases``, a restore that skipped ``case_count_deltas``, cases written with the
-triggers off — leaves them wrong. ``check`` compares them with a count of the cases: exit 0
-when they agree, 1 naming each group that differs. ``rebuild`` makes them a count of the
-cases again (audited)."""
+triggers off — leaves them wrong. ``check`` compares them with a count of the cases and looks
+for the count triggers: exit 0 when they agree and the triggers are there, 1 naming each group
+that differs and each trigger missing. ``rebuild`` makes them a count of the cases again and
+puts back missing triggers (audited). The worker does the same once a day on its own
+(``check_case_counts``)."""
 from __future__ import annotations
 
-from engine.case import case_counts
+from engine.case import case_counts, count_triggers
 from engine.infra.bootstrap import EngineContext
 from engine.models.case import STATUS_NAMES
 from engine.people.directory import name_of, usernames
@@ -27,10 +29,15 @@ def run(ctx: EngineContext, args) -> int:
         return 0
     with ctx.session_factory() as session:
         found = case_counts.differences(session)
+        gone = count_triggers.missing(session)
         names = usernames(session, {i for d in found for i in d.group[:2]})
+    if gone:
+        print(f"count trigger(s) missing on cases, so case changes go uncounted: {', '.join(gone)} "
+              "(python -m webui.cli case-counts rebuild puts them back)")
     if not found:
-        print("case counts agree with the cases")
-        return 0
+        if not gone:
+            print("case counts agree with the cases")
+        return 1 if gone else 0
     print(f"case counts differ from the cases in {len(found)} group(s) "
           "(python -m webui.cli case-counts rebuild makes them agree):")
     for difference in found:

@@ -11,7 +11,9 @@ What the triggers cannot see leaves the counts wrong: ``TRUNCATE cases`` (no row
 fire), a restore or a copy that skipped ``case_count_deltas``, cases written with the
 triggers disabled, or a SQLite migration that rebuilt ``cases`` and lost them.
 :func:`differences` compares the kept counts with a count of the cases; :func:`recount`
-makes the kept counts a count of the cases again (``python -m webui.cli case-counts``).
+makes the kept counts a count of the cases again and puts back missing count triggers
+(``python -m webui.cli case-counts``); :func:`mend`, the daily ``check_case_counts`` job, does
+both when it finds the counts wrong or a trigger missing.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, func, insert, literal, select, text, union_all
 
+from engine.case import count_triggers
 from engine.models import Case
 from engine.models.case_counts import CaseCountDelta
 
@@ -103,17 +106,52 @@ def differences(session) -> list[Difference]:
     return sorted((Difference((s, w, st, r), int(k), int(n)) for s, w, st, r, k, n in rows), key=repr)
 
 
-def recount(uow) -> int:
-    """Use case: the kept counts become a count of the cases, one row per group. While it runs
-    (one aggregate of the cases: well under a second at 100,000) changes of cases wait — on
+def recount(uow, by: str = "operator", differing: int | None = None) -> int:
+    """Use case: the kept counts become a count of the cases, one row per group, and the count
+    triggers missing on ``cases`` are put back first (``engine.case.count_triggers``). While it
+    runs (one aggregate of the cases: well under a second at 100,000) changes of cases wait — on
     PostgreSQL by a lock that lets readers through, on SQLite by its one writer — so none falls
-    between the count and its rows. Commits; returns how many groups were written."""
+    between the count and its rows. Audited (``by``: who asked, ``differing``: how many groups
+    a check found wrong). Commits; returns how many groups were written."""
     session = uow.session
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("LOCK TABLE cases IN SHARE MODE"))  # writes of cases wait; reads go on
-    session.execute(delete(D))  # on SQLite the first write: the database's one writer from here on
+    if session.get_bind().dialect.name == "postgresql":  # writes of cases wait; reads go on
+        session.execute(text("LOCK TABLE cases IN SHARE ROW EXCLUSIVE MODE"))
+    restored = count_triggers.restore(session)  # on SQLite a first write: the one writer from here on
+    session.execute(delete(D))
     groups = _insert_groups(session, _counted(session))
-    uow.audit(None, "case_counts_rebuilt", "case_count_deltas", "all", groups=groups)
+    detail: dict = {"groups": groups, "by": by}
+    if differing is not None:
+        detail["differing"] = differing
+    if restored:
+        detail["triggers_restored"] = restored
+        log.warning("case counts: count trigger(s) %s were missing on cases and are back", ", ".join(restored))
+    uow.audit(None, "case_counts_rebuilt", "case_count_deltas", "all", **detail)
     uow.commit()
     log.info("case counts rebuilt from the cases: %d group(s)", groups)
     return groups
+
+
+@dataclass(frozen=True)
+class CountCheck:
+    """What the daily check found and did: the groups whose kept count was wrong, the count
+    triggers that were missing, and the groups written by the rebuild (None: none was needed)."""
+    differing: int
+    triggers_missing: list[str]
+    rebuilt: int | None
+
+
+def mend(uow) -> CountCheck:
+    """Use case of the daily check (the ``check_case_counts`` job): the kept counts compared
+    with a count of the cases, and the count triggers looked for; when a group differs or a
+    trigger is missing, the counts are rebuilt and the triggers put back (:func:`recount`,
+    audited, a warning logged). When all is well nothing is written."""
+    session = uow.session
+    found = differences(session)
+    gone = count_triggers.missing(session)
+    if not found and not gone:
+        log.info("case counts agree with the cases")
+        return CountCheck(0, [], None)
+    log.warning("case counts: %d group(s) differ from the cases%s; rebuilding", len(found),
+                f", count trigger(s) missing: {', '.join(gone)}" if gone else "")
+    session.rollback()  # the check's snapshot ends: the rebuild locks and counts afresh
+    return CountCheck(len(found), gone, recount(uow, by="daily check", differing=len(found)))

@@ -21,20 +21,23 @@ print(json.dumps({
 """
 
 
-def test_the_worker_module_declares_the_sweep_and_deadline_jobs_periodic(tmp_path):
-    """periodiq finds exactly the two periodic jobs, every minute by default; the incident
+def test_the_worker_module_declares_the_sweep_deadline_and_count_check_jobs_periodic(tmp_path):
+    """periodiq finds exactly the periodic jobs: the sweep and the deadline notices every minute
+    by default, the check of the dashboard's kept case counts once a day; the incident
     recorder runs after Retries; each worker process sweeps once when it boots."""
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}", "INSTANCE_DIR": str(tmp_path),
            "REDIS_URL": "", "PYTHONPATH": str(PROJECT_ROOT)}
     env.pop("SWEEP_CRON", None)
     env.pop("DEADLINE_CRON", None)
+    env.pop("COUNTS_CHECK_CRON", None)
     result = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, cwd=PROJECT_ROOT,
                             timeout=60)
     assert result.returncode == 0, result.stderr
     found = json.loads(result.stdout.strip().splitlines()[-1])
-    assert found["periodic"] == {"sweep_timers": "* * * * *", "check_deadlines": "* * * * *"}
+    assert found["periodic"] == {"sweep_timers": "* * * * *", "check_deadlines": "* * * * *",
+                                 "check_case_counts": "40 3 * * *"}
     assert {"fire_timer", "sweep_timers", "relay_outbox", "retry_incident", "send_notification_email",
-            "check_deadlines"} <= set(found["actors"])
+            "check_deadlines", "check_case_counts"} <= set(found["actors"])
     assert found["periodiq_middleware"]
     order = found["middleware"]
     assert order.index("IncidentRecorder") < order.index("Retries")  # after-hooks run in reverse

@@ -4,7 +4,10 @@
 the database or the broker unreachable (answered 503: this app cannot serve), or — with
 external workers (production) — no worker heartbeat, the sweeper silent, or the outbox
 backlog growing (answered 200: requests are still served, their jobs wait in the outbox;
-see tasks.readiness for the thresholds). Embedded, the worker runs in this process.
+see tasks.readiness for the thresholds); and, either way, the count triggers on ``cases``
+missing (answered 200: the supervisor dashboard's counts drift with every case change until
+``python -m webui.cli case-counts rebuild`` or the daily check puts them back; see
+engine.case.count_triggers). Embedded, the worker runs in this process.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from engine.case import count_triggers
 from tasks.queue import TaskQueue
 from tasks.readiness import background_work
 from webui.extensions import engine_ctx
@@ -32,6 +36,11 @@ def healthz():
     try:
         with ctx.session_factory() as session:
             session.execute(text("SELECT 1"))
+            uncounted = count_triggers.missing(session)
+            if uncounted:
+                checks["case_counts"] = {"triggers_missing": uncounted}
+                reasons.append(f"case counts not kept: count trigger(s) missing on cases ({', '.join(uncounted)}); "
+                               "python -m webui.cli case-counts rebuild puts them back")
             if external:
                 work = background_work(session, queue.settings)
                 checks.update(work.as_dict())
