@@ -41,7 +41,8 @@ $$ LANGUAGE plpgsql""",
     f"""CREATE OR REPLACE FUNCTION case_count_deltas_on_update() RETURNS trigger AS $$
 BEGIN
     INSERT INTO case_count_deltas ({_KEYS}, delta)
-    VALUES ({_OLD}, -1), ({_NEW}, 1);
+    VALUES ({_OLD}, -1),
+           ({_NEW}, 1);
     RETURN NULL;
 END;
 $$ LANGUAGE plpgsql""",

@@ -32,6 +32,18 @@ def _rebuilds(ctx) -> list[dict]:
             "SELECT detail_json FROM audit_events WHERE action = 'case_counts_rebuilt' ORDER BY id"))]
 
 
+def _definitions(session) -> dict[str, str]:
+    """Each count trigger's definition as the database holds it (PostgreSQL: and the bodies of
+    the functions they call)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return dict(session.execute(text(
+            "SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger "
+            "WHERE tgrelid = CAST('cases' AS regclass) AND NOT tgisinternal "
+            "UNION ALL SELECT proname, prosrc FROM pg_proc WHERE proname LIKE 'case_count_deltas_on_%'")).all())
+    return dict(session.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                                     "AND tbl_name = 'cases'")).all())
+
+
 def _mend(ctx) -> case_counts.CountCheck:
     with ctx.uow() as uow:
         return case_counts.mend(uow)
@@ -67,6 +79,8 @@ def test_the_check_rebuilds_counts_that_drifted_and_audits_how_many_groups_were_
 def test_a_dropped_count_trigger_is_found_put_back_and_what_it_missed_counted(ctx, triggers_put_back):
     driver = CaseDriver(ctx)
     codes = [driver.refer() for _ in range(2)]
+    with ctx.session_factory() as session:
+        migrated = _definitions(session)
     with ctx.session_factory() as session:  # as a SQLite rebuild of ``cases`` loses them
         session.execute(text("DROP TRIGGER cases_counted_update" if ctx.engine.dialect.name == "sqlite"
                              else "DROP TRIGGER cases_counted_update ON cases"))
@@ -82,6 +96,7 @@ def test_a_dropped_count_trigger_is_found_put_back_and_what_it_missed_counted(ct
     assert rebuilt["triggers_restored"] == ["cases_counted_update"] and rebuilt["by"] == "daily check"
     with ctx.session_factory() as session:
         assert count_triggers.missing(session) == []
+        assert _definitions(session) == migrated  # the same trigger as migration 0021 made
     _assert_dashboard_counts_true(ctx, driver)
     driver.to_registered(codes[1])  # counted again from here on
     _assert_dashboard_counts_true(ctx, driver)
