@@ -6,7 +6,8 @@ directory to put ``database.backup`` and its manifest in. Exit 0 with a one-line
 
 ``restore PATH --verify``: restore into a scratch database and check it against the
 manifest; exit 0 when it matches, 1 naming every mismatch (a tampered or truncated copy, an
-altered manifest, rows or audit chain that differ), 2 when nothing could be checked. The
+altered manifest, rows or audit chain that differ, the dashboard's kept case counts out of
+step with the restored cases or their triggers missing), 2 when nothing could be checked. The
 outcome is kept in the live database (when it is reachable and migrated) for the BCP
 readiness "backup restore test".
 """
@@ -18,6 +19,7 @@ import sys
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from engine.case import case_counts
 from engine.infra import bootstrap
 from engine.service_ops import backup, backup_records
 from engine.service_ops.backup_manifest import BackupUnusable
@@ -56,7 +58,7 @@ def take_backup(settings: Settings, path: str) -> int:
 
 def verify_backup(settings: Settings, path: str) -> int:
     try:
-        report = backup.verify(settings.database_url, path)
+        report = backup.verify(settings.database_url, path, checks=(case_counts.problems,))
     except OSError as err:
         print(f"error: the backup cannot be read: {err}", file=sys.stderr)
         return 2

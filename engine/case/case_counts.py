@@ -131,6 +131,19 @@ def recount(uow, by: str = "operator", differing: int | None = None) -> int:
     return groups
 
 
+def problems(session) -> list[str]:
+    """What is wrong with the kept counts, in words, for an operator (none: they are a count
+    of the cases and every count trigger is there); ``restore --verify`` asks it of a restored
+    copy."""
+    found, gone = differences(session), count_triggers.missing(session)
+    rebuild = "python -m webui.cli case-counts rebuild after the restore makes them agree"
+    said = [f"the dashboard's case counts differ from the cases in {len(found)} group(s) ({rebuild})"] if found else []
+    if gone:
+        said.append(f"count trigger(s) missing on cases: {', '.join(gone)} (case changes would go uncounted; "
+                    "case-counts rebuild puts them back)")
+    return said
+
+
 @dataclass(frozen=True)
 class CountCheck:
     """What the daily check found and did: the groups whose kept count was wrong, the count

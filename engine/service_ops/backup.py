@@ -28,7 +28,7 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -167,10 +167,15 @@ def _run(argv: list[str], url: URL) -> None:
 
 
 # -- verifying one ------------------------------------------------------------------------------
-def verify(url: str, path: str | Path) -> VerifyReport:
+RestoredCheck = Callable[[Session], list[str]]  # a check of the restored copy: what is wrong with it, in words
+
+
+def verify(url: str, path: str | Path, checks: Sequence[RestoredCheck] = ()) -> VerifyReport:
     """Restore the backup at ``path`` into a scratch database (on the server of ``url`` for
-    PostgreSQL) and compare it with its manifest. Raises ``BackupUnusable`` only when
-    there is nothing to check (no manifest, a tool missing, the server out of reach)."""
+    PostgreSQL) and compare it with its manifest; then run each of ``checks`` on the restored
+    copy (the command line adds the other contexts' own, such as the dashboard's kept case
+    counts, which this module does not know). Raises ``BackupUnusable`` only when there is
+    nothing to check (no manifest, a tool missing, the server out of reach)."""
     copy, manifest_path = backup_manifest.paths(path)
     report = VerifyReport(str(path))
     try:
@@ -193,13 +198,13 @@ def verify(url: str, path: str | Path) -> VerifyReport:
     restore = _restored_sqlite if manifest.backend == "sqlite" else _restored_pg
     try:
         with restore(url, copy) as engine:
-            _check_restored(engine, manifest, report)
+            _check_restored(engine, manifest, report, checks)
     except BackupUnusable as err:
         report.problems.append(err.message)
     return report
 
 
-def _check_restored(engine: Engine, manifest: Manifest, report: VerifyReport) -> None:
+def _check_restored(engine: Engine, manifest: Manifest, report: VerifyReport, checks: Sequence[RestoredCheck]) -> None:
     try:
         with engine.connect() as conn:
             report.restored = backup_manifest.snapshot(conn)
@@ -211,6 +216,12 @@ def _check_restored(engine: Engine, manifest: Manifest, report: VerifyReport) ->
     report.problems += backup_manifest.differences(manifest, report.restored)
     if chain.broken is not None:
         report.problems.append(f"audit chain broken in the restored copy at {chain.broken.describe()}")
+    for check in checks:
+        with Session(engine) as session:
+            try:
+                report.problems += check(session)
+            except SQLAlchemyError as err:
+                report.problems.append(f"the restored copy could not be checked: {str(err).splitlines()[0]}")
 
 
 @contextmanager

@@ -1,7 +1,8 @@
 """``python -m webui.cli backup PATH`` and ``restore PATH --verify`` (CONTRACT, operator
 commands): a backup restores into a scratch database that matches its manifest (exit 0); a
 copy changed or cut short, an altered manifest, or a copy whose rows or audit chain differ
-from what the manifest recorded, fails with the mismatch named (exit 1). Each verify run is
+from what the manifest recorded, or whose kept case counts are out of step with its cases, fails
+with the mismatch named (exit 1). Each verify run is
 kept for the BCP readiness "backup restore test"."""
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import json
 import sqlite3
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from engine import clock
+from engine.case import case_counts
 from engine.crisis import readiness as crisis_readiness
 from engine.models import AuditEvent, Timer
 from engine.models.crisis import ReadinessActivity
@@ -190,3 +192,23 @@ def test_a_backup_kept_deep_in_the_operators_folders_is_verified_and_its_check_k
         audited = session.scalars(select(AuditEvent).where(AuditEvent.action == "backup_verified")).all()
     assert last is not None and last.ok and last.backup_path == str(deep)
     assert [json.loads(event.detail_json)["path"] for event in audited] == [str(deep)]
+
+
+def test_a_backup_whose_kept_case_counts_are_out_of_step_fails_the_verify_with_the_fix_named(ctx, client, token_for,
+                                                                                            operator, tmp_path):
+    """A restore of it would give a supervisor dashboard that miscounts the cases: the verify
+    says so and names the command that mends it."""
+    assert client.post("/api/cases", json=REFERRAL, headers=token_for("caseworker1")).status_code == 201
+    with ctx.uow() as uow:
+        uow.session.execute(text("DELETE FROM case_count_deltas"))  # as something the triggers cannot see
+        uow.commit()
+    path = tmp_path / "drifted.dump"
+    assert operator("backup", str(path))[0] == 0
+    code, _, err = operator("restore", str(path), "--verify")
+    assert code == 1
+    assert ("the dashboard's case counts differ from the cases in 1 group(s) (python -m webui.cli case-counts "
+            "rebuild after the restore makes them agree)") in err
+    with ctx.uow() as uow:
+        case_counts.recount(uow)
+    assert operator("backup", str(path))[0] == 0
+    assert operator("restore", str(path), "--verify")[0] == 0
