@@ -57,6 +57,7 @@ ACTIONS = {
     "readiness_scheduled": N_("Readiness activity scheduled"),
     "referral_duplicate_warned": N_("Possible duplicate referral flagged"), "script_failed": N_("Script failed"),
     "sessions_ended": N_("Sessions ended"), "sso_linked": N_("Single sign-on linked"),
+    "sso_unlinked": N_("Single sign-on unlinked"),
     "sso_login_refused": N_("Single sign-on refused"), "start_version_set": N_("Start version set"),
     "supervision_opened": N_("Supervision opened"), "supervision_recorded": N_("Supervision recorded"),
     "supervision_scheduled": N_("Supervision scheduled"), "supervision_viewed": N_("Supervision read"),

@@ -103,3 +103,18 @@ class Supervision(Base):
 
     supervisor_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     supervisee_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+
+
+class UnlinkedIdentity(Base):
+    """An identity at the single sign-on provider that an administrator unlinked from an
+    account: it is never linked to that account again by its e-mail address
+    (``engine.people.sso_links``)."""
+    __tablename__ = "sso_unlinked_identities"
+    __table_args__ = (UniqueConstraint("user_id", "sso_issuer", "sso_subject", name="uq_sso_unlinked_identities"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    sso_issuer: Mapped[str] = mapped_column(String(500))
+    sso_subject: Mapped[str] = mapped_column(String(255))
+    unlinked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    unlinked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

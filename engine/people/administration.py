@@ -32,7 +32,7 @@ from sqlalchemy import func, select
 from engine.errors import Forbidden, Invalid, NotFound
 from engine.models import HumanTask, TaskState, User, UserRole
 from engine.models.people import ROLES, Role, Team
-from engine.people import accounts, directory, preferences, sessions
+from engine.people import accounts, directory, preferences, sessions, sso_links
 
 ADMIN = Role.ADMIN.value
 SUPERVISING_ROLES = (Role.SUPERVISOR.value, Role.DIRECTOR.value)
@@ -61,6 +61,7 @@ class PersonChanges:
     active: bool | _Keep = KEEP
     password: str | _Keep = KEEP
     locale: str | None | _Keep = KEEP  # a language code (engine.people.languages); None: the browser's
+    single_sign_on: bool | _Keep = KEEP  # False: unlinked from its identity at the provider (engine.people.sso_links)
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,11 @@ def change_person(uow, actor_id: int | None, username: str, changes: PersonChang
         preferences.apply_language(uow, actor_id, user, changes.locale)
     if changes.password is not KEEP:
         ended += _set_password(uow, actor_id, user, changes.password)
+    if changes.single_sign_on is not KEEP and changes.single_sign_on != (user.sso_subject is not None):
+        if changes.single_sign_on:
+            raise Invalid("an account is linked to single sign-on only by signing in through the provider",
+                          errors={"single_sign_on": ["the person signs in through the provider to link it"]})
+        ended += sso_links.unlink(uow, actor_id, user)
     if changes.active is not KEEP and changes.active != user.active:
         if changes.active:
             user.active = True

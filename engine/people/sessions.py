@@ -40,6 +40,7 @@ class EndReason(StrEnum):
     PASSWORD_CHANGED = "password_changed"
     DEACTIVATED = "deactivated"
     LOCKED = "locked"
+    SSO_UNLINKED = "sso_unlinked"
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ module decides who that is here. Who signs in, the first rule that applies:
    identity's (letter case aside), if the provider says it verified that address
    (``email_verified``) and that account is linked to no other identity. It is linked now, and
    rule 1 finds it from then on (a later change of address at the provider changes nothing).
-   Two accounts with that address: nobody (an administrator sorts it out). Usernames are never
-   matched: people may choose theirs at a provider.
+   Two accounts with that address: nobody (an administrator sorts it out). Never an identity
+   an administrator unlinked from that account (``engine.people.sso_links``). Usernames are
+   never matched: people may choose theirs at a provider.
 3. **New account**: otherwise, only if the operator allows it (``OIDC_CREATE_USERS``, off by
    default) and the person's groups give them at least one role here.
 4. Otherwise nobody: the sign-in is refused and nothing is created.
@@ -44,7 +45,7 @@ from engine import clock
 from engine.errors import Forbidden
 from engine.models import User
 from engine.models.people import ROLES, Role
-from engine.people import accounts, administration, directory, sessions
+from engine.people import accounts, administration, directory, sessions, sso_links
 
 MAX_GROUPS = 500  # groups read from one token; a person in more is not one we serve
 MAX_CLAIM = 254
@@ -162,6 +163,9 @@ def _by_verified_email(uow, identity: Identity) -> User | None:
     user = found[0]
     if user.sso_subject is not None:  # someone else's: linked to another identity
         return None
+    if sso_links.was_unlinked(uow.session, user.id, identity.issuer, identity.subject):
+        uow.audit(None, "sso_login_refused", "user", user.id, issuer=identity.issuer, reason="identity_unlinked")
+        return None  # an administrator unlinked this identity from that account
     return user
 
 

@@ -91,6 +91,10 @@ class UserChangeSchema(Schema):
     active = fields.Boolean(metadata={"description": "false ends every session and token of the user"})
     password = _password()
     locale = _language()
+    single_sign_on = fields.Boolean(metadata={
+        "description": "false unlinks the account from its identity at the single sign-on provider: every session "
+                       "and token of it ends, and that identity is never linked to it by e-mail again; true is "
+                       "refused (422): an account is linked by signing in through the provider"})
 
 
 class UserChangedSchema(UserSchema):
@@ -145,8 +149,8 @@ def get_user(username):
 @blp.arguments(UserChangeSchema)
 @blp.response(200, UserChangedSchema)
 def change_user(body, username):
-    """Change roles, supervisor, team, availability, details or password, or (de)activate —
-    all or nothing. An admin cannot take the admin role from themselves or deactivate
+    """Change roles, supervisor, team, availability, details or password, (de)activate, or
+    unlink from single sign-on — all or nothing. An admin cannot take the admin role from themselves or deactivate
     themselves, and the last active admin stays one."""
     user_id = current_user_id()
     with uow() as work:

@@ -165,3 +165,10 @@ def active(username: str):
     activate = _field("active", 5) == "yes"
     return _change(username, PersonChanges(active=activate),
                    N_("%(name)s can sign in again") if activate else N_("Deactivated %(name)s: they cannot sign in"))
+
+
+@bp.post(f"/admin/people/<{USERNAME}:username>/single-sign-on")
+@require_roles(*ADMIN_ROLES)
+def single_sign_on(username: str):
+    return _change(username, PersonChanges(single_sign_on=False),
+                   N_("Unlinked %(name)s from single sign-on"))
