@@ -54,6 +54,12 @@ def counts(session, *conditions) -> list[tuple[str, str | None, int | None, int]
         .group_by(D.status, D.risk_level, D.caseworker_id).having(total != 0)).all()]
 
 
+def total(session, status: str | None = None, risk_level: str | None = None) -> int:
+    """How many cases there are (of this status, of this risk level), from the kept counts."""
+    conditions = [column == value for column, value in ((D.status, status), (D.risk_level, risk_level)) if value]
+    return int(session.scalar(select(func.coalesce(func.sum(D.delta), 0)).where(*conditions)) or 0)
+
+
 def fold(session) -> int:
     """One row per group instead of many (none for a group whose sum is 0); how many rows
     went. When every group has one row already nothing is written."""
