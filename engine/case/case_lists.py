@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, or_, select
 
 from engine import clock
+from engine.case import case_counts
 from engine.models import Case, HumanTask, TaskState, User, UserRole
 from engine.models.case import ACTIVE_STATUSES
 from engine.models.case_decisions import Conference
 from engine.models.handovers import Handover, HandoverCase, HandoverStatus
-from engine.case import case_counts
 from engine.people import access
 from engine.people.directory import get_user, supervisee_ids, usernames
 
