@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, literal, select, text, union_all
+from sqlalchemy import delete, func, insert, inspect, literal, select, text, union_all
 
 from engine.case import count_triggers
 from engine.models import Case
@@ -122,8 +122,8 @@ def recount(uow, by: str = "operator", differing: int | None = None) -> int:
     session = uow.session
     if session.get_bind().dialect.name == "postgresql":  # writes of cases wait; reads go on
         session.execute(text("LOCK TABLE cases IN SHARE ROW EXCLUSIVE MODE"))
-    restored = count_triggers.restore(session)  # on SQLite a first write: the one writer from here on
-    session.execute(delete(D))
+    session.execute(delete(D))  # on SQLite the first write: the database's one writer from here on
+    restored = count_triggers.restore(session)
     groups = _insert_groups(session, _counted(session))
     detail: dict = {"groups": groups, "by": by}
     if differing is not None:
@@ -140,7 +140,10 @@ def recount(uow, by: str = "operator", differing: int | None = None) -> int:
 def problems(session) -> list[str]:
     """What is wrong with the kept counts, in words, for an operator (none: they are a count
     of the cases and every count trigger is there); ``restore --verify`` asks it of a restored
-    copy."""
+    copy. A copy from before the counts were kept (migration 0021) has none to check: that
+    migration makes them when the copy is brought up to date."""
+    if not inspect(session.get_bind()).has_table(D.__tablename__):
+        return []
     found, gone = differences(session), count_triggers.missing(session)
     rebuild = "python -m webui.cli case-counts rebuild after the restore makes them agree"
     said = [f"the dashboard's case counts differ from the cases in {len(found)} group(s) ({rebuild})"] if found else []

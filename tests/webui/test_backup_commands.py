@@ -212,3 +212,22 @@ def test_a_backup_whose_kept_case_counts_are_out_of_step_fails_the_verify_with_t
         case_counts.recount(uow)
     assert operator("backup", str(path))[0] == 0
     assert operator("restore", str(path), "--verify")[0] == 0
+
+
+@SQLITE_ONLY
+def test_a_backup_from_before_the_kept_case_counts_still_verifies(backed_up, operator):
+    """A copy older than the counts (migration 0021) has none to check: migrating it makes them."""
+    copy, manifest_path = backup_manifest.paths(backed_up)
+    with sqlite3.connect(copy) as conn:
+        for name in ("cases_counted_insert", "cases_counted_delete", "cases_counted_update"):
+            conn.execute(f"DROP TRIGGER {name}")
+        conn.execute("DROP TABLE case_count_deltas")
+    body = json.loads(manifest_path.read_text())
+    body.pop("manifest_sha256")
+    body["tables"].pop("case_count_deltas", None)
+    body.update(size=copy.stat().st_size, sha256=backup_manifest.file_sha256(copy))
+    manifest = backup_manifest.Manifest(**{**body, "audit": backup_manifest.AuditHead(**body["audit"])})
+    manifest_path.write_text(manifest.to_json())
+    code, out, err = operator("restore", str(backed_up), "--verify")
+    assert code == 0, err
+    assert "restore verified" in out
