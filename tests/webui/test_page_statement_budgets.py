@@ -1,5 +1,6 @@
 """The pages people open all day run as many statements for 55 cases, tasks and process
-models as for 5 (issue 16, item 6): what a page lists comes in one query, never one per row.
+models as for 5 (issue 16, item 6): what a page lists comes in one query, never one per row
+(the case list counts its cases only when they run past its page).
 
 Rows are added straight to the tables (cases of caseworker1 under supervisor1, their ready
 tasks — held, offered, overdue, due this week —, committee votes waiting with their conferences
@@ -98,6 +99,10 @@ def _statements(app, username: str, path: str) -> tuple[list[str], str]:
     return seen, response.get_data(as_text=True)
 
 
+def _case_counts(statements: list[str]) -> list[str]:
+    return [s for s in statements if s.startswith("SELECT count(*)") and " FROM cases" in s]
+
+
 @pytest.mark.parametrize(("username", "path"), PAGES)
 def test_a_page_runs_as_many_statements_for_55_rows_as_for_5(app, client, token_for, username, path):
     started = client.post("/api/processes/sample_intake/instances", json={}, headers=token_for("caseworker1"))
@@ -109,6 +114,8 @@ def test_a_page_runs_as_many_statements_for_55_rows_as_for_5(app, client, token_
 
     assert any(code in few_html for code in first_codes)  # the page lists the new rows
     assert any(code in many_html for code in more_codes)
-    assert len(many) == len(few), "\n".join(many)
+    if path == "/cases":  # a list that ends on its page is its own count; a longer one is counted once
+        assert (len(_case_counts(few)), len(_case_counts(many))) == (0, 1), "\n".join(many)
+    assert len(many) - len(_case_counts(many)) == len(few) - len(_case_counts(few)), "\n".join(many)
     assert len(many) <= CEILING[path], "\n".join(many)
     assert not any("confidential_notes" in s for s in many if path == "/cases")  # a list never reads notes
