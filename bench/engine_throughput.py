@@ -18,10 +18,11 @@ row's version, write the row back with a state of this run's size under it, inse
 commit) through the database driver alone, with no SQLAlchemy and no engine code at all. No
 persisted engine that saves each wait state in its own transaction gets past the bound here.
 
-Figures, 2026-12-03 12:05, two runs: sqlite ratio 0.11, 0.07 (bound 0.46, 0.37), postgres 0.05,
-0.04 (a least step transaction 0.93, 0.79 ms: bound 0.30, 0.25). On PostgreSQL the bound is at
-or under the 0.3 of issue 16: its server shares the two cores, and each round trip costs
-0.2-0.3 ms whatever the client does.
+Figures, 2026-12-03 11:40-12:46, four runs: sqlite ratio 0.11, 0.07, 0.08, 0.09 (bound 0.46,
+0.37, 0.43, 0.57), postgres 0.05, 0.04, 0.04, 0.05 (a least step transaction 0.93, 0.79, 1.54,
+0.93 ms: bound 0.30, 0.25, 0.20, 0.31). On PostgreSQL the bound is at or under the 0.3 of issue
+16: its server shares the two cores, and each round trip costs 0.2-0.3 ms whatever the client
+does.
 
 The next human task comes from the step that made it (a new-task listener, as notifications
 get it); the timer's id is read as the delayed message would carry it.
