@@ -83,11 +83,14 @@ def _present(session) -> dict[str, bool]:
         "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'cases'"))}
 
 
+def _missing_from(present: dict[str, bool]) -> list[str]:
+    return [name for name in NAMES if not present.get(name, False)]
+
+
 def missing(session) -> list[str]:
     """The count triggers that are not on ``cases`` or are switched off (none: every case
     change is counted)."""
-    present = _present(session)
-    return [name for name in NAMES if not present.get(name, False)]
+    return _missing_from(_present(session))
 
 
 def restore(session) -> list[str]:
@@ -95,7 +98,7 @@ def restore(session) -> list[str]:
     caller's transaction; which were put back. The caller rebuilds the counts before it
     commits (what changed without them was not counted)."""
     present = _present(session)
-    gone = [name for name in NAMES if not present.get(name, False)]
+    gone = _missing_from(present)
     if not gone:
         return []
     if _postgresql(session):
