@@ -15,20 +15,17 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine.errors import Invalid
 from engine.models import User
 from engine.models.people import UnlinkedIdentity
 from engine.people import sessions
 
 
 def unlink(uow, actor_id: int | None, user: User) -> int:
-    """Building block (``administration.change_person``): ``user`` is no longer linked to its
-    identity at the provider, which is remembered as unlinked from it; every session and token
-    of theirs ends. Returns how many ended. ``Invalid`` (422) when the account is not linked.
+    """Building block (``administration.change_person``, which calls it only for a linked
+    account): ``user`` is no longer linked to its identity at the provider, which is remembered
+    as unlinked from it; every session and token of theirs ends. Returns how many ended.
     Audited; does not commit."""
-    if user.sso_subject is None or user.sso_issuer is None:
-        raise Invalid("this account is not linked to single sign-on",
-                      errors={"single_sign_on": ["an account is linked only by signing in through the provider"]})
+    assert user.sso_issuer is not None and user.sso_subject is not None, "only a linked account is unlinked"
     uow.session.add(UnlinkedIdentity(user_id=user.id, sso_issuer=user.sso_issuer, sso_subject=user.sso_subject,
                                      unlinked_by=actor_id))
     uow.audit(actor_id, "sso_unlinked", "user", user.id, issuer=user.sso_issuer)
